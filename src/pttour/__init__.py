@@ -1,0 +1,34 @@
+"""pttour: PyTorch's everyday APIs, done right, one section of the tour per module.
+
+The public names of every module are re-exported here, so ``import pttour`` is all
+a tutorial needs:
+
+>>> import pttour
+>>> pttour.pick_device().type in {"cpu", "cuda", "mps"}
+True
+"""
+
+from pttour import checkpoint, data, devices, environment, errata, errors, gradcheck, tensors, training
+from pttour.checkpoint import *
+from pttour.data import *
+from pttour.devices import *
+from pttour.environment import *
+from pttour.errata import *
+from pttour.errors import *
+from pttour.gradcheck import *
+from pttour.tensors import *
+from pttour.training import *
+
+__version__ = "0.1.0"
+
+__all__ = [
+    *checkpoint.__all__,
+    *data.__all__,
+    *devices.__all__,
+    *environment.__all__,
+    *errata.__all__,
+    *errors.__all__,
+    *gradcheck.__all__,
+    *tensors.__all__,
+    *training.__all__,
+]

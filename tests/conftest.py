@@ -1,0 +1,52 @@
+"""Shared fixtures: the ``cuda`` marker's auto-skip and an RNG-restoring guard.
+
+This file imports only pytest and torch, so the CUDA tests also run on a machine
+that has nothing else installed.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+
+def _cuda_skip_reason() -> str | None:
+    """Why CUDA tests cannot run here, or None when they can."""
+    if not torch.backends.cuda.is_built():
+        return f"torch {torch.__version__} is a CPU-only build (no CUDA support compiled in)"
+    if not torch.cuda.is_available():
+        return "torch has CUDA support but sees no GPU (torch.cuda.is_available() is False)"
+    return None
+
+
+CUDA_SKIP_REASON = _cuda_skip_reason()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip every ``cuda``-marked test, saying why, when no GPU is usable."""
+    if CUDA_SKIP_REASON is None:
+        return
+    skip = pytest.mark.skip(reason=f"needs a CUDA GPU: {CUDA_SKIP_REASON}")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
+def cpu_and_cuda() -> list:
+    """Parametrize over ``cpu`` and ``cuda``; the cuda case carries the ``cuda`` marker."""
+    return ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+@pytest.fixture(autouse=True)
+def _restore_rng_state():
+    """Give each test the RNG state it found, so tests cannot depend on each other's draws."""
+    torch_state = torch.get_rng_state()
+    python_state = random.getstate()
+    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    yield
+    torch.set_rng_state(torch_state)
+    random.setstate(python_state)
+    if cuda_states is not None:
+        torch.cuda.set_rng_state_all(cuda_states)
