@@ -1,3 +1,208 @@
-"""Placeholder: filled in by the module's implementation."""
+"""Creating tensors and describing them: shape, number of elements, dtype, device.
 
-__all__: list[str] = []
+Two points that are easy to get wrong:
+
+* **shape is not the number of elements.** ``shape`` is the size along each
+  dimension, ``torch.Size([2, 3])`` for a 2x3 matrix; the number of elements is
+  their product, ``numel() == 6``; ``ndim`` is how many dimensions there are, 2.
+* **``torch.tensor`` is not ``torch.Tensor``.** The function ``torch.tensor(data,
+  dtype=...)`` copies data and infers or takes a dtype. The class constructor
+  ``torch.Tensor(data)`` is a legacy spelling that always makes the default float
+  dtype and accepts no ``dtype=`` argument at all: ``torch.Tensor([[1, 2]],
+  dtype=torch.int32)`` raises ``TypeError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+__all__ = ["TensorInfo", "describe", "make_tensor"]
+
+# Python and NumPy spellings people pass as dtype, and the torch dtype they mean.
+_DTYPE_HINTS: dict[str, str] = {
+    "float": "torch.float64",  # torch.tensor(..., dtype=float) would give float64
+    "int": "torch.int64",
+    "bool": "torch.bool",
+    "complex": "torch.complex128",
+}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """The properties that describe a tensor, without its values.
+
+    Keeps ``shape`` (size along each dimension), ``ndim`` (number of dimensions)
+    and ``numel`` (number of elements, the product of the shape) side by side, so
+    the three cannot be confused; ``str()`` gives a one-line summary.
+
+    >>> print(describe(torch.zeros(2, 3)))
+    shape (2, 3), ndim 2, numel 6, dtype torch.float32, device cpu, requires_grad False
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Size along each dimension; ``()`` for a scalar tensor.
+    ndim : int
+        Number of dimensions, ``len(shape)``.
+    numel : int
+        Number of elements, the product of ``shape`` (1 for a scalar).
+    dtype : torch.dtype
+        Element type, e.g. ``torch.float32``.
+    device : torch.device
+        Where the values live, e.g. ``cpu`` or ``cuda:0``.
+    requires_grad : bool
+        Whether autograd records operations on the tensor.
+    """
+
+    shape: tuple[int, ...]
+    ndim: int
+    numel: int
+    dtype: torch.dtype
+    device: torch.device
+    requires_grad: bool
+
+    def __str__(self) -> str:
+        return (
+            f"shape {self.shape}, ndim {self.ndim}, numel {self.numel}, dtype {self.dtype}, "
+            f"device {self.device}, requires_grad {self.requires_grad}"
+        )
+
+
+def describe(tensor: torch.Tensor) -> TensorInfo:
+    """Return the shape, ndim, numel, dtype, device and requires_grad of a tensor.
+
+    One call answers the questions asked when a model misbehaves: is it the shape
+    I expect, how many values are there, what type, and on which device?
+
+    >>> info = describe(torch.ones(2, 3, dtype=torch.int32))
+    >>> info.shape, info.ndim, info.numel, info.dtype
+    ((2, 3), 2, 6, torch.int32)
+    >>> describe(torch.tensor(3.5)).shape, describe(torch.tensor(3.5)).numel
+    ((), 1)
+
+    Parameters
+    ----------
+    tensor : torch.Tensor
+        The tensor to describe.
+
+    Returns
+    -------
+    TensorInfo
+        Its properties; ``print`` it for a one-line summary.
+
+    Raises
+    ------
+    TypeError
+        If ``tensor`` is not a ``torch.Tensor``.
+    """
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(
+            f"describe() needs a torch.Tensor, got {type(tensor).__name__} {_short_repr(tensor)}; "
+            f"convert it first, e.g. pttour.make_tensor(data)"
+        )
+    return TensorInfo(
+        shape=tuple(tensor.shape),
+        ndim=tensor.ndim,
+        numel=tensor.numel(),
+        dtype=tensor.dtype,
+        device=tensor.device,
+        requires_grad=tensor.requires_grad,
+    )
+
+
+def make_tensor(
+    data: Any,
+    *,
+    dtype: torch.dtype | None = None,
+    device: str | torch.device | None = None,
+    requires_grad: bool = False,
+) -> torch.Tensor:
+    """Create a tensor from Python data (or a NumPy array), with checks and clear errors.
+
+    A thin wrapper around the factory function ``torch.tensor`` (not the legacy
+    ``torch.Tensor`` constructor, which rejects ``dtype=``). It turns three
+    silent or cryptic cases into errors that say what to do: a dtype that is not
+    a ``torch.dtype``, data that is already a tensor (``torch.tensor`` only warns
+    and copies), and ``requires_grad=True`` on integer data.
+
+    >>> x = make_tensor([[1, 2]], dtype=torch.int32)
+    >>> x
+    tensor([[1, 2]], dtype=torch.int32)
+    >>> x.shape, x.numel()
+    (torch.Size([1, 2]), 2)
+    >>> make_tensor([1.0, 2.0], requires_grad=True)
+    tensor([1., 2.], requires_grad=True)
+
+    Parameters
+    ----------
+    data : list, tuple, scalar or array-like
+        Values to copy, nested one level per dimension. Without ``dtype``, Python
+        ints give ``torch.int64`` and floats the default float dtype (``torch.float32``).
+    dtype : torch.dtype, optional
+        Element type, e.g. ``torch.int32`` or ``torch.float64``.
+    device : str or torch.device, optional
+        Where to create the tensor, e.g. ``"cpu"`` or ``pttour.pick_device()``.
+    requires_grad : bool, default False
+        Whether autograd should record operations on the tensor; only floating
+        point and complex tensors can require gradients.
+
+    Returns
+    -------
+    torch.Tensor
+        A new tensor that owns a copy of ``data``.
+
+    Raises
+    ------
+    TypeError
+        If ``dtype`` is not a ``torch.dtype`` or ``data`` is already a tensor.
+    ValueError
+        If ``requires_grad=True`` and the dtype is neither floating point nor complex.
+    """
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise TypeError(
+            f"dtype must be a torch.dtype, got {dtype!r} ({type(dtype).__name__}); "
+            f"pass e.g. dtype={_suggest_dtype(dtype)}"
+        )
+    if isinstance(data, torch.Tensor):
+        raise TypeError(
+            "data is already a torch.Tensor; to change its dtype or device use "
+            "tensor.to(dtype=..., device=...), and for an independent copy use "
+            "tensor.clone().detach()"
+        )
+    # Create first, check after: without an explicit dtype, integer-ness is only known
+    # once torch has inferred it from the data.
+    tensor = torch.tensor(data, dtype=dtype, device=device)
+    if requires_grad:
+        if not (tensor.is_floating_point() or tensor.is_complex()):
+            if dtype is None:
+                origin, fix = "inferred from the data", "write the values as floats (1.0, not 1)"
+            else:
+                origin, fix = "requested", "pass a floating dtype such as dtype=torch.float32"
+            raise ValueError(
+                f"requires_grad=True needs a floating point or complex dtype, but the dtype is "
+                f"{tensor.dtype} ({origin}); only floating point and complex tensors can require "
+                f"gradients, so {fix}"
+            )
+        tensor.requires_grad_(True)
+    return tensor
+
+
+def _suggest_dtype(value: object) -> str:
+    """Name the torch dtype that a str, Python type or NumPy dtype most likely means."""
+    name = value if isinstance(value, str) else getattr(value, "name", None)
+    if not isinstance(name, str):
+        name = getattr(value, "__name__", "")
+    name = name.removeprefix("torch.")
+    if name in _DTYPE_HINTS:
+        return _DTYPE_HINTS[name]
+    if isinstance(getattr(torch, name, None), torch.dtype):
+        return f"torch.{name}"
+    return "torch.int32 or torch.float32"
+
+
+def _short_repr(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

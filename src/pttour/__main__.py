@@ -1,0 +1,81 @@
+"""Command line: ``python -m pttour env [--json]`` (also installed as ``pttour``).
+
+``env`` prints what is installed and whether pttour supports it. When it does not,
+the report is still printed (it shows what was found), the problem goes to stderr
+as one sentence saying what to install, and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pttour import environment
+from pttour.errors import UnsupportedEnvironmentError
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``pttour`` command line and return its exit status.
+
+    Returning the status instead of calling ``sys.exit`` lets tests and other
+    programs call it in-process; ``python -m pttour`` passes it to ``SystemExit``.
+
+    >>> main(["env"])
+    pttour environment report
+      Python       ...
+      supported    yes
+    0
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; by default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 when the environment is unsupported (the reason is on stderr).
+
+    Raises
+    ------
+    SystemExit
+        With status 2 when the arguments are invalid (argparse prints the usage).
+    """
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    # "env" is the only command; argparse has already rejected anything else.
+    return _run_env(as_json=args.json)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pttour",
+        description="pttour: a tour of PyTorch's everyday APIs, done right.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    env = commands.add_parser(
+        "env",
+        help="report Python, torch and devices, and whether pttour supports them",
+        description="Report Python, torch and devices, and whether pttour supports them. "
+        "Exits with status 1 when it does not.",
+    )
+    env.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def _run_env(*, as_json: bool) -> int:
+    report = environment.collect_environment()
+    print(json.dumps(report.to_dict(), indent=2) if as_json else report.to_text())
+    try:
+        environment.require_supported(report)
+    except UnsupportedEnvironmentError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

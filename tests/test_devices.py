@@ -1,0 +1,312 @@
+"""Tests for pttour.devices: pick_device, move_to and time_matmul."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, defaultdict, namedtuple
+from collections.abc import Iterator, Mapping
+
+import pytest
+import torch
+from torch import nn
+
+from pttour.devices import move_to, pick_device, time_matmul
+
+HAS_CUDA = torch.cuda.is_available()
+HAS_MPS = torch.backends.mps.is_available()
+
+Sample = namedtuple("Sample", ["image", "label", "name"])
+
+
+class _ReadOnlyMapping(Mapping):
+    """A Mapping whose constructor does not take a dict, so move_to must fall back."""
+
+    def __init__(self, *pairs: tuple[str, object]) -> None:
+        self._data = dict(pairs)
+
+    def __getitem__(self, key: str) -> object:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def _no_accelerators(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+
+
+def _nested_batch(device: str = "cpu") -> dict[str, object]:
+    return {
+        "inputs": [torch.arange(6.0, device=device).view(2, 3), torch.ones(2, device=device)],
+        "sample": Sample(torch.zeros(1, 2, 2, device=device), torch.tensor(1, device=device), "a"),
+        "pair": (torch.tensor([5, 6], device=device), 3),
+        "meta": {"epoch": 2, "note": None},
+    }
+
+
+# --- pick_device ---------------------------------------------------------------------
+
+
+def test_pick_device_falls_back_to_cpu_without_accelerators(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _no_accelerators(monkeypatch)
+    assert pick_device() == torch.device("cpu")
+
+
+@pytest.mark.skipif(HAS_CUDA or HAS_MPS, reason="this machine has a GPU, so cpu is not picked")
+def test_pick_device_is_cpu_here() -> None:
+    assert pick_device() == torch.device("cpu")
+
+
+@pytest.mark.parametrize("name", ["cpu", "cpu:0", torch.device("cpu")])
+def test_pick_cpu_matches_tensor_device(name: str | torch.device) -> None:
+    device = pick_device(name)
+    assert device == torch.device("cpu")
+    assert torch.ones(1, device=device).device == device
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="CUDA is available here, so requesting it succeeds")
+@pytest.mark.parametrize("name", ["cuda", "cuda:1", torch.device("cuda")])
+def test_requesting_unavailable_cuda_raises(name: str | torch.device) -> None:
+    with pytest.raises(RuntimeError) as caught:
+        pick_device(name)
+    message = str(caught.value)
+    assert f"device {str(name)!r} was requested" in message
+    assert "available: cpu" in message
+    assert "To fix:" in message
+
+
+def test_cuda_built_but_no_gpu_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_accelerators(monkeypatch)
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: True)
+    with pytest.raises(RuntimeError, match=r"sees no GPU.*available: cpu.*nvidia-smi"):
+        pick_device("cuda")
+
+
+def test_cuda_index_out_of_range_says_how_many(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(RuntimeError, match=r"only 1 CUDA device\(s\).*available: cpu, cuda:0"):
+        pick_device("cuda:1")
+
+
+@pytest.mark.skipif(HAS_MPS, reason="MPS is available here, so requesting it succeeds")
+def test_requesting_unavailable_mps_raises() -> None:
+    with pytest.raises(RuntimeError, match=r"device 'mps' was requested but .*macOS"):
+        pick_device("mps")
+
+
+@pytest.mark.parametrize("name", ["gpu", "CPU", "", "cuda:x"])
+def test_unknown_device_name_raises_value_error(name: str) -> None:
+    with pytest.raises(ValueError, match=f"unknown device {name!r}"):
+        pick_device(name)
+
+
+@pytest.mark.parametrize("name", ["meta", "xpu", torch.device("meta")])
+def test_other_backends_are_refused(name: str | torch.device) -> None:
+    with pytest.raises(ValueError, match="chooses among 'cpu', 'cuda' and 'mps'"):
+        pick_device(name)
+
+
+@pytest.mark.parametrize("value", [0, 1.0, ["cpu"]])
+def test_non_string_device_raises_type_error(value: object) -> None:
+    with pytest.raises(TypeError, match=r"device must be a str, a torch\.device or None"):
+        pick_device(value)  # type: ignore[arg-type]
+
+
+# --- move_to -------------------------------------------------------------------------
+
+
+def test_move_to_keeps_structure_types_and_leaves() -> None:
+    batch = _nested_batch()
+    moved = move_to(batch, "cpu")
+    assert type(moved) is dict
+    assert moved is not batch
+    assert moved.keys() == batch.keys()
+    assert type(moved["inputs"]) is list
+    assert type(moved["sample"]) is Sample
+    assert moved["sample"].name == "a"
+    assert type(moved["pair"]) is tuple
+    assert moved["pair"][1] == 3
+    assert moved["meta"] == {"epoch": 2, "note": None}
+    assert torch.equal(moved["inputs"][0], batch["inputs"][0])
+    assert torch.equal(moved["sample"].label, batch["sample"].label)
+
+
+@pytest.mark.parametrize("leaf", [3, 2.5, "text", None, b"bytes", {1, 2}])
+def test_move_to_returns_other_leaves_unchanged(leaf: object) -> None:
+    assert move_to(leaf, "cpu") is leaf
+
+
+def test_move_to_keeps_mapping_types() -> None:
+    ordered = OrderedDict([("b", torch.ones(1)), ("a", torch.zeros(1))])
+    moved = move_to(ordered, "cpu")
+    assert type(moved) is OrderedDict
+    assert list(moved) == ["b", "a"]
+
+    counts = defaultdict(list, {"x": [torch.ones(1)]})
+    moved_counts = move_to(counts, "cpu")
+    assert type(moved_counts) is defaultdict
+    assert moved_counts.default_factory is list
+    assert moved_counts["missing"] == []
+
+
+def test_move_to_falls_back_to_dict_for_unbuildable_mappings() -> None:
+    moved = move_to(_ReadOnlyMapping(("x", torch.ones(2))), "cpu")
+    assert type(moved) is dict
+    assert torch.equal(moved["x"], torch.ones(2))
+
+
+def test_move_to_returns_the_same_module() -> None:
+    model = nn.Linear(2, 1)
+    assert move_to(model, "cpu") is model
+
+
+def test_move_to_keeps_packed_sequence() -> None:
+    packed = nn.utils.rnn.pack_sequence([torch.ones(3, 1), torch.ones(2, 1)])
+    moved = move_to({"seq": packed}, "cpu")["seq"]
+    assert type(moved) is nn.utils.rnn.PackedSequence
+    assert torch.equal(moved.batch_sizes, packed.batch_sizes)
+
+
+def test_move_to_checks_the_device() -> None:
+    with pytest.raises(TypeError, match="needs a device, got None"):
+        move_to(torch.ones(1), None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        move_to(torch.ones(1), "gpu")
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="CUDA is available here, so moving to it succeeds")
+def test_move_to_unavailable_cuda_raises() -> None:
+    with pytest.raises(RuntimeError, match="device 'cuda' was requested"):
+        move_to({"x": torch.ones(1)}, "cuda")
+
+
+# --- time_matmul ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("include_transfer", [False, True])
+def test_time_matmul_on_cpu_is_positive_and_finite(include_transfer: bool) -> None:
+    seconds = time_matmul(16, "cpu", repeats=2, include_transfer=include_transfer)
+    assert isinstance(seconds, float)
+    assert math.isfinite(seconds)
+    assert seconds > 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex64])
+def test_time_matmul_accepts_other_float_dtypes(dtype: torch.dtype) -> None:
+    assert time_matmul(4, "cpu", repeats=1, dtype=dtype) > 0
+
+
+def test_time_matmul_leaves_the_global_random_stream_alone() -> None:
+    before = torch.get_rng_state()
+    time_matmul(8, "cpu", repeats=1)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n": 0}, ValueError, "n must be at least 1, got 0"),
+        ({"n": -3}, ValueError, "n must be at least 1, got -3"),
+        ({"n": 2.5}, TypeError, "n must be an int, got 2.5"),
+        ({"n": True}, TypeError, "n must be an int, got True"),
+        ({"repeats": 0}, ValueError, "repeats must be at least 1, got 0"),
+        ({"dtype": torch.int32}, TypeError, "floating point or complex torch.dtype"),
+        ({"dtype": "float32"}, TypeError, "floating point or complex torch.dtype"),
+        ({"device": "gpu"}, ValueError, "unknown device 'gpu'"),
+    ],
+)
+def test_time_matmul_validates_arguments(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    arguments: dict[str, object] = {"n": 4, "device": "cpu", **kwargs}
+    with pytest.raises(error, match=match):
+        time_matmul(**arguments)  # type: ignore[arg-type]
+
+
+# --- CUDA ----------------------------------------------------------------------------
+
+
+@pytest.mark.cuda
+def test_pick_device_prefers_cuda() -> None:
+    device = pick_device()
+    assert device.type == "cuda"
+    assert device.index == torch.cuda.current_device()
+    # Indexed, so it compares equal to the device of a tensor created on it.
+    assert torch.ones(1, device="cuda").device == pick_device("cuda") == device
+
+
+@pytest.mark.cuda
+def test_pick_device_refuses_a_missing_gpu_index() -> None:
+    count = torch.cuda.device_count()
+    with pytest.raises(RuntimeError, match=f"only {count} CUDA device"):
+        pick_device(f"cuda:{count}")
+
+
+@pytest.mark.cuda
+def test_move_model_and_nested_batch_to_cuda_and_back() -> None:
+    cuda = pick_device("cuda")
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    weights_before = [p.detach().clone() for p in model.parameters()]
+    assert move_to(model, cuda) is model
+    assert all(p.device == cuda for p in model.parameters())
+
+    batch = _nested_batch()
+    on_gpu = move_to(batch, cuda)
+    assert on_gpu["inputs"][0].device == cuda
+    assert on_gpu["inputs"][1].device == cuda
+    assert type(on_gpu["sample"]) is Sample
+    assert on_gpu["sample"].image.device == cuda
+    assert on_gpu["pair"][0].device == cuda
+    assert on_gpu["meta"] == {"epoch": 2, "note": None}
+    output = model(on_gpu["inputs"][0])
+    assert output.device == cuda
+
+    back = move_to(on_gpu, "cpu")
+    assert back["inputs"][0].device == torch.device("cpu")
+    assert torch.equal(back["inputs"][0], batch["inputs"][0])
+    assert torch.equal(back["sample"].image, batch["sample"].image)
+    assert torch.equal(back["pair"][0], batch["pair"][0])
+    move_to(model, "cpu")
+    for before, after in zip(weights_before, model.parameters(), strict=True):
+        assert after.device == torch.device("cpu")
+        assert torch.equal(before, after)
+
+
+@pytest.mark.cuda
+def test_move_to_cuda_non_blocking_from_pinned_memory() -> None:
+    pinned = torch.arange(8.0).pin_memory()
+    moved = move_to({"x": pinned}, "cuda", non_blocking=True)
+    torch.cuda.synchronize()
+    assert moved["x"].is_cuda
+    assert torch.equal(moved["x"].cpu(), pinned)
+
+
+@pytest.mark.cuda
+def test_packed_sequence_keeps_batch_sizes_on_cpu() -> None:
+    packed = nn.utils.rnn.pack_sequence([torch.ones(3, 1), torch.ones(2, 1)])
+    moved = move_to(packed, "cuda")
+    assert moved.data.is_cuda
+    assert moved.batch_sizes.device == torch.device("cpu")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("n", [16, 2048])
+def test_matmul_benchmark_cpu_vs_cuda(n: int) -> None:
+    timings = {
+        "cpu": time_matmul(n, "cpu", repeats=3),
+        "cuda": time_matmul(n, "cuda", repeats=3),
+        "cuda+transfer": time_matmul(n, "cuda", repeats=3, include_transfer=True),
+    }
+    for label, seconds in timings.items():
+        print(f"n={n:5d} {label:<14} {seconds * 1e3:10.3f} ms")
+        assert isinstance(seconds, float)
+        assert math.isfinite(seconds)
+        assert seconds > 0
