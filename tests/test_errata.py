@@ -1,0 +1,893 @@
+"""Every documented mistake of the article still behaves as documented, and its fix works.
+
+Each ``test_eNN_...`` reproduces erratum ``ENN`` with a minimal call on the installed
+torch and then checks the correction. When a PyTorch release changes one of these
+behaviours, the failure message names the erratum that is out of date, e.g.
+``Erratum E07 is out of date: ...``.
+
+This module imports only the standard library, pytest, torch and pttour at top level
+(NumPy, packaging and docutils are imported inside the tests that need them), so the
+CUDA-marked tests can run on a machine with nothing else installed.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import io
+import math
+import os
+import pickle
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from pttour.errata import ERRATA, KINDS, SECTIONS, TUTORIALS, Erratum, errata_for
+from pttour.errata import render_errata_page as render
+
+# ---------------------------------------------------------------------------------------
+# Helpers: every failure message says which erratum no longer matches the installed torch.
+
+
+def outdated(eid: str, what: str) -> str:
+    """The assertion message for erratum ``eid`` whose documented behaviour changed."""
+    return f"Erratum {eid} is out of date (torch {torch.__version__}): {what}"
+
+
+def fix_fails(eid: str) -> str:
+    """The assertion message for the correction of erratum ``eid`` that stopped working."""
+    return f"The fix given in erratum {eid} no longer works (torch {torch.__version__})"
+
+
+@contextmanager
+def still_raises(eid: str, exc_type: type[BaseException], fragment: str) -> Iterator[None]:
+    """Expect ``exc_type`` with ``fragment`` in its message; otherwise fail naming ``eid``."""
+    try:
+        yield
+    except exc_type as err:
+        raised = err
+    except Exception as err:  # noqa: BLE001 - any other exception means the erratum changed
+        pytest.fail(outdated(eid, f"raises {type(err).__name__}, not {exc_type.__name__}: {err}"))
+    else:
+        pytest.fail(outdated(eid, f"no {exc_type.__name__} is raised any more"))
+    assert fragment in str(raised), outdated(
+        eid, f"the {exc_type.__name__} no longer says {fragment!r}; it says: {raised}"
+    )
+
+
+@contextmanager
+def still_warns(eid: str, category: type[Warning], fragment: str) -> Iterator[None]:
+    """Expect a ``category`` warning containing ``fragment``; otherwise fail naming ``eid``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    messages = [str(w.message) for w in caught if issubclass(w.category, category)]
+    assert any(fragment in m for m in messages), outdated(
+        eid, f"no {category.__name__} containing {fragment!r}; warnings seen: {messages}"
+    )
+
+
+@contextmanager
+def no_warnings(eid: str) -> Iterator[None]:
+    """The corrected code must run without any warning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    assert not caught, f"The fix of erratum {eid} warns: {[str(w.message) for w in caught]}"
+
+
+def _linear(weight: list[float], bias: float, dtype: torch.dtype = torch.float64) -> nn.Linear:
+    """A 2-to-1 linear layer with fixed parameters, so results are deterministic."""
+    layer = nn.Linear(2, 1).to(dtype)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([weight], dtype=dtype))
+        layer.bias.fill_(bias)
+    return layer
+
+
+def _xy(n: int = 6) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed float64 inputs of shape (n, 2) and targets of shape (n, 1)."""
+    x = torch.linspace(-1.0, 1.0, 2 * n, dtype=torch.float64).reshape(n, 2)
+    y = x @ torch.tensor([[3.0], [2.0]], dtype=torch.float64) + 4.0
+    return x, y
+
+
+def _central_difference(
+    loss_of: Callable[[], torch.Tensor], param: torch.Tensor, eps: float = 1e-6
+) -> torch.Tensor:
+    """d(loss)/d(param) by central differences, one number per element of ``param``."""
+    grad = torch.zeros_like(param)
+    with torch.no_grad():
+        flat, out = param.view(-1), grad.view(-1)
+        for k in range(flat.numel()):
+            original = flat[k].item()
+            flat[k] = original + eps
+            up = loss_of().item()
+            flat[k] = original - eps
+            down = loss_of().item()
+            flat[k] = original
+            out[k] = (up - down) / (2 * eps)
+    return grad
+
+
+# ---------------------------------------------------------------------------------------
+# §2 What PyTorch is
+
+
+def test_e02_only_floating_point_leaves_get_gradients():
+    with still_raises("E02", RuntimeError, "only Tensors of floating point"):
+        torch.tensor([1, 2]).requires_grad_()
+
+    leaf = torch.tensor([1.0, 2.0], requires_grad=True)
+    middle = leaf * 3
+    middle.sum().backward()
+    with still_warns("E02", UserWarning, "not a leaf Tensor"):
+        middle_grad = middle.grad
+    assert middle_grad is None, outdated("E02", "an intermediate result now keeps a .grad")
+
+    # Fix: retain_grad() on the intermediate result, a float leaf for the rest.
+    leaf = torch.tensor([1.0, 2.0], requires_grad=True)
+    middle = leaf * 3
+    middle.retain_grad()
+    middle.sum().backward()
+    assert middle.grad.tolist() == [1.0, 1.0], fix_fails("E02")
+    assert leaf.grad.tolist() == [3.0, 3.0], fix_fails("E02")
+
+
+# ---------------------------------------------------------------------------------------
+# §3 Setting up the environment
+
+
+def test_e03_torch_does_not_support_python_37():
+    specifiers = pytest.importorskip("packaging.specifiers", reason="needs packaging")
+    requires = importlib.metadata.metadata("torch")["Requires-Python"]
+    assert requires, outdated("E03", "torch no longer declares Requires-Python")
+    supported = specifiers.SpecifierSet(requires)
+    assert "3.7" not in supported, outdated("E03", f"torch supports Python 3.7 again: {requires}")
+    # Fix: the interpreter running these tests is one that torch supports.
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert running in supported, fix_fails("E03")
+
+
+def test_e05_cpu_build_is_a_separate_wheel_without_nvidia_packages():
+    if torch.version.cuda is not None:
+        pytest.skip(f"torch {torch.__version__} is a CUDA build; this checks a CPU-only build")
+    requirements = importlib.metadata.requires("torch") or []
+    nvidia = [r for r in requirements if r.lower().startswith("nvidia")]
+    assert not nvidia, outdated("E05", f"the CPU build now needs NVIDIA packages: {nvidia}")
+    if sys.platform == "linux" and "+" in torch.__version__:
+        assert torch.__version__.endswith("+cpu"), outdated(
+            "E05", f"the Linux CPU wheel lost its '+cpu' suffix: {torch.__version__}"
+        )
+    # The check the fix adds: a CPU build runs, and says that it sees no GPU.
+    assert torch.cuda.is_available() is False, fix_fails("E05")
+
+
+# ---------------------------------------------------------------------------------------
+# §4.1 Tensors
+
+
+def test_e06_legacy_constructor_reads_ints_as_a_shape_and_casts_to_float():
+    assert torch.Tensor(3).shape == (3,), outdated("E06", "torch.Tensor(3) is no longer a shape")
+    assert torch.Tensor([[1, 2]]).dtype == torch.float32, outdated(
+        "E06", "torch.Tensor no longer casts integers to float32"
+    )
+    # Fix: the factory keeps values and infers the dtype.
+    assert torch.tensor(3).shape == (), fix_fails("E06")
+    assert torch.tensor(3).item() == 3, fix_fails("E06")
+    assert torch.tensor([[1, 2]]).dtype == torch.int64, fix_fails("E06")
+
+
+def test_e07_legacy_constructor_rejects_dtype():
+    with still_raises("E07", TypeError, "invalid combination of arguments"):
+        torch.Tensor([[5, 6]], dtype=torch.int32)
+    fixed = torch.tensor([[5, 6]], dtype=torch.int32)
+    assert fixed.dtype == torch.int32, fix_fails("E07")
+    assert fixed.tolist() == [[5, 6]], fix_fails("E07")
+
+
+def test_e08_shape_lists_sizes_not_the_element_count():
+    x = torch.zeros(2, 3, 4)
+    assert tuple(x.shape) == (2, 3, 4), outdated("E08", f"shape is now {x.shape}")
+    assert x.shape != (x.numel(),), outdated("E08", "shape now equals the element count")
+    assert x.numel() == math.prod(x.shape) == 24, outdated(
+        "E08", "numel() is no longer the product of the sizes"
+    )
+    assert x.ndim == len(x.shape) == 3, outdated("E08", "ndim is no longer the length of shape")
+
+
+# ---------------------------------------------------------------------------------------
+# §4.2 Autograd
+
+
+def test_e10_backward_fills_parameter_gradients_only():
+    model = _linear([0.5, -2.0], 0.25)
+    x, y = _xy()
+    output = model(x)
+    loss = nn.functional.mse_loss(output, y)
+    expected = torch.autograd.grad(loss, [model.weight, model.bias], retain_graph=True)
+    loss.backward()
+
+    assert x.grad is None, outdated("E10", "backward() now gives the input data a gradient")
+    with still_warns("E10", UserWarning, "not a leaf Tensor"):
+        output_grad = output.grad
+    assert output_grad is None, outdated("E10", "backward() now stores d(loss)/d(output)")
+    torch.testing.assert_close(
+        model.weight.grad,
+        expected[0],
+        msg=outdated("E10", "weight.grad is no longer d(loss)/d(weight)"),
+    )
+    torch.testing.assert_close(
+        model.bias.grad, expected[1], msg=outdated("E10", "bias.grad is no longer d(loss)/d(bias)")
+    )
+
+    # Fix: ask for the input gradient explicitly.
+    x.requires_grad_()
+    nn.functional.mse_loss(model(x), y).backward()
+    assert x.grad is not None, fix_fails("E10")
+    assert x.grad.shape == x.shape, fix_fails("E10")
+
+
+def test_e11_mse_loss_broadcasts_a_target_of_another_shape():
+    model = _linear([0.5, -2.0], 0.25)
+    x, _ = _xy(4)
+    wrong_target = x * 3 + 4  # shape (4, 2) against an output of shape (4, 1)
+    output = model(x)
+    with still_warns("E11", UserWarning, "different to the input size"):
+        loss = nn.functional.mse_loss(output, wrong_target)
+    broadcast = ((output.expand(4, 2) - wrong_target) ** 2).mean()
+    torch.testing.assert_close(loss, broadcast, msg=outdated("E11", "MSELoss stopped broadcasting"))
+
+    # Fix: one target column, the output's shape; no warning.
+    right_target = x @ torch.tensor([[3.0], [2.0]], dtype=torch.float64) + 4
+    assert right_target.shape == output.shape, fix_fails("E11")
+    with no_warnings("E11"):
+        nn.functional.mse_loss(output, right_target)
+
+
+def test_e12_backward_accumulates_without_zero_grad():
+    model = _linear([0.5, -2.0], 0.25)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _xy()
+    nn.functional.mse_loss(model(x), y).backward()
+    once = model.weight.grad.clone()
+    nn.functional.mse_loss(model(x), y).backward()
+    torch.testing.assert_close(
+        model.weight.grad, 2 * once, msg=outdated("E12", "backward() no longer accumulates")
+    )
+    # Fix: clear, then a single backward gives the single gradient again.
+    optimizer.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    torch.testing.assert_close(model.weight.grad, once, msg=fix_fails("E12"))
+
+
+def test_e13_modules_and_tensors_default_to_the_cpu():
+    assert nn.Linear(2, 1).weight.device.type == "cpu", outdated("E13", "modules left the CPU")
+    assert torch.rand(2).device.type == "cpu", outdated("E13", "tensors left the CPU")
+    # Parameters do not follow their inputs to another device ("meta" exists everywhere).
+    with still_raises("E13", RuntimeError, "device"):
+        nn.Linear(2, 1)(torch.rand(3, 2, device="meta"))
+    # Fix: move the model and the data to one device.
+    device = torch.device("meta")
+    assert nn.Linear(2, 1).to(device)(torch.rand(3, 2).to(device)).device == device, fix_fails(
+        "E13"
+    )
+
+
+@pytest.mark.cuda
+def test_e13_model_on_gpu_data_on_cpu_fails():
+    model = nn.Linear(2, 1).to("cuda")
+    with still_raises("E13", RuntimeError, "Expected all tensors to be on the same device"):
+        model(torch.rand(3, 2))
+    assert model(torch.rand(3, 2).to("cuda")).device.type == "cuda", fix_fails("E13")
+
+
+# ---------------------------------------------------------------------------------------
+# §4.3 Gradient checking
+
+
+def test_e14_gradcheck_says_nothing_about_optima():
+    x = torch.tensor([3.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(torch.square, (x,)), outdated(
+        "E14", "gradcheck now rejects a correct gradient away from the optimum"
+    )
+    (slope,) = torch.autograd.grad(torch.square(x).sum(), x)
+    # The correct gradient points uphill, away from the minimum at 0.
+    assert slope.item() == 6.0, outdated("E14", "the gradient of x squared at 3 is no longer 6")
+
+
+class _SquareWithWrongBackward(torch.autograd.Function):
+    """x squared whose backward returns 3x instead of 2x."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad_output * 3 * x
+
+
+def test_e15_gradcheck_returns_true_or_raises():
+    from torch.autograd.gradcheck import GradcheckError
+
+    x = torch.tensor([0.5, 1.5, -2.0], dtype=torch.float64, requires_grad=True)
+    result = torch.autograd.gradcheck(torch.square, (x,))
+    assert result is True, outdated("E15", f"gradcheck now returns {result!r}")
+    with still_raises("E15", GradcheckError, "Jacobian mismatch"):
+        torch.autograd.gradcheck(_SquareWithWrongBackward.apply, (x,))
+    quiet = torch.autograd.gradcheck(_SquareWithWrongBackward.apply, (x,), raise_exception=False)
+    assert quiet is False, outdated("E15", f"gradcheck now returns {quiet!r} on a mismatch")
+
+
+def test_e16_backward_leaves_parameters_unchanged():
+    model = _linear([0.5, -2.0], 0.25)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _xy()
+    before = [p.detach().clone() for p in model.parameters()]
+    nn.functional.mse_loss(model(x), y).backward()
+    for old, new in zip(before, model.parameters(), strict=True):
+        assert torch.equal(old, new), outdated("E16", "backward() now changes the parameters")
+        assert new.grad is not None, outdated(
+            "E16", "backward() no longer fills the parameters' .grad"
+        )
+    # Fix: parameters change at optimizer.step().
+    optimizer.step()
+    assert not torch.equal(before[0], model.weight), fix_fails("E16")
+
+
+def test_e17_double_tensor_type_depends_on_the_device():
+    grad = torch.ones(2, dtype=torch.float64)
+    assert isinstance(grad, torch.DoubleTensor), outdated(
+        "E17", "a float64 CPU tensor is no longer a torch.DoubleTensor"
+    )
+    elsewhere = torch.ones(2, dtype=torch.float64, device="meta")
+    assert not isinstance(elsewhere, torch.DoubleTensor), outdated(
+        "E17", "torch.DoubleTensor now matches float64 tensors on any device"
+    )
+    assert elsewhere.type() == "torch.meta.DoubleTensor", outdated(
+        "E17", "the legacy type of a float64 meta tensor changed"
+    )
+    # Fix: the dtype is the same on every device.
+    assert grad.dtype == elsewhere.dtype == torch.float64, fix_fails("E17")
+
+
+@pytest.mark.cuda
+def test_e17_double_tensor_check_is_false_on_cuda():
+    weight = torch.ones(2, dtype=torch.float64, device="cuda", requires_grad=True)
+    (weight * weight).sum().backward()
+    assert not isinstance(weight.grad, torch.DoubleTensor), outdated(
+        "E17", "isinstance(cuda_grad, torch.DoubleTensor) is now True"
+    )
+    assert weight.grad.type() == "torch.cuda.DoubleTensor", outdated(
+        "E17", "the legacy type of a float64 CUDA tensor changed"
+    )
+    assert weight.grad.dtype == torch.float64, fix_fails("E17")
+
+
+def test_e18_a_missing_gradient_has_no_detach():
+    model = _linear([0.5, -2.0], 0.25)
+    model.weight.requires_grad_(False)
+    x, y = _xy()
+    nn.functional.mse_loss(model(x), y).backward()
+    assert model.weight.grad is None, outdated("E18", "a frozen parameter now gets a gradient")
+    with still_raises("E18", AttributeError, "has no attribute 'detach'"):
+        model.weight.grad.detach()
+    # Fix: skip parameters without a gradient.
+    checked = [name for name, p in model.named_parameters() if p.grad is not None]
+    assert checked == ["bias"], fix_fails("E18")
+
+
+def test_e19_numerical_gradient_comes_from_the_loss_not_random_numbers():
+    np = pytest.importorskip("numpy", reason="reproduces the NumPy random array")
+    model = _linear([0.5, -2.0], 0.25)
+    x, y = _xy()
+
+    def loss() -> torch.Tensor:
+        return nn.functional.mse_loss(model(x), y)
+
+    loss().backward()
+    random_array = np.random.default_rng(0).normal(size=tuple(model.weight.shape))
+    assert not np.allclose(random_array, model.weight.grad.numpy()), outdated(
+        "E19", "a random normal array matched the gradient"
+    )
+    # Fix: central differences of the torch loss, in float64, per element.
+    numerical = _central_difference(loss, model.weight)
+    torch.testing.assert_close(
+        numerical, model.weight.grad, rtol=1e-6, atol=1e-8, msg=fix_fails("E19")
+    )
+
+
+def test_e20_shifting_the_inputs_is_not_a_parameter_derivative():
+    model = _linear([0.5, -2.0], 0.25)
+    x, y = _xy()
+    eps = 1e-6
+
+    def loss_at(inputs: torch.Tensor) -> float:
+        return nn.functional.mse_loss(model(inputs), y).item()
+
+    with torch.no_grad():
+        per_index = [(loss_at(x + eps * i) - loss_at(x - eps * i)) / (2 * eps) for i in range(4)]
+    x_leaf = x.clone().requires_grad_()
+    nn.functional.mse_loss(model(x_leaf), y).backward()
+    model.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+
+    assert per_index[0] == 0.0, outdated("E20", f"index 0 now gives {per_index[0]}")
+    for i in (2, 3):
+        assert math.isclose(per_index[i], i * per_index[1], rel_tol=1e-6), outdated(
+            "E20", "the values no longer grow linearly with the sample index"
+        )
+    # The value at index 1 is the derivative with respect to the inputs, along all-ones ...
+    assert math.isclose(per_index[1], x_leaf.grad.sum().item(), rel_tol=1e-6), outdated(
+        "E20", "the input shift no longer measures the input derivative"
+    )
+    # ... and matches none of the parameter derivatives.
+    parameter_grads = [*model.weight.grad.flatten().tolist(), model.bias.grad.item()]
+    assert not any(math.isclose(per_index[1], g, rel_tol=1e-3) for g in parameter_grads), outdated(
+        "E20", "the input shift now matches a parameter derivative"
+    )
+
+    # Fix: perturb each parameter element.
+    def loss() -> torch.Tensor:
+        return nn.functional.mse_loss(model(x), y)
+
+    torch.testing.assert_close(
+        _central_difference(loss, model.bias),
+        model.bias.grad,
+        rtol=1e-6,
+        atol=1e-8,
+        msg=fix_fails("E20"),
+    )
+
+
+def test_e21_per_sample_numbers_do_not_fit_the_gradient_shapes():
+    np = pytest.importorskip("numpy", reason="reproduces the NumPy comparison")
+    weight_grad, bias_grad = np.zeros((1, 2)), np.zeros((1,))
+    per_sample = [0.0] * 100
+    with still_raises(
+        "E21", ValueError, "could not be broadcast together with shapes (1,2) (100,)"
+    ):
+        np.abs(weight_grad - per_sample)
+    silent = np.abs(bias_grad - per_sample)
+    assert silent.shape == (100,), outdated("E21", f"the bias comparison now has {silent.shape}")
+
+    # Fix: compare tensors of the parameter's shape; a shape mismatch fails loudly.
+    torch.testing.assert_close(torch.zeros(1, 2), torch.zeros(1, 2), msg=fix_fails("E21"))
+    with pytest.raises(AssertionError, match="shape"):
+        torch.testing.assert_close(torch.zeros(100), torch.zeros(1, 2))
+
+
+def test_e22_the_step_trades_truncation_for_round_off():
+    def error(h: float) -> float:
+        return abs((math.sin(1.0 + h) - math.sin(1.0 - h)) / (2 * h) - math.cos(1.0))
+
+    assert error(1e-7) > error(1e-5), outdated("E22", "a smaller step no longer adds round-off")
+    assert error(1e-11) > 100 * error(1e-5), outdated("E22", "tiny steps are now accurate")
+    one = torch.tensor(1.0, dtype=torch.float32)
+    h = 1e-7
+    float32_estimate = (((one + h) ** 2 - (one - h) ** 2) / (2 * h)).item()
+    assert abs(float32_estimate - 2.0) > 0.2, outdated(
+        "E22", f"float32 with a step of 1e-7 now gives {float32_estimate}"
+    )
+    # Fix: float64 with gradcheck's default step.
+    assert error(1e-6) < 1e-9, fix_fails("E22")
+
+
+def test_e23_parameter_name_is_none():
+    model = _linear([0.5, -2.0], 0.25)
+    assert model.weight.name is None, outdated("E23", f"param.name is now {model.weight.name!r}")
+    assert f"{model.bias.name} passed" == "None passed", outdated(
+        "E23", "the report no longer reads 'None passed'"
+    )
+    # Fix: named_parameters() knows the names.
+    assert [name for name, _ in model.named_parameters()] == ["weight", "bias"]
+
+
+# ---------------------------------------------------------------------------------------
+# §4.4 DataLoader
+
+
+class _FlippedDataset(Dataset):
+    """Wraps a dataset and flips every sample: augmentation lives in the dataset."""
+
+    def __init__(self, samples: torch.Tensor) -> None:
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.flip(self.samples[index], dims=[0])
+
+
+def test_e24_dataloader_has_no_augmentation_options():
+    options = list(inspect.signature(DataLoader).parameters)
+    augmenting = [
+        name
+        for name in options
+        if any(word in name for word in ("transform", "augment", "crop", "flip", "rotat"))
+    ]
+    assert not augmenting, outdated("E24", f"DataLoader now has {augmenting}")
+    assert {"batch_size", "shuffle", "num_workers", "collate_fn"} <= set(options)
+    # Fix: the dataset transforms, the loader batches.
+    loader = DataLoader(_FlippedDataset(torch.tensor([[1.0, 2.0], [3.0, 4.0]])), batch_size=2)
+    assert next(iter(loader)).tolist() == [[2.0, 1.0], [4.0, 3.0]], fix_fails("E24")
+
+
+def test_e25_two_samples_with_batch_size_two_make_one_batch():
+    samples = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    loader = DataLoader(samples, batch_size=2, shuffle=False)
+    batches = list(loader)
+    assert len(loader) == len(batches) == 1, outdated(
+        "E25", f"two samples in batches of two now make {len(batches)} batches"
+    )
+    assert batches[0].shape == (2, 2), outdated(
+        "E25", "the single batch no longer holds both samples"
+    )
+    # Fix: batch_size=1 gives two batches.
+    assert len(DataLoader(samples, batch_size=1)) == 2, fix_fails("E25")
+
+
+def test_e26_integer_batches_do_not_fit_a_float_model():
+    batch = next(iter(DataLoader([torch.tensor([1, 2]), torch.tensor([3, 4])], batch_size=2)))
+    assert batch.dtype == torch.int64, outdated(
+        "E26", "integer samples are no longer batched as int64"
+    )
+    model = nn.Linear(2, 1)
+    with still_raises("E26", RuntimeError, "must have the same dtype"):
+        model(batch)
+    assert model(batch.float()).shape == (2, 1), fix_fails("E26")
+
+
+def test_e27_unseeded_shuffling_follows_the_global_random_state():
+    def order() -> list[int]:
+        return next(iter(DataLoader(range(10), batch_size=10, shuffle=True))).tolist()
+
+    torch.manual_seed(0)
+    first = order()
+    torch.manual_seed(1)
+    assert order() != first, outdated("E27", "the order no longer depends on the global seed")
+    torch.manual_seed(0)
+    torch.rand(1)  # any other draw before the loop
+    assert order() != first, outdated("E27", "the order ignores earlier random draws")
+
+    # Fix: the loader's own generator fixes the order whatever the global state.
+    def seeded_order() -> list[int]:
+        generator = torch.Generator().manual_seed(7)
+        loader = DataLoader(range(10), batch_size=10, shuffle=True, generator=generator)
+        return next(iter(loader)).tolist()
+
+    torch.manual_seed(0)
+    reference = seeded_order()
+    torch.manual_seed(1)
+    assert seeded_order() == reference, fix_fails("E27")
+
+
+# ---------------------------------------------------------------------------------------
+# §4.5 Saving and loading
+
+
+def test_e28_a_pickled_whole_model_is_refused_by_default():
+    buffer = io.BytesIO()
+    torch.save(nn.Linear(2, 1), buffer)
+    buffer.seek(0)
+    with still_raises("E28", pickle.UnpicklingError, "Weights only load failed"):
+        torch.load(buffer)
+    buffer.seek(0)
+    with still_raises("E28", pickle.UnpicklingError, "Unsupported global"):
+        torch.load(buffer)
+
+    # Fix: save the state dict; rebuild the model in code.
+    model = _linear([0.5, -2.0], 0.25, dtype=torch.float32)
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    buffer.seek(0)
+    rebuilt = nn.Linear(2, 1)
+    rebuilt.load_state_dict(torch.load(buffer, weights_only=True))
+    assert torch.equal(rebuilt.weight, model.weight), fix_fails("E28")
+
+
+def test_e29_a_string_path_has_no_exists(tmp_path: Path):
+    path = str(tmp_path / "checkpoint.pth")
+    with still_raises("E29", AttributeError, "'str' object has no attribute 'exists'"):
+        path.exists()  # type: ignore[attr-defined]
+    assert Path(path).exists() is False, fix_fails("E29")
+
+
+def test_e30_saving_into_a_missing_folder_fails(tmp_path: Path):
+    target = tmp_path / "checkpoints" / "checkpoint.pth"
+    with still_raises("E30", RuntimeError, "does not exist"):
+        torch.save({"epoch": 0}, target)
+    assert not target.parent.exists(), outdated("E30", "torch.save now creates the missing folder")
+    # Fix: create the folder first.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"epoch": 0}, target)
+    assert torch.load(target, weights_only=True) == {"epoch": 0}, fix_fails("E30")
+
+
+def test_e31_an_undefined_loader_is_a_name_error():
+    with still_raises("E31", NameError, "name 'trainloader' is not defined"):
+        exec("for batch in trainloader: pass", {})  # noqa: S102 - a constant snippet
+    # Fix: define the loader; a dataset of pairs yields (inputs, labels).
+    loader = DataLoader(TensorDataset(torch.rand(4, 2), torch.rand(4, 1)), batch_size=2)
+    inputs, labels = next(iter(loader))
+    assert inputs.shape == (2, 2), fix_fails("E31")
+    assert labels.shape == (2, 1), fix_fails("E31")
+
+
+class _DictDataset(Dataset):
+    """Samples as dictionaries, which the default collate batches key by key."""
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {"image": torch.full((2,), float(index)), "label": torch.tensor(index)}
+
+
+def test_e32_a_tensor_batch_has_no_keys():
+    batch = next(iter(DataLoader(torch.tensor([[1.0, 2.0], [3.0, 4.0]]), batch_size=2)))
+    # torch may also warn that it reads the string as a sequence of indices.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with still_raises("E32", IndexError, "too many indices"):
+            batch["image"]
+    # Fix: a dataset of dictionaries gives batches with keys.
+    sample = next(iter(DataLoader(_DictDataset(), batch_size=2)))
+    assert sample["image"].shape == (2, 2), fix_fails("E32")
+    assert sample["label"].tolist() == [0, 1], fix_fails("E32")
+
+
+def test_e33_a_cuda_checkpoint_needs_map_location(monkeypatch: pytest.MonkeyPatch):
+    buffer = io.BytesIO()
+    with monkeypatch.context() as patch:
+        # Tag the storages as torch.save does for tensors on the first GPU.
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        torch.save({"weight": torch.ones(2)}, buffer)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    buffer.seek(0)
+    with still_raises("E33", RuntimeError, "Attempting to deserialize object on a CUDA device"):
+        torch.load(buffer, weights_only=True)
+    buffer.seek(0)
+    loaded = torch.load(buffer, map_location="cpu", weights_only=True)
+    assert loaded["weight"].device.type == "cpu", fix_fails("E33")
+
+
+@pytest.mark.cuda
+def test_e33_a_gpu_checkpoint_fails_to_load_without_cuda(monkeypatch: pytest.MonkeyPatch):
+    buffer = io.BytesIO()
+    torch.save({"weight": torch.ones(2, device="cuda")}, buffer)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    buffer.seek(0)
+    with still_raises("E33", RuntimeError, "Attempting to deserialize object on a CUDA device"):
+        torch.load(buffer, weights_only=True)
+    buffer.seek(0)
+    assert (
+        torch.load(buffer, map_location="cpu", weights_only=True)["weight"].device.type == "cpu"
+    ), fix_fails("E33")
+
+
+class _FailsToPickle:
+    """Stands for a save interrupted halfway: pickling it raises."""
+
+    def __reduce__(self):
+        raise RuntimeError("interrupted while saving")
+
+
+def _save_atomically(obj: object, path: Path) -> None:
+    """Save to a temporary file beside ``path``, then swap it in with one rename."""
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        with temporary.open("wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def test_e34_a_failed_save_destroys_the_previous_checkpoint(tmp_path: Path):
+    path = tmp_path / "checkpoint.pth"
+    torch.save({"epoch": 1}, path)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        torch.save({"epoch": 2, "broken": _FailsToPickle()}, path)
+    assert path.exists(), outdated("E34", "a failed torch.save now removes the file")
+    with still_raises("E34", RuntimeError, "PytorchStreamReader failed"):
+        torch.load(path, weights_only=True)
+
+    # Fix: a failed atomic save leaves the previous checkpoint intact.
+    _save_atomically({"epoch": 1}, path)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        _save_atomically({"epoch": 2, "broken": _FailsToPickle()}, path)
+    assert torch.load(path, weights_only=True) == {"epoch": 1}, fix_fails("E34")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pth"], fix_fails("E34")
+
+
+class _Payload:
+    """A harmless stand-in for malicious code: unpickling it calls print."""
+
+    def __reduce__(self):
+        return (print, ("payload ran",))
+
+
+def test_e35_loading_a_pickle_can_run_code(capsys: pytest.CaptureFixture[str]):
+    buffer = io.BytesIO()
+    torch.save({"weights": torch.ones(1), "extra": _Payload()}, buffer)
+    buffer.seek(0)
+    with still_raises("E35", pickle.UnpicklingError, "Unsupported global"):
+        torch.load(buffer)
+    assert "payload ran" not in capsys.readouterr().out, outdated(
+        "E35", "weights_only=True now runs the payload"
+    )
+    buffer.seek(0)
+    torch.load(buffer, weights_only=False)
+    assert "payload ran" in capsys.readouterr().out, outdated(
+        "E35", "weights_only=False no longer runs the callables a file names"
+    )
+    # Fix: a state dict loads with weights_only=True.
+    buffer = io.BytesIO()
+    torch.save(nn.Linear(2, 1).state_dict(), buffer)
+    buffer.seek(0)
+    assert set(torch.load(buffer, weights_only=True)) == {"weight", "bias"}
+
+
+def test_e36_a_state_dict_holds_buffers_too():
+    norm = nn.BatchNorm1d(2)
+    keys = set(norm.state_dict())
+    parameters = {name for name, _ in norm.named_parameters()}
+    assert keys - parameters == {"running_mean", "running_var", "num_batches_tracked"}, outdated(
+        "E36", f"BatchNorm1d's state dict now holds {sorted(keys)}"
+    )
+    norm(torch.linspace(0.0, 10.0, 16).reshape(8, 2))  # training mode: updates running stats
+    norm.eval()
+    only_parameters = nn.BatchNorm1d(2).eval()
+    only_parameters.load_state_dict(dict(norm.named_parameters()), strict=False)
+    whole_state = nn.BatchNorm1d(2).eval()
+    whole_state.load_state_dict(norm.state_dict())
+    probe = torch.tensor([[1.0, 2.0]])
+    assert not torch.allclose(only_parameters(probe), norm(probe)), outdated(
+        "E36", "parameters alone now reproduce BatchNorm in evaluation mode"
+    )
+    # Fix: the whole state dict reproduces the model.
+    assert torch.equal(whole_state(probe), norm(probe)), fix_fails("E36")
+
+
+def test_e37_resuming_without_the_random_state_changes_the_run():
+    def epoch_orders(generator: torch.Generator, epochs: int) -> list[list[int]]:
+        loader = DataLoader(range(8), batch_size=8, shuffle=True, generator=generator)
+        return [next(iter(loader)).tolist() for _ in range(epochs)]
+
+    uninterrupted = epoch_orders(torch.Generator().manual_seed(0), 2)
+    # A new process does not continue the old random stream.
+    resumed = epoch_orders(torch.Generator().manual_seed(1), 1)
+    assert resumed[0] != uninterrupted[1], outdated("E37", "the resumed order matched by itself")
+
+    # Fix: save the generator state with the checkpoint and restore it.
+    generator = torch.Generator().manual_seed(0)
+    epoch_orders(generator, 1)
+    saved = generator.get_state()
+    restored = torch.Generator()
+    restored.set_state(saved)
+    assert epoch_orders(restored, 1)[0] == uninterrupted[1], fix_fails("E37")
+
+
+# ---------------------------------------------------------------------------------------
+# The errata themselves
+
+
+_TUTORIAL_OF_SECTION = {
+    "§1": "plot_01_what_is_pytorch",
+    "§2": "plot_01_what_is_pytorch",
+    "§3": "plot_02_environment",
+    "§4.1": "plot_03_tensors",
+    "§4.2": "plot_04_autograd_training",
+    "§4.3": "plot_05_gradient_checking",
+    "§4.4": "plot_06_data_loading",
+    "§4.5": "plot_07_checkpoints",
+}
+
+
+def test_every_erratum_is_complete_and_valid():
+    for erratum in ERRATA:
+        for field in ("id", "section", "kind", "title", "description", "observed", "correction"):
+            assert getattr(erratum, field).strip(), f"{erratum.id} has an empty {field}"
+        assert erratum.kind in KINDS
+        assert erratum.tutorial in TUTORIALS
+        assert erratum.tutorial == _TUTORIAL_OF_SECTION[erratum.section], erratum.id
+        assert erratum.label == f"erratum-{erratum.id.lower()}"
+
+
+def test_ids_are_unique_sequential_and_in_article_order():
+    assert [e.id for e in ERRATA] == [f"E{n:02d}" for n in range(1, len(ERRATA) + 1)]
+    order = list(SECTIONS)
+    positions = [order.index(e.section) for e in ERRATA]
+    assert positions == sorted(positions), "errata are not in article order"
+    assert len({e.title for e in ERRATA}) == len(ERRATA), "two errata share a title"
+
+
+def test_every_section_has_errata():
+    covered = {e.section for e in ERRATA}
+    assert covered == set(SECTIONS), f"sections without errata: {set(SECTIONS) - covered}"
+
+
+def test_every_checkable_erratum_has_a_test():
+    tested = {
+        match.group(1).upper()
+        for name in globals()
+        if (match := re.match(r"test_(e\d{2})_", name)) is not None
+    }
+    for erratum in ERRATA:
+        if erratum.untested_reason:
+            assert erratum.id not in tested, f"{erratum.id} has a test; drop its untested_reason"
+        else:
+            assert erratum.id in tested, f"{erratum.id} has neither a test nor an untested_reason"
+    assert tested <= {e.id for e in ERRATA}, "a test names an erratum that does not exist"
+
+
+def test_errata_for_splits_the_errata_by_tutorial():
+    pages = [errata_for(name) for name in TUTORIALS]
+    assert all(pages), "a tutorial reproduces no erratum"
+    assert [e for page in pages for e in page] == list(ERRATA)
+    with pytest.raises(ValueError, match="unknown tutorial 'plot_00'"):
+        errata_for("plot_00")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kind": "typo"}, "unknown kind 'typo'"),
+        ({"section": "§5"}, "unknown section '§5'"),
+        ({"tutorial": "plot_99"}, "unknown tutorial 'plot_99'"),
+        ({"id": "E1"}, "malformed"),
+        ({"observed": "  "}, "empty 'observed'"),
+    ],
+)
+def test_erratum_rejects_bad_values(change: dict[str, str], message: str):
+    fields = {**ERRATA[0].__dict__, **change}
+    with pytest.raises(ValueError, match=message):
+        Erratum(**fields)
+
+
+def test_rendered_page_names_every_erratum_and_links_its_label():
+    page = render()
+    assert page.startswith("Errata of the original article\n")
+    for erratum in ERRATA:
+        assert f"{erratum.id}: {erratum.title}" in page
+        assert f"<{erratum.label}>`" in page
+        assert erratum.observed in page
+    for section, name in SECTIONS.items():
+        assert f"{section} {name}" in page
+    plain = render(link_to_tutorials=False)
+    assert ":ref:" not in plain
+    assert all(e.tutorial in plain for e in ERRATA)
+
+
+def test_render_rejects_empty_and_duplicate_errata():
+    with pytest.raises(ValueError, match="no errata"):
+        render(())
+    with pytest.raises(ValueError, match="more than once"):
+        render((ERRATA[0], ERRATA[0]))
+
+
+def test_rendered_page_is_valid_restructuredtext():
+    core = pytest.importorskip(
+        "docutils.core", reason="docutils is not installed; the page cannot be parsed here"
+    )
+    report = io.StringIO()
+    core.publish_doctree(
+        render(link_to_tutorials=False),
+        settings_overrides={"warning_stream": report, "report_level": 1, "halt_level": 5},
+    )
+    assert report.getvalue() == "", report.getvalue()
