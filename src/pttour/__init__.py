@@ -8,13 +8,27 @@ a tutorial needs:
 True
 """
 
-from pttour import checkpoint, data, devices, environment, errata, errors, gradcheck, tensors, training
+from pttour import (
+    autograd_functions,
+    checkpoint,
+    data,
+    devices,
+    environment,
+    errata,
+    errors,
+    functional,
+    gradcheck,
+    tensors,
+    training,
+)
+from pttour.autograd_functions import *
 from pttour.checkpoint import *
 from pttour.data import *
 from pttour.devices import *
 from pttour.environment import *
 from pttour.errata import *
 from pttour.errors import *
+from pttour.functional import *
 from pttour.gradcheck import *
 from pttour.tensors import *
 from pttour.training import *
@@ -22,12 +36,14 @@ from pttour.training import *
 __version__ = "0.1.0"
 
 __all__ = [
+    *autograd_functions.__all__,
     *checkpoint.__all__,
     *data.__all__,
     *devices.__all__,
     *environment.__all__,
     *errata.__all__,
     *errors.__all__,
+    *functional.__all__,
     *gradcheck.__all__,
     *tensors.__all__,
     *training.__all__,
