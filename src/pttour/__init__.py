@@ -13,11 +13,13 @@ from pttour import (
     checkpoint,
     data,
     devices,
+    distributed,
     environment,
     errata,
     errors,
     functional,
     gradcheck,
+    precision,
     tensors,
     training,
 )
@@ -25,11 +27,13 @@ from pttour.autograd_functions import *
 from pttour.checkpoint import *
 from pttour.data import *
 from pttour.devices import *
+from pttour.distributed import *
 from pttour.environment import *
 from pttour.errata import *
 from pttour.errors import *
 from pttour.functional import *
 from pttour.gradcheck import *
+from pttour.precision import *
 from pttour.tensors import *
 from pttour.training import *
 
@@ -40,11 +44,13 @@ __all__ = [
     *checkpoint.__all__,
     *data.__all__,
     *devices.__all__,
+    *distributed.__all__,
     *environment.__all__,
     *errata.__all__,
     *errors.__all__,
     *functional.__all__,
     *gradcheck.__all__,
+    *precision.__all__,
     *tensors.__all__,
     *training.__all__,
 ]

@@ -1,0 +1,321 @@
+"""Mixed precision: which dtype each layer really runs in, and when a gradient scaler is needed.
+
+Under :func:`torch.autocast` the parameters stay float32; only the *computation* of
+selected operations is lowered. Matrix products (``Linear``, convolutions, ``matmul``)
+are cast to the reduced type, where the hardware is fastest; operations that lose too
+much accuracy in 16 bits (losses everywhere; on CUDA also ``softmax``, ``layer_norm``,
+``exp``, ``log`` ...) are cast up to float32; everything else simply runs in the dtype
+of its input. :func:`autocast_dtypes` shows that layer by layer.
+
+The two 16-bit types differ in what they give up:
+
+* ``torch.bfloat16`` keeps float32's 8 exponent bits (range up to about 3e38) and has
+  only 8 significant bits. Gradients cannot overflow or underflow more than in float32,
+  so it needs no loss scaling. CPUs and CUDA GPUs from Ampere (compute capability 8.0)
+  on support it.
+* ``torch.float16`` keeps 11 significant bits but only 5 exponent bits: values above
+  65504 overflow to ``inf`` and gradients below about 6e-8 flush to zero. Training in
+  float16 therefore multiplies the loss by a large factor before ``backward()`` and
+  divides the gradients again before the step: that is :class:`torch.amp.GradScaler`,
+  which also skips the steps whose gradients overflowed.
+
+>>> import torch
+>>> from torch import nn
+>>> device = torch.device("cpu")
+>>> dtype = default_amp_dtype(device)
+>>> scaler = make_grad_scaler(device, dtype)
+>>> dtype, scaler.is_enabled()
+(torch.bfloat16, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "autocast_dtypes",
+    "default_amp_dtype",
+    "make_grad_scaler",
+]
+
+_REDUCED_DTYPES = (torch.float16, torch.bfloat16)
+_DEVICE_TYPES = ("cpu", "cuda")
+
+
+def _check_device_type(device_type: object) -> str:
+    """Return ``device_type`` if it is one this module supports, else raise naming it."""
+    if device_type not in _DEVICE_TYPES:
+        raise ValueError(
+            f"device_type={device_type!r} is not supported here; use 'cpu' or 'cuda' "
+            "(the device type of the model and its inputs, e.g. inputs.device.type)."
+        )
+    return device_type  # type: ignore[return-value]
+
+
+def _check_reduced_dtype(device_type: str, dtype: object) -> torch.dtype:
+    """Return ``dtype`` if autocast on ``device_type`` should use it, else explain why not."""
+    if dtype not in _REDUCED_DTYPES:
+        raise ValueError(
+            f"dtype={dtype} is not a reduced precision for autocast; use torch.bfloat16 "
+            "or torch.float16 (or no autocast at all for full float32)."
+        )
+    if device_type == "cpu" and dtype == torch.float16:
+        raise ValueError(
+            "dtype=torch.float16 on device_type='cpu' is refused: most CPUs have no fast "
+            "float16 arithmetic, so it is usually slower than float32, and older torch "
+            "releases disable it with only a warning. CPUs accelerate bfloat16: use "
+            "dtype=torch.bfloat16 on the CPU and keep float16 for CUDA GPUs."
+        )
+    return dtype  # type: ignore[return-value]
+
+
+def _check_cuda_usable(device_type: str) -> None:
+    """Raise instead of letting autocast on 'cuda' silently do nothing without a GPU."""
+    if device_type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            "device_type='cuda' but torch.cuda.is_available() is False, so autocast would be "
+            "disabled with only a warning; use device_type='cpu' with dtype=torch.bfloat16."
+        )
+
+
+def _first_tensor(value: object) -> torch.Tensor | None:
+    """The first tensor in a module's output (a tensor, or nested tuples, lists, dicts)."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            found = _first_tensor(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _tensors_in(value: object) -> list[torch.Tensor]:
+    """Every tensor directly in ``value`` or in a (nested) tuple or list."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [tensor for item in value for tensor in _tensors_in(item)]
+    return []
+
+
+def autocast_dtypes(
+    model: nn.Module,
+    inputs: torch.Tensor | Sequence[torch.Tensor],
+    *,
+    device_type: str = "cpu",
+    dtype: torch.dtype = torch.bfloat16,
+) -> dict[str, torch.dtype]:
+    """Run one forward pass under autocast and report the output dtype of every leaf module.
+
+    "Mixed" precision is easy to misread as "the model is converted to 16 bits". It is
+    not: the parameters stay float32 and autocast picks a dtype per operation. This
+    function makes that visible: it hooks every leaf module (one without children),
+    runs ``model(inputs)`` inside ``torch.autocast(device_type, dtype)`` and returns the
+    dtype of each module's output, keyed by its name in ``model.named_modules()``
+    (the whole model is keyed by its class name when it has no children). The pass
+    runs in eval mode under ``torch.no_grad()``, so it changes no parameter, no buffer
+    (batch-norm statistics) and no ``.grad``; each module's training flag is restored.
+
+    On the CPU, ``Linear`` runs in bfloat16, an ``Embedding`` lookup keeps its float32
+    weights' dtype and a ``LayerNorm`` follows its bfloat16 input. On CUDA, the
+    ``LayerNorm`` (like ``softmax``) would be computed in float32 instead.
+
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 4), nn.LayerNorm(4))
+    >>> autocast_dtypes(model, torch.tensor([[1, 2, 3]]))
+    {'0': torch.float32, '1': torch.bfloat16, '2': torch.bfloat16}
+    >>> {p.dtype for p in model.parameters()}  # the parameters were not converted
+    {torch.float32}
+    >>> autocast_dtypes(model, torch.tensor([[1]]), dtype=torch.float16)
+    Traceback (most recent call last):
+        ...
+    ValueError: dtype=torch.float16 on device_type='cpu' is refused: ...
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model, on a device of type ``device_type``.
+    inputs : torch.Tensor or sequence of torch.Tensor
+        One batch; a tuple or list is unpacked into ``model(*inputs)``.
+    device_type : {"cpu", "cuda"}, default "cpu"
+        Where the model and the inputs live.
+    dtype : {torch.bfloat16, torch.float16}, default torch.bfloat16
+        The reduced precision autocast lowers to; float16 only on CUDA.
+
+    Returns
+    -------
+    dict of str to torch.dtype
+        The dtype of each leaf module's output (its first tensor output), in call order.
+        Modules that were not called or returned no tensor are left out.
+
+    Raises
+    ------
+    ValueError
+        If ``device_type`` is not "cpu" or "cuda", ``dtype`` is not float16 or bfloat16,
+        float16 is asked for on the CPU, or the model or the inputs are on another
+        device type than ``device_type``.
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``.
+    RuntimeError
+        If ``device_type`` is "cuda" but no GPU is available.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    device_type = _check_device_type(device_type)
+    dtype = _check_reduced_dtype(device_type, dtype)
+    _check_cuda_usable(device_type)
+    args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    # Autocast only affects operations on its own device type: a mismatch would report
+    # float32 everywhere and suggest that autocast does nothing.
+    placed = [("inputs", tensor.device) for tensor in _tensors_in(list(args))]
+    placed += [("model's parameters", tensor.device) for tensor in model.parameters()]
+    for what, device in placed:
+        if device.type != device_type:
+            raise ValueError(
+                f"the {what} are on {device} but device_type={device_type!r}; autocast "
+                f"would not touch them. Move them with .to({device_type!r}) or pass "
+                f"device_type={device.type!r}."
+            )
+
+    leaves = [
+        (name, module) for name, module in model.named_modules() if not any(module.children())
+    ]
+    recorded: dict[str, torch.dtype] = {}
+
+    def recorder(name: str):
+        def hook(_module: nn.Module, _args: object, output: object) -> None:
+            tensor = _first_tensor(output)
+            if tensor is not None and name not in recorded:  # a shared module: first call
+                recorded[name] = tensor.dtype
+
+        return hook
+
+    training = {module: module.training for module in model.modules()}
+    handles = [
+        module.register_forward_hook(recorder(name or type(model).__name__))
+        for name, module in leaves
+    ]
+    try:
+        model.eval()
+        with torch.no_grad(), torch.autocast(device_type=device_type, dtype=dtype):
+            model(*args)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, was_training in training.items():
+            module.training = was_training
+    return recorded
+
+
+def default_amp_dtype(device: torch.device | str) -> torch.dtype:
+    """Return the reduced precision to autocast to on ``device``: bfloat16 where it is fast.
+
+    bfloat16 is preferred wherever the hardware runs it natively, because its float32
+    exponent range makes loss scaling unnecessary: fewer moving parts and no skipped
+    steps. That covers CPUs and CUDA GPUs of compute capability 8.0 or newer (A100,
+    RTX 30xx, H100 ...). Older GPUs (V100, T4, RTX 20xx) only emulate bfloat16, slowly,
+    but have fast float16 tensor cores, so there the answer is float16, to be used with
+    the :class:`torch.amp.GradScaler` that :func:`make_grad_scaler` returns.
+
+    >>> default_amp_dtype("cpu")
+    torch.bfloat16
+    >>> default_amp_dtype("mps")
+    Traceback (most recent call last):
+        ...
+    ValueError: device type 'mps' is not supported here; ...
+
+    Parameters
+    ----------
+    device : torch.device or str
+        The device the model runs on, e.g. ``pttour.pick_device()``.
+
+    Returns
+    -------
+    torch.dtype
+        ``torch.bfloat16`` or ``torch.float16``.
+
+    Raises
+    ------
+    ValueError
+        If the device type is not "cpu" or "cuda".
+    RuntimeError
+        If ``device`` is a CUDA device but no GPU is available.
+    """
+    device = torch.device(device)
+    if device.type not in _DEVICE_TYPES:
+        raise ValueError(
+            f"device type {device.type!r} is not supported here; pass a 'cpu' or 'cuda' device."
+        )
+    if device.type == "cpu":
+        return torch.bfloat16
+    _check_cuda_usable(device.type)
+    if torch.version.hip is None:
+        # Capability, not torch.cuda.is_bf16_supported(): that also counts slow emulation.
+        native_bf16 = torch.cuda.get_device_capability(device) >= (8, 0)
+    else:
+        native_bf16 = torch.cuda.is_bf16_supported()
+    return torch.bfloat16 if native_bf16 else torch.float16
+
+
+def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.amp.GradScaler:
+    """Return a ``torch.amp.GradScaler`` that is enabled only for float16 on CUDA.
+
+    Loss scaling exists because float16 cannot represent gradients smaller than about
+    6e-8: they become zero and those weights stop learning. The scaler multiplies the
+    loss before ``backward()``, unscales the gradients before the step, skips a step
+    whose gradients hold ``inf`` or ``nan`` and adapts the factor. bfloat16 and float32
+    have float32's range and need none of that, so for them (and on the CPU) the
+    scaler is returned disabled: its ``scale``, ``step`` and ``update`` then reduce to
+    a plain ``backward()`` and ``optimizer.step()``, and the same training loop works
+    for every choice. Pass it to :func:`pttour.train_step` or :func:`pttour.fit`.
+
+    >>> import torch
+    >>> make_grad_scaler("cpu", torch.bfloat16).is_enabled()
+    False
+    >>> make_grad_scaler("cpu", torch.float32).is_enabled()
+    False
+    >>> make_grad_scaler("cpu", torch.int8)
+    Traceback (most recent call last):
+        ...
+    ValueError: dtype=torch.int8 is not a training precision; ...
+
+    Parameters
+    ----------
+    device : torch.device or str
+        The device the model trains on.
+    dtype : torch.dtype
+        The autocast dtype (``torch.float16`` or ``torch.bfloat16``), or
+        ``torch.float32`` when training without autocast.
+
+    Returns
+    -------
+    torch.amp.GradScaler
+        Enabled exactly when ``dtype`` is float16 and ``device`` is a CUDA device.
+
+    Raises
+    ------
+    ValueError
+        If the device type is not "cpu" or "cuda", ``dtype`` is not float32, float16
+        or bfloat16, or float16 is asked for on the CPU.
+    RuntimeError
+        If ``device`` is a CUDA device but no GPU is available.
+    """
+    device = torch.device(device)
+    device_type = _check_device_type(device.type)
+    if dtype not in (torch.float32, *_REDUCED_DTYPES):
+        raise ValueError(
+            f"dtype={dtype} is not a training precision; pass torch.float16 or "
+            "torch.bfloat16 (the autocast dtype), or torch.float32 without autocast."
+        )
+    if dtype != torch.float32:
+        _check_reduced_dtype(device_type, dtype)
+    _check_cuda_usable(device_type)
+    return torch.amp.GradScaler(device_type, enabled=dtype == torch.float16)
