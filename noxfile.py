@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -48,3 +51,91 @@ def lint(session: nox.Session) -> None:
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", "src", "tests", "docs", "noxfile.py", *session.posargs)
     session.run("ruff", "format", "--check", "src", "tests", "docs", "noxfile.py")
+
+
+DOCS_LANGUAGES = ("en", "zh_CN")  # English is the source; Chinese comes from docs/locale
+DOCS_BUILD = "docs/_build"
+
+
+def _sphinx_html(session: nox.Session, language: str, *extra: str) -> None:
+    """One strict HTML build of one language into docs/_build/html/<language>."""
+    session.run(
+        "sphinx-build",
+        "-b",
+        "html",
+        "-W",
+        "--keep-going",
+        "-D",
+        f"language={language}",
+        "-d",
+        f"{DOCS_BUILD}/doctrees/{language}",
+        *extra,
+        "docs",
+        f"{DOCS_BUILD}/html/{language}",
+    )
+
+
+@nox.session(default=False)
+def docs(session: nox.Session) -> None:
+    """Build the site in English and Chinese (warnings are errors), then check the catalogs."""
+    install_project(session, "docs", "test")
+    # English runs the tutorials (only those whose source changed since the last build) ...
+    _sphinx_html(session, "en")
+    # ... and Chinese reuses the pages they produced: plot_gallery=0 guarantees it runs none.
+    _sphinx_html(session, "zh_CN", "-D", "plot_gallery=0")
+    shutil.copyfile("docs/site_root/index.html", f"{DOCS_BUILD}/html/index.html")
+    session.log(f"site: {DOCS_BUILD}/html/index.html (language chooser), en/, zh_CN/")
+    session.run("pytest", "-q", "-rs", "tests/test_docs_site.py", "tests/test_docs_catalogs.py")
+
+
+@nox.session(default=False)
+def i18n(session: nox.Session) -> None:
+    """Extract the English messages, merge them into docs/locale, report what is translated."""
+    install_project(session, "docs")
+    pot_dir = f"{DOCS_BUILD}/gettext"
+    shutil.rmtree(pot_dir, ignore_errors=True)  # no templates of deleted pages
+    session.run(
+        "sphinx-build",
+        "-b",
+        "gettext",
+        "-D",
+        "plot_gallery=0",
+        "-W",
+        "--keep-going",
+        "-d",
+        f"{DOCS_BUILD}/doctrees/gettext",
+        "docs",
+        pot_dir,
+    )
+    for language in DOCS_LANGUAGES[1:]:
+        session.run(
+            "sphinx-intl",
+            "update",
+            "-p",
+            pot_dir,
+            "-l",
+            language,
+            "-d",
+            "docs/locale",
+            "--no-obsolete",
+        )
+        session.run(
+            "python", "docs/_ext/pttour_catalogs.py", pot_dir, f"docs/locale/{language}/LC_MESSAGES"
+        )
+
+
+@nox.session(venv_backend="none", default=False)
+def serve(session: nox.Session) -> None:
+    """Serve the built site on http://localhost:PORT (``nox -s serve -- 8080``; default 8000)."""
+    port = session.posargs[0] if session.posargs else "8000"
+    session.run(
+        sys.executable,
+        "-m",
+        "http.server",
+        port,
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        f"{DOCS_BUILD}/html",
+        external=True,
+    )

@@ -1,0 +1,134 @@
+"""Sphinx configuration of the pttour site (English source, Chinese from gettext catalogs).
+
+Build one language with ``sphinx-build -W --keep-going docs OUT`` (English) or
+``sphinx-build -W --keep-going -D language=zh_CN docs OUT`` (Chinese); ``nox -s docs`` builds
+both into one site. Everything that differs between the languages (titles, footer, search
+language, the switcher link) is set from ``language`` in ``docs/_ext/pttour_site.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS / "_ext"))
+
+import pttour  # after the path set-up on purpose: fail early if pttour is not installed
+
+# -- Project ------------------------------------------------------------------------------------
+project = "pttour"
+author = "The pttour authors"
+copyright = "The pttour authors, BSD-3-Clause"  # no year: the pages must not change each January
+release = version = pttour.__version__
+language = "en"
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+    "sphinx_copybutton",
+    # local extensions, in docs/_ext
+    "pttour_site",  # per-language title/footer/search, language switcher, localised gallery bits
+    "pttour_errata",  # docs/errata.rst from pttour.errata.render_errata_page()
+    "pttour_api",  # the ``pttour-api`` directive: one module's public names + mini-galleries
+    "pttour_downloads",  # Chinese pages offer translated scripts and notebooks
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = [
+    "_build",
+    "locale",
+    "site_root",
+    "tutorials",  # the gallery sources; their pages are generated into auto_tutorials/
+    "gen_modules",
+    "sg_execution_times.rst",
+]
+# Warnings are errors in every build (-W); keep the docs free of references to nowhere.
+nitpicky = False
+
+# -- MyST ---------------------------------------------------------------------------------------
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+# -- autodoc / napoleon ---------------------------------------------------------------------------
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_preserve_defaults = True
+# A method without its own docstring stays undocumented rather than showing torch's docstring
+# (e.g. of autograd.Function.forward), whose references point into torch's documentation.
+autodoc_inherit_docstrings = False
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
+napoleon_use_rtype = False
+
+# -- Sphinx-Gallery ---------------------------------------------------------------------------------
+# Only plain values (strings, tuples) here: a callable or object would make Sphinx think the
+# configuration changed on every build and re-read every page.
+sphinx_gallery_conf = {
+    "examples_dirs": "tutorials",
+    "gallery_dirs": "auto_tutorials",
+    "filename_pattern": r"/plot_\d\d_",  # run every tutorial
+    "ignore_pattern": r"__init__\.py|/_",
+    "within_subsection_order": "FileNameSortKey",  # article order: plot_01, plot_02, ...
+    "doc_module": ("pttour",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "exclude_implicit_doc": set(),
+    "image_scrapers": ("matplotlib",),
+    # rcdefaults() + small figures at a modest DPI before every tutorial, so pages stay light
+    "reset_modules": ("pttour_site.reset_matplotlib",),
+    "remove_config_comments": True,
+    # No run times or memory in the pages: they would change on every build and
+    # every change would become a new message in the Chinese catalogs.
+    "min_reported_time": 10**9,
+    "write_computation_times": False,
+    "show_memory": False,
+    "show_signature": True,
+    "download_all_examples": True,
+    "first_notebook_cell": None,
+    "line_numbers": False,
+    "capture_repr": ("_repr_html_", "__repr__"),
+    "thumbnail_size": (320, 224),
+}
+
+# -- HTML -----------------------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_static_path = ["_static"]
+html_css_files = ["pttour.css"]
+html_copy_source = False
+html_show_sourcelink = False
+html_last_updated_fmt = None  # a date on every page would change every page on every build
+html_theme_options = {
+    "logo": {"text": "pttour"},  # per-language text: see pttour_site.set_language_specifics
+    "navbar_end": ["language-switcher", "theme-switcher"],
+    "navbar_persistent": ["search-button"],
+    "footer_start": ["pttour-footer"],
+    "footer_center": [],
+    "footer_end": [],
+    "secondary_sidebar_items": ["page-toc"],
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "show_prev_next": True,
+}
+html_sidebars = {"index": [], "install": [], "errata": [], "api": []}
+
+# -- sphinx-copybutton ------------------------------------------------------------------------------
+# Strip ">>> ", "... " and "$ " prompts; when a block has prompts, copy only the prompted lines,
+# so a doctest block copies its code and never its output.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_remove_prompts = True
+copybutton_exclude = ".linenos"
+
+# -- i18n -----------------------------------------------------------------------------------------
+locale_dirs = ["locale/"]
+gettext_compact = False  # one catalog per page, at a path mirroring the page
+gettext_uuid = False
+gettext_location = False
+gettext_additional_targets: list[str] = []  # code and outputs are never translated
+gettext_last_translator = "pttour translators"
+gettext_language_team = "pttour translators"
