@@ -146,7 +146,7 @@ def check_every_name_documented(app: Sphinx, env: BuildEnvironment) -> None:
         modules = sorted({getattr(package, n).__module__ for n in missing if hasattr(package, n)})
         sections = ", ".join(f"``.. pttour-api:: {m}``" for m in modules)
         logger.warning(
-            "the API reference misses %s: add a section with %s to docs/api.md",
+            "the API reference misses %s: add a section with %s to docs/api.rst",
             ", ".join(f"{PACKAGE}.{n}" for n in missing),
             sections or "the module that defines them",
         )
