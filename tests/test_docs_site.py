@@ -21,15 +21,9 @@ import pttour
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "docs" / "_build" / "html"
 LANGUAGES = {"en": "en", "zh_CN": "zh-CN"}  # folder -> the page's <html lang>
-TUTORIALS = (
-    "plot_01_what_is_pytorch",
-    "plot_02_environment",
-    "plot_03_tensors",
-    "plot_04_autograd_training",
-    "plot_05_gradient_checking",
-    "plot_06_data_loading",
-    "plot_07_checkpoints",
-)
+# Every gallery script is a tutorial page: the seven sections of the article, then the
+# advanced topics.
+TUTORIALS = tuple(sorted(path.stem for path in (ROOT / "docs" / "tutorials").glob("plot_*.py")))
 PAGES = (
     "index",
     "install",
@@ -39,6 +33,12 @@ PAGES = (
     *(f"auto_tutorials/{name}" for name in TUTORIALS),
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_section_of_the_article_and_four_advanced_topics_have_a_tutorial():
+    assert len(TUTORIALS) >= 11, TUTORIALS
+    assert TUTORIALS[:7] == tuple(pttour.TUTORIALS), "the first seven follow the article's order"
+
 
 needs_site = pytest.mark.skipif(
     not all((SITE / lang / "index.html").is_file() for lang in LANGUAGES),
