@@ -3,8 +3,8 @@ Mixed precision
 ===============
 
 Mixed precision runs the expensive parts of a model in a 16-bit floating-point type and
-keeps the rest in float32. On a GPU with tensor cores it can make training several times
-faster and halve the memory that activations take. After this tutorial you will be able to:
+keeps the rest in float32. On a GPU with tensor cores it can make training much faster
+and halve the memory that activations take. After this tutorial you will be able to:
 
 * run a model under ``torch.autocast`` and see, layer by layer, which dtype each part ran in,
   with :func:`pttour.autocast_dtypes`;
@@ -20,8 +20,9 @@ faster and halve the memory that activations take. After this tutorial you will 
 # Setting up
 # ----------
 #
-# We pick the device once. This page was built on a CPU, where mixed precision uses
-# bfloat16; the parts that only run on a CUDA GPU are guarded and explained.
+# We pick the device once. On a CPU, mixed precision uses bfloat16. The parts that need
+# a CUDA GPU are explained in the text and run only when one is present, so the page
+# runs anywhere.
 
 import torch
 from torch import nn
@@ -55,7 +56,7 @@ for dtype in (torch.float32, torch.float16, torch.bfloat16):
 
 # %%
 # The difference shows as soon as we convert a few numbers. A very small number, such as
-# a typical gradient of a deep network, becomes zero in float16 but survives in bfloat16.
+# a small gradient, becomes zero in float16 but survives in bfloat16.
 # A number slightly above 1 keeps its last digit in float16 but loses it in bfloat16. A
 # large number overflows to ``inf`` in float16.
 
@@ -168,10 +169,14 @@ plt.show()
 # ------------------------------
 #
 # Gradients are often tiny: many are below 1e-7 in a deep network. In float16 every
-# value below about 6e-8 becomes zero, so those weights would stop learning. The cure is
-# to multiply the loss by a large factor before ``backward()``: by the chain rule every
-# gradient is multiplied by the same factor and moves into float16's range. The gradients
-# are divided by the factor again, in float32, before the optimizer uses them.
+# value below about 6e-8 becomes zero, and values between 6e-8 and 6e-5 keep only a few
+# significant bits (1e-6 comes back as 1.01e-6). Gradients that flow back through
+# float16 operations would vanish, and the weights before them would stop learning.
+#
+# The cure is to multiply the loss by a large factor before ``backward()``: by the chain
+# rule every gradient is multiplied by the same factor and moves into float16's range.
+# The gradients are divided by the factor again, in float32, before the optimizer uses
+# them.
 
 gradients = torch.tensor([1e-3, 1e-6, 1e-8, 1e-9])
 scale = 2.0**16
@@ -198,9 +203,8 @@ scaled_loss.backward()
 print(f"scaled loss {scaled_loss.item():.0f}, gradient after backward {weight.grad.item():.0f}")
 scaler.step(sgd)  # unscales the gradient to 3, then steps
 scaler.update()
-print(
-    f"gradient used {weight.grad.item():.0f}, weight {weight.item():.2f}, scale {scaler.get_scale():.0f}"
-)
+print(f"gradient used {weight.grad.item():.0f}, weight {weight.item():.2f}")
+print(f"scale after the update: {scaler.get_scale():.0f}")
 
 sgd.zero_grad()
 scaler.scale((weight * float("inf")).sum()).backward()
@@ -227,7 +231,7 @@ for where, dtype in (("cpu", torch.bfloat16), ("cpu", torch.float32)):
 # older ones (V100, T4, RTX 20xx), whose tensor cores only accelerate float16. With
 # float16, create the scaler with ``torch.amp.GradScaler("cuda")`` and follow its order:
 # scale the loss and call ``backward()``, let the scaler step the optimizer, then update the
-# scale. The block below does this when a GPU is present; this page was built without one.
+# scale. The block below does this when a GPU is present.
 
 if device.type == "cuda":
     torch.manual_seed(0)
@@ -281,7 +285,7 @@ else:
 # ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 #
 # ``model.half()`` or ``model.bfloat16()`` turns the parameters themselves into 16 bits.
-# An optimizer step adds a small update to each weight. Next to 1, bfloat16 numbers are
+# An optimizer step adds a small update to each weight. Just below 1, bfloat16 numbers are
 # about 0.004 apart, so a change smaller than half of that is rounded away.
 
 weight_bf16 = torch.tensor(1.0, dtype=torch.bfloat16)

@@ -24,12 +24,11 @@ After reading it you will be able to:
 #
 # :func:`pttour.launch` starts one new Python process per rank with the ``spawn`` method,
 # connects them with the ``gloo`` backend, which runs on the CPU, and returns what each
-# rank returned. A spawned process knows nothing of the process that started it: it
-# receives the function to run and its arguments by pickling, and finds the function by
-# importing its module. So the function must live in an importable module; here it is
-# :func:`pttour.train_ddp`, with its arguments bound by ``functools.partial``. The model,
-# the optimizer and the loss are given in the same way, as picklable objects from
-# ``torch``.
+# rank returned. A spawned process starts from scratch: it receives the function to run
+# and its arguments by pickling, and finds the function by importing its module. So the
+# function must live in an importable module; here it is :func:`pttour.train_ddp`, with
+# its arguments bound by ``functools.partial``. The model, the optimizer and the loss are
+# given in the same way, as picklable objects from ``torch``.
 #
 # When you run this page as a script, each new process also imports the script itself,
 # under the name ``"__mp_main__"``, before it starts its rank. That is why every cell below
@@ -69,8 +68,8 @@ if __name__ == "__main__":
 # Every rank builds the same ``DataLoader``, but with a ``DistributedSampler`` that knows
 # the number of ranks and its own rank. All samplers draw the same permutation of the
 # dataset from their common seed and the epoch number; rank ``r`` then keeps every second
-# index, starting at position ``r``. The shares are disjoint and together cover the
-# dataset once. We show it on twelve samples.
+# index (every ``WORLD_SIZE``-th in general), starting at position ``r``. The shares are
+# disjoint and together cover the dataset once. We show it on twelve samples.
 
 from torch.utils.data.distributed import DistributedSampler
 
@@ -124,7 +123,8 @@ if __name__ == "__main__":
     ax.set_title("Which rank reads each sample, step by step")
     ax.legend(
         handles=[Patch(color=colours[1], label="rank 0"), Patch(color=colours[2], label="rank 1")],
-        loc="upper right",
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
         fontsize="small",
     )
     plt.show()
@@ -189,9 +189,10 @@ if __name__ == "__main__":
     compare(results[0]["model"])
 
 # %%
-# The parameters agree to within float32 rounding. They need not be bit-identical: the
-# ranks sum their gradients in another order than one process summing the eight
-# samples' contributions, and floating-point addition depends on the order.
+# The two runs reach the same parameters; here they are even bit-identical. In general,
+# compare them with a tolerance, as ``torch.allclose`` does: the ranks add up their
+# gradients in another order than one process does, and the result of a floating-point
+# sum depends on the order, so the last bits may differ.
 #
 # Checkpoints under DDP
 # ---------------------
@@ -249,8 +250,10 @@ if __name__ == "__main__":
 #     from torch.utils.data import DataLoader
 #     from torch.utils.data.distributed import DistributedSampler
 #
+#     import pttour
 #
-#     def main():
+#
+#     def main():  # build_model, dataset and epochs stand for your own
 #         dist.init_process_group("nccl")  # reads the variables torchrun set
 #         local_rank = int(os.environ["LOCAL_RANK"])  # this process's GPU on its machine
 #         torch.cuda.set_device(local_rank)
@@ -328,7 +331,7 @@ if __name__ == "__main__":
             for batch in loader:
                 reads.update(batch.tolist())
         print(
-            f"{label:18}: each sample read {sorted(set(reads.values()))} time(s) per epoch, "
+            f"{label + ':':19} each sample read {sorted(set(reads.values()))} time(s) per epoch, "
             f"{len(loader)} steps"
         )
 
@@ -338,13 +341,13 @@ if __name__ == "__main__":
 # the same batches: the average of two equal gradients is that gradient, so the second
 # process does no useful work at all. ``DistributedSampler`` splits the data instead.
 #
-# Pitfall: a function defined in the script
-# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Pitfall: a function the new processes cannot import
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 #
-# A spawned process must import the function it runs. A lambda, or a function defined
-# inside another function, has no importable name; nor has a function defined in a
-# notebook or an interactive session. :func:`pttour.launch` checks this before starting
-# anything, instead of letting the ranks fail one by one.
+# A spawned process finds the function it runs by importing it. A lambda, or a function
+# defined inside another function, has no name to import; a function defined in a
+# notebook or an interactive session has no file to import it from. :func:`pttour.launch`
+# checks this before it starts anything, instead of letting the ranks fail one by one.
 
 if __name__ == "__main__":
     try:
