@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+from pathlib import Path
 
 import nox
 
@@ -122,6 +124,32 @@ def i18n(session: nox.Session) -> None:
         session.run(
             "python", "docs/_ext/pttour_catalogs.py", pot_dir, f"docs/locale/{language}/LC_MESSAGES"
         )
+
+
+@nox.session(default=False)
+def browser(session: nox.Session) -> None:
+    """Read the built site in Chromium: language choice, switcher, search, copy, downloads."""
+    site = Path(DOCS_BUILD, "html")
+    missing = [
+        str(page)
+        for page in (site / "index.html", *(site / lang / "index.html" for lang in DOCS_LANGUAGES))
+        if not page.is_file()
+    ]
+    if missing:
+        session.error(f"no built site ({', '.join(missing)} missing): run `nox -s docs` first")
+    chromium = os.environ.get("PTTOUR_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).is_file():
+        session.error(f"no Chromium at {chromium}: run .ci/install-chromium first")
+    stale = [
+        source.name
+        for source in sorted(Path("docs/tutorials").glob("plot_*.py"))
+        if not (built := site / "en" / "auto_tutorials" / f"{source.stem}.html").is_file()
+        or built.stat().st_mtime < source.stat().st_mtime
+    ]
+    if stale:
+        session.warn(f"the site predates {', '.join(stale)}; `nox -s docs` would rebuild it")
+    install_project(session, "browser")
+    session.run("pytest", "tests/browser", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)

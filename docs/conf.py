@@ -113,6 +113,9 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": True,
 }
+# Without a stored choice the theme reads an empty mode and logs a console error on each
+# first visit; "auto" follows the reader's system setting.
+html_context = {"default_mode": "auto"}
 html_sidebars = {"index": [], "install": [], "errata": [], "api": []}
 
 # -- sphinx-copybutton ------------------------------------------------------------------------------

@@ -215,7 +215,25 @@ def reset_matplotlib(gallery_conf: dict[str, Any], fname: str | None) -> None:
     )
 
 
+def _chinese_search_language() -> type:
+    """Sphinx's Chinese search, with the JavaScript stemmer it really ships named correctly.
+
+    Sphinx 9.0 writes ``window.Stemmer = ChineseStemmer`` into ``language_data.js`` while the
+    file defines only ``EnglishStemmer`` (Chinese words are split by jieba at build time; Latin
+    words use the English stemmer), so every Chinese page threw a ReferenceError and search
+    never finished (sphinx-doc/sphinx#14229). ``language_name`` feeds only that line and a log
+    label.
+    """
+    from sphinx.search.zh import SearchChinese
+
+    class SearchChineseWithEnglishStemmer(SearchChinese):
+        language_name = "English"
+
+    return SearchChineseWithEnglishStemmer
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_search_language(_chinese_search_language())
     app.connect("config-inited", set_language_specifics)
     app.connect("html-page-context", add_language_switch)
     app.add_transform(SkipBareDocLinks)

@@ -1,0 +1,194 @@
+"""Fixtures of the browser tests: the built site served on 127.0.0.1, and Chromium to read it.
+
+``nox -s browser`` runs these tests on the site that ``nox -s docs`` built; the default pytest
+run leaves this folder out (``collect_ignore`` in ``tests/conftest.py``), and
+``pytest tests/browser`` runs it by name. Playwright drives Debian's Chromium
+(``.ci/install-chromium``); it never downloads a browser of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ._runs import RUNS, DownloadRuns
+from ._site import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, SITE, downloads, site_is_built
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+VIEWPORT = {"width": 1280, "height": 800}  # wide enough for the full navbar
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip everything, saying how to build it, when there is no built site to test."""
+    if site_is_built():
+        return
+    skip = pytest.mark.skip(reason=f"no built site in {SITE}; build it first with `nox -s docs`")
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(skip)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start running the selected downloads in the background, before the first test runs."""
+    if not site_is_built():
+        return
+    for item in session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if getattr(item, "originalname", "") != "test_download_runs" or not params:
+            continue
+        path = downloads(params["lang"], params["name"]).get(params["suffix"])
+        if path is not None:
+            RUNS.start(path)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """End the background runs that are still going (after ``-x`` or Ctrl-C, say)."""
+    RUNS.close()
+
+
+@pytest.fixture(scope="session")
+def download_runs() -> DownloadRuns:
+    """The background runs of the downloaded scripts and notebooks."""
+    return RUNS
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serve files without a log line per request (pytest would show them on failures)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a browser closing a connection early is not the site's fault
+
+
+@pytest.fixture(scope="session")
+def site_url() -> Iterator[str]:
+    """``http://127.0.0.1:PORT/``, serving ``docs/_build/html`` (a free port, for this run)."""
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = _QuietServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium from the system, driven by Playwright."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed; `nox -s browser` installs it"
+    )
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM}; install it with .ci/install-chromium")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, site_url: str) -> Iterator[Callable[..., BrowserContext]]:
+    """Make fresh browser contexts (empty cache and storage: a first visit), closed afterwards."""
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        options.setdefault("viewport", VIEWPORT)
+        context = browser.new_context(base_url=site_url, **options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def shared_context(browser: Browser, site_url: str) -> Iterator[BrowserContext]:
+    """One English-speaking context for the tests that only read pages: its cache stays warm.
+
+    Its storage is emptied before every page loads, so each page is opened as by a reader who
+    arrives on it first (the theme, for one, behaves differently on a first visit).
+    """
+    context = browser.new_context(base_url=site_url, locale="en-US", viewport=VIEWPORT)
+    context.set_default_timeout(15_000)
+    context.add_init_script("try { localStorage.clear(); } catch (error) {}")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(shared_context: BrowserContext) -> Iterator[Page]:
+    """A new page (tab) in the shared context."""
+    page = shared_context.new_page()
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """``docs/_build/browser-artifacts``: screenshots and reports for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+# -- the page-weight table, printed once at the end of the run --------------------------------
+
+_PAGE_WEIGHTS: dict[tuple[str, str], dict[str, int]] = {}  # (tutorial, lang) -> bytes by kind
+
+
+@pytest.fixture(scope="session")
+def page_weights() -> dict[tuple[str, str], dict[str, int]]:
+    """Where the page-weight test records bytes per resource kind, for the summary table."""
+    return _PAGE_WEIGHTS
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print what each tutorial page transfers on a first visit, when the weight test ran."""
+    if not _PAGE_WEIGHTS:
+        return
+    kinds = sorted({kind for row in _PAGE_WEIGHTS.values() for kind in row})
+    header = ["tutorial", "lang", *kinds, "total"]
+    rows = [
+        [
+            name,
+            lang,
+            *(f"{row.get(kind, 0) / 1000:.0f}" for kind in kinds),
+            f"{sum(row.values()) / 1000:.0f}",
+        ]
+        for (name, lang), row in sorted(_PAGE_WEIGHTS.items())
+    ]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        for line in [header, *rows]
+    ]
+    terminalreporter.section("page weight of the tutorials, first visit (kB)")
+    for line in lines:
+        terminalreporter.write_line(line)
+    report = ARTIFACTS / "page-weight.txt"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    terminalreporter.write_line(f"(also in {report.relative_to(ROOT)})")
