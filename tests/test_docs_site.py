@@ -297,3 +297,11 @@ def test_chinese_search_index_has_chinese_words() -> None:
     chinese = {t for t in _search_terms("zh_CN") if CJK.search(t)}
     english_side = {t for t in _search_terms("en") if CJK.search(t)}
     assert chinese - english_side, "the zh_CN search index holds no Chinese word of its own"
+
+
+@needs_site
+@pytest.mark.parametrize("name", TUTORIALS)
+def test_chinese_page_chrome_has_no_english_theme_labels(name: str) -> None:
+    html = (SITE / "zh_CN" / "auto_tutorials" / f"{name}.html").read_text(encoding="utf-8")
+    for label in ("Collapse Sidebar", "Expand Sidebar", "On this page", "Download Python source"):
+        assert label not in html, f"zh_CN/{name}.html shows the English label {label!r}"

@@ -36,6 +36,8 @@ SITE_TEXT: dict[str, dict[str, str]] = {
         ),
         "switch_label": "中文",
         "switch_title": "阅读本页的中文版",
+        "collapse_sidebar": "Collapse Sidebar",
+        "expand_sidebar": "Expand Sidebar",
     },
     "zh_CN": {
         "title": "pttour — 正确地使用 PyTorch",
@@ -43,6 +45,9 @@ SITE_TEXT: dict[str, dict[str, str]] = {
         "footer": "pttour，BSD-3-Clause 许可。本站的每段代码都在构建网站时实际运行过，你看到的输出都是真实的。",
         "switch_label": "English",
         "switch_title": "Read this page in English",
+        # the theme's own Chinese catalog has no entry for these two
+        "collapse_sidebar": "收起侧边栏",
+        "expand_sidebar": "展开侧边栏",
     },
 }
 
@@ -80,7 +85,12 @@ def set_language_specifics(app: Sphinx, config: Config) -> None:
     options = dict(config.html_theme_options)
     options["logo"] = {**options.get("logo", {}), "text": text["logo"], "alt_text": text["title"]}
     config.html_theme_options = options
-    config.html_context = {**config.html_context, "pttour_footer": text["footer"]}
+    config.html_context = {
+        **config.html_context,
+        "pttour_footer": text["footer"],
+        "pttour_collapse_sidebar": text["collapse_sidebar"],
+        "pttour_expand_sidebar": text["expand_sidebar"],
+    }
     # Sphinx indexes Chinese words only with jieba installed; "zh" is the search language name.
     config.html_search_language = "zh" if lang == TRANSLATION_LANGUAGE else "en"
 
