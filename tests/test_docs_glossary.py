@@ -1,0 +1,145 @@
+"""One vocabulary: every Chinese message renders a glossary term the way the glossary says.
+
+The glossary page (``docs/glossary.rst``) shows ``docs/_data/glossary.csv``: each row gives the
+English forms of a term (``batch / batches``) and the Chinese that renders it (``批次``). For every
+translated message of every catalog, each term found in the English (outside ``code``, roles and
+links; the longest term wins, so ``batch size`` is not also ``batch``) must have its rendering in
+the Chinese. The few messages that rightly depart from a rendering are listed, with the reason, in
+``docs/_data/glossary_exceptions.csv``, which the glossary page shows too.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+polib = pytest.importorskip(
+    "polib", reason="polib is not installed; `nox -s docs` installs it with the docs tools"
+)
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+PO_DIR = DOCS / "locale" / "zh_CN" / "LC_MESSAGES"
+GLOSSARY = DOCS / "_data" / "glossary.csv"
+EXCEPTIONS = DOCS / "_data" / "glossary_exceptions.csv"
+GLOSSARY_PAGE = "glossary"  # its own catalog translates the table itself
+
+# What is not prose: ``literals``, :roles:`...`, `links <...>`_, bare URLs, {roles}`...` (MyST).
+_NOT_PROSE = re.compile(
+    r"``.*?``|:[\w:+-]+:`[^`]*`|\{[\w:+-]+\}`[^`]*`|`[^`]*`_{1,2}|`[^`]*`|https?://\S+|\[[^\]]*\]\([^)]*\)"
+)
+
+
+@dataclass(frozen=True)
+class Term:
+    english: str  # the glossary's first column, e.g. "batch / batches"
+    chinese: str
+    pattern: re.Pattern[str]
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def load_terms() -> list[Term]:
+    terms = []
+    for row in _read(GLOSSARY):
+        forms = sorted((f.strip() for f in row["English"].split("/")), key=len, reverse=True)
+        alternatives = "|".join(re.escape(f).replace(r"\ ", r"[\s-]+") for f in forms if f)
+        pattern = re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
+        terms.append(Term(row["English"], row["中文"].strip(), pattern))
+    return terms
+
+
+def prose(msgid: str) -> str:
+    """The words of a message that a translator renders: code, roles and links blanked out.
+
+    >>> prose("Call ``loader.batch_size`` on each :class:`DataLoader` batch")
+    'Call   on each   batch'
+    """
+    return _NOT_PROSE.sub(" ", msgid)
+
+
+def terms_in(text: str, terms: list[Term]) -> list[Term]:
+    """The glossary terms in ``text``, longest first; a matched span is not matched again.
+
+    >>> names = [t.english for t in terms_in("the batch size of each batch", load_terms())]
+    >>> names
+    ['batch size / batch sizes', 'batch / batches']
+    """
+    found = []
+    spans: list[tuple[int, int]] = []
+    longest_first = sorted(terms, key=lambda t: -max(map(len, t.english.split("/"))))
+    for term in longest_first:
+        for match in term.pattern.finditer(text):
+            if any(match.start() < end and start < match.end() for start, end in spans):
+                continue
+            spans.append(match.span())
+            if term not in found:
+                found.append(term)
+    return found
+
+
+def _catalog_name(po_file: Path) -> str:
+    return po_file.relative_to(PO_DIR).with_suffix("").as_posix()
+
+
+CATALOGS = [p for p in sorted(PO_DIR.rglob("*.po")) if _catalog_name(p) != GLOSSARY_PAGE]
+
+
+def _exceptions() -> set[tuple[str, str, str]]:
+    rows = _read(EXCEPTIONS) if EXCEPTIONS.is_file() else []
+    for row in rows:
+        assert row["Reason"].strip(), f"glossary exception without a reason: {row}"
+    return {(r["Catalog"], r["Term"], r["Message begins"]) for r in rows}
+
+
+def test_glossary_is_well_formed() -> None:
+    terms = load_terms()
+    assert terms, f"{GLOSSARY} lists no term"
+    forms = [f.strip().lower() for t in terms for f in t.english.split("/")]
+    repeated = sorted({f for f in forms if forms.count(f) > 1})
+    assert not repeated, f"forms listed under two terms in {GLOSSARY.name}: {repeated}"
+    assert all(t.chinese for t in terms), f"a term of {GLOSSARY.name} has no Chinese rendering"
+
+
+@pytest.mark.parametrize("po_file", CATALOGS, ids=_catalog_name)
+def test_messages_use_the_glossary(po_file: Path) -> None:
+    terms = load_terms()
+    allowed = _exceptions()
+    name = _catalog_name(po_file)
+    problems = []
+    for entry in polib.pofile(str(po_file)).translated_entries():
+        for term in terms_in(prose(entry.msgid), terms):
+            if term.chinese.lower() in entry.msgstr.lower():
+                continue
+            if any(
+                (name, term.english, entry.msgid[: len(begins)]) == (c, t, begins)
+                for c, t, begins in allowed
+            ):
+                continue
+            problems.append(f"  {term.english!r} -> {term.chinese!r}: {entry.msgid[:90]!r}")
+    assert not problems, (
+        f"{name}: {len(problems)} messages render a glossary term differently (use the "
+        f"glossary's Chinese, or list the message in {EXCEPTIONS.name} with the reason):\n"
+        + "\n".join(problems[:40])
+    )
+
+
+def test_every_exception_still_applies() -> None:
+    """An exception whose message is gone, or that now follows the glossary, is removed."""
+    terms = {t.english: t for t in load_terms()}
+    messages = {
+        _catalog_name(p): list(polib.pofile(str(p)).translated_entries()) for p in CATALOGS
+    }
+    stale = []
+    for catalog, term, begins in sorted(_exceptions()):
+        assert term in terms, f"exception names {term!r}, which is not a glossary term"
+        hits = [e for e in messages.get(catalog, []) if e.msgid.startswith(begins)]
+        if not hits or all(terms[term].chinese.lower() in e.msgstr.lower() for e in hits):
+            stale.append(f"  {catalog}: {term!r} in {begins!r}")
+    assert not stale, "exceptions that no longer apply; delete them:\n" + "\n".join(stale)
