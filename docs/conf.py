@@ -31,7 +31,7 @@ extensions = [
     "sphinx_copybutton",
     # local extensions, in docs/_ext
     "pttour_site",  # per-language title/footer/search, language switcher, localised gallery bits
-    "pttour_errata",  # docs/errata.rst from pttour.errata.render_errata_page()
+    "pttour_errata",  # docs/errata.rst from docs/_data/errata.toml
     "pttour_api",  # the ``pttour-api`` directive: one module's public names + mini-galleries
     "pttour_downloads",  # Chinese pages offer translated scripts and notebooks
 ]

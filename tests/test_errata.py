@@ -5,14 +5,17 @@ torch and then checks the correction. When a PyTorch release changes one of thes
 behaviours, the failure message names the erratum that is out of date, e.g.
 ``Erratum E07 is out of date: ...``.
 
-This module imports only the standard library, pytest, torch and pttour at top level
-(NumPy, packaging and docutils are imported inside the tests that need them), so the
-CUDA-marked tests can run on a machine with nothing else installed.
+The errata themselves are data, ``docs/_data/errata.toml``, read here through the loader that
+renders the errata page (``docs/_ext/pttour_errata.py``). This module imports only the standard
+library, pytest, torch and that loader at top level (NumPy, packaging, docutils and, on Python
+3.10, tomli are imported inside the tests that need them), so the CUDA-marked tests can run on a
+machine with nothing else installed.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import inspect
 import io
 import math
@@ -30,8 +33,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from pttour.errata import ERRATA, KINDS, SECTIONS, TUTORIALS, Erratum, errata_for
-from pttour.errata import render_errata_page as render
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "_ext"))
+import pttour_errata
 
 # ---------------------------------------------------------------------------------------
 # Helpers: every failure message says which erratum no longer matches the installed torch.
@@ -787,6 +790,19 @@ def test_e37_resuming_without_the_random_state_changes_the_run():
 # The errata themselves
 
 
+@pytest.fixture(scope="module")
+def errata() -> pttour_errata.Errata:
+    if importlib.util.find_spec("tomllib") is None:
+        pytest.importorskip("tomli", reason="Python 3.10 reads TOML with tomli (the test group)")
+    return pttour_errata.load()
+
+
+def _raw() -> dict:
+    """The data file as TOML gives it, for tests that break one value."""
+    tomllib = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    return tomllib.loads(pttour_errata.DATA.read_text(encoding="utf-8"))
+
+
 _TUTORIAL_OF_SECTION = {
     "§1": "plot_01_what_is_pytorch",
     "§2": "plot_01_what_is_pytorch",
@@ -799,49 +815,78 @@ _TUTORIAL_OF_SECTION = {
 }
 
 
-def test_every_erratum_is_complete_and_valid():
-    for erratum in ERRATA:
+def test_every_erratum_is_complete_and_valid(errata):
+    assert len(errata.entries) >= 20
+    for erratum in errata.entries:
         for field in ("id", "section", "kind", "title", "description", "observed", "correction"):
             assert getattr(erratum, field).strip(), f"{erratum.id} has an empty {field}"
-        assert erratum.kind in KINDS
-        assert erratum.tutorial in TUTORIALS
+        assert erratum.kind in errata.kinds
+        assert erratum.tutorial in errata.tutorials
         assert erratum.tutorial == _TUTORIAL_OF_SECTION[erratum.section], erratum.id
         assert erratum.label == f"erratum-{erratum.id.lower()}"
+        assert erratum.anchor == erratum.id.lower()
 
 
-def test_ids_are_unique_sequential_and_in_article_order():
-    assert [e.id for e in ERRATA] == [f"E{n:02d}" for n in range(1, len(ERRATA) + 1)]
-    order = list(SECTIONS)
-    positions = [order.index(e.section) for e in ERRATA]
+def test_ids_are_unique_sequential_and_in_article_order(errata):
+    entries = errata.entries
+    assert [e.id for e in entries] == [f"E{n:02d}" for n in range(1, len(entries) + 1)]
+    order = list(errata.sections)
+    positions = [order.index(e.section) for e in entries]
     assert positions == sorted(positions), "errata are not in article order"
-    assert len({e.title for e in ERRATA}) == len(ERRATA), "two errata share a title"
+    assert len({e.title for e in entries}) == len(entries), "two errata share a title"
+    assert list(errata.sections) == list(_TUTORIAL_OF_SECTION)
+    assert errata.kinds == (
+        "crash",
+        "wrong-result",
+        "false-claim",
+        "outdated",
+        "omission",
+        "safety",
+    )
 
 
-def test_every_section_has_errata():
-    covered = {e.section for e in ERRATA}
-    assert covered == set(SECTIONS), f"sections without errata: {set(SECTIONS) - covered}"
+def test_every_section_has_errata(errata):
+    covered = {e.section for e in errata.entries}
+    assert covered == set(errata.sections), (
+        f"sections without errata: {set(errata.sections) - covered}"
+    )
 
 
-def test_every_checkable_erratum_has_a_test():
+def test_every_checkable_erratum_has_a_test(errata):
     tested = {
         match.group(1).upper()
         for name in globals()
         if (match := re.match(r"test_(e\d{2})_", name)) is not None
     }
-    for erratum in ERRATA:
+    for erratum in errata.entries:
         if erratum.untested_reason:
             assert erratum.id not in tested, f"{erratum.id} has a test; drop its untested_reason"
         else:
             assert erratum.id in tested, f"{erratum.id} has neither a test nor an untested_reason"
-    assert tested <= {e.id for e in ERRATA}, "a test names an erratum that does not exist"
+    assert tested <= {e.id for e in errata.entries}, "a test names an erratum that does not exist"
 
 
-def test_errata_for_splits_the_errata_by_tutorial():
-    pages = [errata_for(name) for name in TUTORIALS]
-    assert all(pages), "a tutorial reproduces no erratum"
-    assert [e for page in pages for e in page] == list(ERRATA)
+def test_tutorials_are_the_gallery_scripts_titled_by_their_docstrings(errata):
+    scripts = sorted(p.stem for p in pttour_errata.TUTORIALS.glob("plot_*.py"))
+    assert list(errata.tutorials) == scripts
+    assert errata.tutorials["plot_03_tensors"] == "Tensors"
+    assert errata.tutorials["plot_07_checkpoints"] == "Saving and loading checkpoints"
+
+
+def test_each_tutorial_defines_exactly_the_labels_of_its_errata(errata):
+    for tutorial in errata.tutorials:
+        source = (pttour_errata.TUTORIALS / f"{tutorial}.py").read_text(encoding="utf-8")
+        defined = set(re.findall(r"^# \.\. _(erratum-e\d{2}):", source, flags=re.MULTILINE))
+        assert defined == {e.label for e in errata.for_tutorial(tutorial)}, tutorial
+
+
+def test_for_tutorial_splits_the_errata_by_tutorial(errata):
+    pages = [errata.for_tutorial(name) for name in _TUTORIAL_OF_SECTION.values()]
+    assert all(pages), "one of the article's tutorials reproduces no erratum"
+    assert [e.id for e in errata.for_tutorial("plot_03_tensors")] == ["E06", "E07", "E08", "E09"]
+    assert sorted({e for page in pages for e in page}, key=lambda e: e.id) == list(errata.entries)
     with pytest.raises(ValueError, match="unknown tutorial 'plot_00'"):
-        errata_for("plot_00")
+        errata.for_tutorial("plot_00")
 
 
 @pytest.mark.parametrize(
@@ -851,43 +896,58 @@ def test_errata_for_splits_the_errata_by_tutorial():
         ({"section": "§5"}, "unknown section '§5'"),
         ({"tutorial": "plot_99"}, "unknown tutorial 'plot_99'"),
         ({"id": "E1"}, "malformed"),
-        ({"observed": "  "}, "empty 'observed'"),
+        ({"observed": "  "}, "empty or missing 'observed'"),
+        ({"since_torch": "2.6"}, r"unknown fields \['since_torch'\]"),
     ],
 )
-def test_erratum_rejects_bad_values(change: dict[str, str], message: str):
-    fields = {**ERRATA[0].__dict__, **change}
+def test_the_loader_rejects_bad_values(errata, change: dict[str, str], message: str):
+    data = _raw()
+    data["erratum"][0].update(change)
     with pytest.raises(ValueError, match=message):
-        Erratum(**fields)
+        pttour_errata.parse(data, errata.tutorials)
 
 
-def test_rendered_page_names_every_erratum_and_links_its_label():
-    page = render()
+@pytest.mark.parametrize("change", ["swap", "duplicate", "drop"])
+def test_the_loader_rejects_ids_out_of_order_repeated_or_missing(errata, change):
+    data = _raw()
+    entries = data["erratum"]
+    if change == "swap":
+        entries[0], entries[1] = entries[1], entries[0]
+    elif change == "duplicate":
+        entries[1] = {**entries[1], "id": entries[0]["id"]}
+    else:
+        del entries[1]
+    with pytest.raises(ValueError, match=r"E01, E02 \.\.\. in order"):
+        pttour_errata.parse(data, errata.tutorials)
+
+
+def test_rendered_page_gives_every_erratum_a_heading_an_anchor_and_a_link(errata):
+    page = pttour_errata.render(errata)
     assert page.startswith("Errata of the original article\n")
-    for erratum in ERRATA:
-        assert f"{erratum.id}: {erratum.title}" in page
-        assert f"<{erratum.label}>`" in page
-        assert erratum.observed in page
-    for section, name in SECTIONS.items():
-        assert f"{section} {name}" in page
-    plain = render(link_to_tutorials=False)
+    for erratum in errata.entries:
+        heading = f"{erratum.id}: {erratum.title}"
+        assert f".. _{erratum.anchor}:\n\n{heading}\n{'~' * len(heading)}\n" in page
+        assert f"erratum {erratum.id} <{erratum.label}>`" in page
+        assert f"**What happens:** {erratum.observed}\n" in page
+    assert ":ref:`Tensors, erratum E07 <erratum-e07>`" in page
+    for section, name in errata.sections.items():
+        assert f"{section} {name}\n" in page
+    plain = pttour_errata.render(errata, link_to_tutorials=False)
     assert ":ref:" not in plain
-    assert all(e.tutorial in plain for e in ERRATA)
+    assert all(f"``{e.tutorial}``" in plain for e in errata.entries)
 
 
-def test_render_rejects_empty_and_duplicate_errata():
-    with pytest.raises(ValueError, match="no errata"):
-        render(())
-    with pytest.raises(ValueError, match="more than once"):
-        render((ERRATA[0], ERRATA[0]))
-
-
-def test_rendered_page_is_valid_restructuredtext():
+def test_rendered_page_is_valid_restructuredtext(errata):
     core = pytest.importorskip(
         "docutils.core", reason="docutils is not installed; the page cannot be parsed here"
     )
     report = io.StringIO()
-    core.publish_doctree(
-        render(link_to_tutorials=False),
-        settings_overrides={"warning_stream": report, "report_level": 1, "halt_level": 5},
+    doctree = core.publish_doctree(
+        pttour_errata.render(errata, link_to_tutorials=False),
+        # level 2: warnings and errors; the anchors are, at level 1, "not referenced" here
+        settings_overrides={"warning_stream": report, "report_level": 2, "halt_level": 5},
     )
     assert report.getvalue() == "", report.getvalue()
+    # Each erratum is a section of its own, reachable by its stable id.
+    ids = {i for node in doctree.findall() if hasattr(node, "get") for i in node.get("ids", [])}
+    assert {e.anchor for e in errata.entries} <= ids

@@ -1,21 +1,193 @@
-"""Write ``docs/errata.rst`` from ``pttour.errata.render_errata_page()`` before Sphinx reads.
+"""The errata page: ``docs/_data/errata.toml`` rendered into ``docs/errata.rst`` before Sphinx reads.
 
-The list of the article's mistakes lives in one place, the library (where tests keep every entry
-true); the page is generated from it at ``builder-inited``. The file is rewritten only when its
-text changed, so its modification time, which Sphinx compares to decide what to re-read, moves
-only when the errata do: a rebuild with nothing changed stays fast. ``docs/errata.rst`` is
+The article's mistakes are data, in one file that the page and the tests share. :func:`load`
+reads and checks it (``tests/test_errata.py`` proves every checkable entry on the installed torch
+through the same loader); :func:`render` turns it into reStructuredText, one heading per erratum
+with an explicit target, so every entry is in "On this page" and has a stable anchor
+(``errata.html#e07``); :func:`generate_errata_page` writes the page at ``builder-inited``, only
+when its text changed, so Sphinx re-reads it only when the errata do. ``docs/errata.rst`` is
 ignored by git.
+
+No list of tutorials is kept here: an erratum names its gallery script, and the page links to the
+script's ``erratum-eNN`` label under the title the script's docstring opens with.
+
+This module imports only the standard library at top level (TOML comes from ``tomllib``, or
+``tomli`` on Python 3.10), so the tests can use it without Sphinx.
 """
 
 from __future__ import annotations
 
+import ast
+import re
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sphinx.application import Sphinx
-from sphinx.errors import ExtensionError
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
 
+DOCS = Path(__file__).resolve().parents[1]
+DATA = DOCS / "_data" / "errata.toml"
+TUTORIALS = DOCS / "tutorials"
 PAGE = "errata.rst"
+_ID = re.compile(r"E\d{2}")
+
+
+@dataclass(frozen=True)
+class Erratum:
+    """One mistake of the article: what it says or does, what happens, and the fix.
+
+    >>> e = Erratum("E07", "§4.1", "crash", "T", "plot_03_tensors", "d", "o", "c")
+    >>> e.anchor, e.label
+    ('e07', 'erratum-e07')
+    """
+
+    id: str
+    section: str
+    kind: str
+    title: str
+    tutorial: str
+    description: str
+    observed: str
+    correction: str
+    untested_reason: str = ""
+
+    @property
+    def anchor(self) -> str:
+        """The id of the erratum's heading on the errata page (``errata.html#e07``)."""
+        return self.id.lower()
+
+    @property
+    def label(self) -> str:
+        """The label its tutorial defines at the block that reproduces it."""
+        return f"erratum-{self.id.lower()}"
+
+
+_FIELDS = tuple(f.name for f in fields(Erratum))
+_REQUIRED = _FIELDS[:-1]  # all but untested_reason
+
+
+@dataclass(frozen=True)
+class Errata:
+    """The whole file: the kinds, the article's sections, the entries, the tutorials' titles."""
+
+    kinds: tuple[str, ...]
+    sections: dict[str, str]
+    entries: tuple[Erratum, ...]
+    tutorials: dict[str, str]
+
+    def for_tutorial(self, tutorial: str) -> tuple[Erratum, ...]:
+        """The entries one tutorial reproduces, in article order."""
+        if tutorial not in self.tutorials:
+            raise ValueError(
+                f"unknown tutorial {tutorial!r}; use one of: {', '.join(self.tutorials)}"
+            )
+        return tuple(e for e in self.entries if e.tutorial == tutorial)
+
+
+def tutorial_titles(folder: Path = TUTORIALS) -> dict[str, str]:
+    """Each gallery script's name and the title its docstring opens with, in file order."""
+    titles = {}
+    for script in sorted(folder.glob("plot_*.py")):
+        docstring = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8"))) or ""
+        titles[script.stem] = (docstring.strip().splitlines() or [script.stem])[0]
+    return titles
+
+
+def _erratum(entry: dict[str, Any], kinds: tuple[str, ...], sections: dict, tutorials: dict):
+    name = entry.get("id", f"#{entry}")
+    unknown = sorted(set(entry) - set(_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"erratum {name} has unknown fields {unknown}; use: {', '.join(_FIELDS)} "
+            f"(a new field is added to Erratum in docs/_ext/pttour_errata.py first)"
+        )
+    for field in _REQUIRED:
+        value = entry.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"erratum {name} has an empty or missing {field!r}; write one")
+    erratum = Erratum(**entry)
+    if not _ID.fullmatch(erratum.id):
+        raise ValueError(f"erratum id {erratum.id!r} is malformed; use 'E' and two digits, 'E07'")
+    for field, allowed in (("section", sections), ("kind", kinds), ("tutorial", tutorials)):
+        value = getattr(erratum, field)
+        if value not in allowed:
+            raise ValueError(
+                f"erratum {erratum.id} has unknown {field} {value!r}; "
+                f"use one of: {', '.join(allowed)}"
+            )
+    return erratum
+
+
+def parse(data: dict[str, Any], tutorials: dict[str, str]) -> Errata:
+    """Check the data read from the TOML file and build :class:`Errata` from it.
+
+    Raises ``ValueError`` naming the erratum and the field for an unknown or empty field, a
+    malformed id, an unknown section, kind or tutorial, or ids that are not E01, E02 ... in order.
+    """
+    kinds, sections = tuple(data["kinds"]), dict(data["sections"])
+    entries = tuple(_erratum(e, kinds, sections, tutorials) for e in data["erratum"])
+    ids = [e.id for e in entries]
+    if ids != [f"E{n:02d}" for n in range(1, len(ids) + 1)]:
+        raise ValueError(f"errata ids must run E01, E02 ... in order without gaps; got {ids}")
+    return Errata(kinds, sections, entries, tutorials)
+
+
+def load(path: Path = DATA, tutorials: Path = TUTORIALS) -> Errata:
+    """Read and check the errata file; tutorial titles come from the gallery scripts."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the docs and test groups install tomli
+        import tomli as tomllib
+    with path.open("rb") as handle:
+        return parse(tomllib.load(handle), tutorial_titles(tutorials))
+
+
+_PAGE_TITLE = "Errata of the original article"
+_INTRO = (
+    "This tour started from a Chinese article on PyTorch's basics. This page lists the "
+    "article's mistakes, section by section: for each one, what the article says or does, "
+    "what really happens with the installed PyTorch and why, and the fix, with a link to the "
+    "tutorial block that reproduces it live."
+)
+_INTRO_TESTS = (
+    "Every entry is checked by ``tests/test_errata.py`` on the installed torch: if a PyTorch "
+    "release changes one of these behaviours, the failing test names the entry that is out of "
+    "date. The few entries that no test can check say why."
+)
+
+
+def _heading(text: str, underline: str) -> list[str]:
+    return [text, underline * len(text), ""]  # docutils wants the underline as long as the text
+
+
+def render(errata: Errata, *, link_to_tutorials: bool = True) -> str:
+    """The errata as a complete reStructuredText page, one subsection per article section.
+
+    Each field is its own paragraph, so a gettext catalog gets one short message per field.
+    With ``link_to_tutorials=False`` "Reproduced in" is plain text and the page is plain
+    docutils reStructuredText (no Sphinx roles).
+    """
+    lines = [*_heading(_PAGE_TITLE, "="), _INTRO, "", _INTRO_TESTS, ""]
+    for section, name in errata.sections.items():
+        in_section = [e for e in errata.entries if e.section == section]
+        if in_section:
+            lines += _heading(f"{section} {name}", "-")
+        for e in in_section:
+            title = errata.tutorials[e.tutorial]
+            where = (
+                f":ref:`{title}, erratum {e.id} <{e.label}>`"
+                if link_to_tutorials
+                else f"{title} (``{e.tutorial}``), erratum {e.id}"
+            )
+            lines += [f".. _{e.anchor}:", "", *_heading(f"{e.id}: {e.title}", "~")]
+            lines += [f"**Kind:** {e.kind}", ""]
+            lines += [f"**What the article says or does:** {e.description}", ""]
+            lines += [f"**What happens:** {e.observed}", "", f"**Fix:** {e.correction}", ""]
+            lines += [f"**Reproduced in:** {where}", ""]
+            if e.untested_reason:
+                lines += [f"**Not checked by a test:** {e.untested_reason}", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def write_if_changed(path: Path, text: str) -> bool:
@@ -33,21 +205,13 @@ def write_if_changed(path: Path, text: str) -> bool:
 
 
 def generate_errata_page(app: Sphinx) -> None:
-    """Render the errata page from the library into the source folder."""
-    from pttour import errata
-
-    render = getattr(errata, "render_errata_page", None)
-    if render is None:
-        raise ExtensionError(
-            "pttour.errata.render_errata_page() is missing; the errata page is generated from it."
-        )
-    text = render()
-    if not text.endswith("\n"):
-        text += "\n"
-    write_if_changed(Path(app.srcdir) / PAGE, text)
+    """Render the errata page from the data file into the source folder."""
+    srcdir = Path(app.srcdir)
+    errata = load(srcdir / "_data" / "errata.toml", srcdir / "tutorials")
+    write_if_changed(srcdir / PAGE, render(errata))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     # before Sphinx-Gallery (priority 500) and before any source file is read
     app.connect("builder-inited", generate_errata_page, priority=100)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -305,7 +305,16 @@ plt.show()
 # This tour therefore presents the same path for what it is: an introduction to the
 # everyday basics, one page per section of the article.
 
-for page, title in pttour.TUTORIALS.items():
+article_pages = {
+    "plot_01_what_is_pytorch": "What PyTorch is",
+    "plot_02_environment": "Environment",
+    "plot_03_tensors": "Tensors",
+    "plot_04_autograd_training": "Autograd and training",
+    "plot_05_gradient_checking": "Gradient checking",
+    "plot_06_data_loading": "Data loading",
+    "plot_07_checkpoints": "Checkpoints",
+}
+for page, title in article_pages.items():
     print(f"{page:<28} {title}")
 
 # %%

@@ -15,7 +15,6 @@ from pttour import (
     devices,
     distributed,
     environment,
-    errata,
     errors,
     functional,
     gradcheck,
@@ -29,7 +28,6 @@ from pttour.data import *
 from pttour.devices import *
 from pttour.distributed import *
 from pttour.environment import *
-from pttour.errata import *
 from pttour.errors import *
 from pttour.functional import *
 from pttour.gradcheck import *
@@ -46,7 +44,6 @@ __all__ = [
     *devices.__all__,
     *distributed.__all__,
     *environment.__all__,
-    *errata.__all__,
     *errors.__all__,
     *functional.__all__,
     *gradcheck.__all__,
