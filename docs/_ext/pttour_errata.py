@@ -180,7 +180,7 @@ def render(errata: Errata, *, link_to_tutorials: bool = True) -> str:
                 if link_to_tutorials
                 else f"{title} (``{e.tutorial}``), erratum {e.id}"
             )
-            lines += [f".. _{e.anchor}:", "", *_heading(f"{e.id}: {e.title}", "~")]
+            lines += [f".. _{e.anchor}:", "", *_heading(f"Erratum {e.id}: {e.title}", "~")]
             lines += [f"**Kind:** {e.kind}", ""]
             lines += [f"**What the article says or does:** {e.description}", ""]
             lines += [f"**What happens:** {e.observed}", "", f"**Fix:** {e.correction}", ""]
