@@ -38,6 +38,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def linear_data(
+    n_samples: int, *, weights: tuple[float, ...] = (3.0, 1.0), bias: float = 4.0,
+    noise_std: float = 0.0, seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """``y = X @ weights + bias (+ noise)``: X uniform in [0, 1), y of shape (n_samples, 1)."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.rand(n_samples, len(weights), generator=generator)
+    y = X @ torch.tensor([weights]).T + bias
+    return X, y + noise_std * torch.randn(n_samples, 1, generator=generator)
+
+
 def cpu_and_cuda() -> list:
     """Parametrize over ``cpu`` and ``cuda``; the cuda case carries the ``cuda`` marker."""
     return ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import json
 import os
 import pathlib
 import pickle
 import random
+import resource
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +35,7 @@ from pttour.errors import (
     ArchitectureMismatchError,
     CheckpointError,
     CheckpointNotFoundError,
+    CheckpointWriteError,
     CorruptCheckpointError,
     UnsafeCheckpointError,
 )
@@ -183,11 +189,12 @@ class _Opaque:
     ("metadata", "where", "type_name"),
     [
         ({"cfg": {"opt": _Opaque()}}, "metadata['cfg']['opt']", "_Opaque"),
-        ({"steps": [1, 2, {3}]}, "metadata['steps'][2]", "set"),
+        ({"steps": [1, 2, (3, _Opaque())]}, "metadata['steps'][2][1]", "_Opaque"),
         ({"when": pathlib.PurePosixPath("a")}, "metadata['when']", "PurePosixPath"),
-        ({"dtype": torch.float32}, "metadata['dtype']", "dtype"),
+        ({"device": {"where": [torch.device("cpu"), print]}}, "metadata['device']['where'][1]",
+         "builtin_function_or_method"),
     ],
-)
+)  # fmt: skip
 def test_metadata_that_weights_only_could_not_load_is_refused_naming_the_key(
     tmp_path, metadata, where, type_name
 ):
@@ -199,9 +206,18 @@ def test_metadata_that_weights_only_could_not_load_is_refused_naming_the_key(
     assert not tmp_path.joinpath("ck.pt").exists()
 
 
-def test_metadata_keys_must_be_strings(tmp_path):
-    with pytest.raises(TypeError, match=r"metadata\['outer'\] has the key 3 of type int"):
-        save_checkpoint(tmp_path / "ck.pt", _small_model(), metadata={"outer": {3: "x"}})
+def test_metadata_keys_are_checked_like_values(tmp_path):
+    with pytest.raises(TypeError, match=r"metadata\['outer'\] key <.*_Opaque.*weights_only=True"):
+        save_checkpoint(tmp_path / "ck.pt", _small_model(), metadata={"outer": {_Opaque(): "x"}})
+
+
+def test_metadata_that_torch_loads_safely_is_accepted(tmp_path):
+    # torch's weights_only allowlist is the rule: dtypes, sets, int keys, complex and bytes
+    # load safely, so they are accepted (a hand-kept list used to refuse dtypes and sets).
+    metadata = {"dtype": torch.float16, "seen": {1, 2}, "by_epoch": {3: "x"}, "z": 1 + 2j,
+                "raw": b"ab", "nested": [torch.Size([2, 3]), (None, True)]}  # fmt: skip
+    path = save_checkpoint(tmp_path / "ck.pt", _small_model(), metadata=metadata)
+    assert load_checkpoint(path, _small_model()).metadata == metadata
 
 
 @pytest.mark.parametrize(
@@ -217,6 +233,51 @@ def test_generators_must_be_torch_generators(tmp_path):
         save_checkpoint(tmp_path / "ck.pt", _small_model(), generators={"loader": 0})
 
 
+@pytest.mark.parametrize(
+    ("function", "change", "name"),
+    [
+        (save_checkpoint, {"path": None}, "path"),
+        (save_checkpoint, {"model": None}, "model"),
+        (save_checkpoint, {"optimizer": "sgd"}, "optimizer"),
+        (save_checkpoint, {"scheduler": 0.5}, "scheduler"),
+        (save_checkpoint, {"scaler": object()}, "scaler"),
+        (save_checkpoint, {"metadata": [1]}, "metadata"),
+        (save_checkpoint, {"generators": [torch.Generator()]}, "generators"),
+        (load_checkpoint, {"path": None}, "path"),
+        (load_checkpoint, {"model": None}, "model"),
+        (load_checkpoint, {"optimizer": 1}, "optimizer"),
+        (load_checkpoint, {"restore_rng": "False"}, "restore_rng"),
+    ],
+)
+def test_wrong_types_name_the_argument(tmp_path, function, change, name):
+    path = save_checkpoint(tmp_path / "ck.pt", _small_model())
+    before = path.read_bytes()
+    arguments = {"path": path, "model": _small_model()} | change
+    with pytest.raises(TypeError, match=f"^{name} must"):
+        function(**arguments)
+    assert path.read_bytes() == before
+
+
+def test_latest_checkpoint_and_checkpoint_path_name_a_missing_folder():
+    with pytest.raises(TypeError, match=r"^folder must be a str or os.PathLike"):
+        latest_checkpoint(None)
+    with pytest.raises(TypeError, match=r"^folder must be"):
+        checkpoint_path(None, 1)
+    with pytest.raises(TypeError, match=r"^skip_unreadable must be True or False"):
+        latest_checkpoint("runs", skip_unreadable="yes")
+
+
+def test_restore_rng_given_as_a_string_is_refused_before_anything_changes(tmp_path):
+    path = save_checkpoint(tmp_path / "ck.pt", _small_model())
+    model = _small_model()
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    state = torch.get_rng_state()
+    with pytest.raises(TypeError, match="restore_rng must be True or False, got 'False'"):
+        load_checkpoint(path, model, restore_rng="False")  # truthy: it would restore
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(model.state_dict()[key], value) for key, value in before.items())
+
+
 def test_a_state_dict_instead_of_a_model_is_refused(tmp_path):
     model = _small_model()
     with pytest.raises(TypeError, match=r"torch\.nn\.Module, got OrderedDict \(a state dict\?\)"):
@@ -224,6 +285,31 @@ def test_a_state_dict_instead_of_a_model_is_refused(tmp_path):
     path = save_checkpoint(tmp_path / "ck.pt", model)
     with pytest.raises(TypeError, match=r"not model\.state_dict\(\)"):
         load_checkpoint(path, model.state_dict())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file permission bits are POSIX")
+def test_the_file_mode_does_not_depend_on_proc(tmp_path, monkeypatch):
+    # macOS has no /proc: the mode must still be what a plain write gives, not 0o600.
+    real_read_text = pathlib.Path.read_text
+
+    def no_proc(self, *args, **kwargs):
+        if str(self).startswith("/proc"):
+            raise FileNotFoundError(2, "No such file or directory", str(self))
+        return real_read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "read_text", no_proc)
+    reference = tmp_path / "reference"
+    reference.write_bytes(b"")
+    path = save_checkpoint(tmp_path / "ck.pt", _small_model())
+    assert path.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file permission bits are POSIX")
+def test_a_replaced_checkpoint_keeps_its_mode(tmp_path):
+    path = save_checkpoint(tmp_path / "ck.pt", _small_model())
+    path.chmod(0o640)
+    save_checkpoint(path, _small_model())
+    assert path.stat().st_mode & 0o777 == 0o640
 
 
 def test_saving_onto_a_folder_is_refused(tmp_path):
@@ -255,17 +341,131 @@ def test_a_save_failing_mid_write_leaves_the_previous_checkpoint_and_no_temporar
 
     def failing_save(obj, file, *args, **kwargs):
         real_save(obj, file, *args, **kwargs)  # the bytes are written ...
+        if isinstance(file, io.BytesIO):
+            return  # the safety check of the data, in memory, before the write
         temporaries_seen.extend(_temporary_files(tmp_path))
         raise failure  # ... then the write fails, e.g. on the final flush
 
     monkeypatch.setattr(torch, "save", failing_save)
-    with pytest.raises(type(failure)):
+    with pytest.raises(type(failure)) as info:
         save_checkpoint(path, model, epoch=2)
+    if isinstance(failure, OSError):
+        assert isinstance(info.value, CheckpointWriteError)
+        assert str(path) in str(info.value)
 
     assert len(temporaries_seen) == 1  # the write really went to a temporary file
     assert path.read_bytes() == before
     assert load_checkpoint(path, model).epoch == 1
     assert _temporary_files(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- write faults
+
+
+def test_a_file_where_the_folder_should_be_names_the_checkpoint(tmp_path):
+    blocker = tmp_path / "runs"
+    blocker.write_text("not a folder")
+    for target in (blocker / "ck.pt", blocker / "deeper" / "ck.pt"):
+        with pytest.raises(CheckpointWriteError) as info:
+            save_checkpoint(target, _small_model())
+        assert str(target) in str(info.value)
+        assert f"{str(blocker)!r} is a file, not a folder" in str(info.value)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_permission_denied_names_the_checkpoint_not_the_temporary_file(tmp_path, monkeypatch):
+    path = save_checkpoint(tmp_path / "ck.pt", _small_model(), epoch=1)
+    real_open = os.open
+
+    def read_only_folder(file, flags, *args, **kwargs):
+        if flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only_folder)
+    with pytest.raises(CheckpointWriteError) as info:
+        save_checkpoint(path, _small_model(), epoch=2)
+    monkeypatch.undo()
+    assert info.value.errno == errno.EACCES
+    assert f"checkpoint {str(path)!r} was not saved: permission denied" in str(info.value)
+    assert ".tmp" not in str(info.value)
+    assert load_checkpoint(path, _small_model()).epoch == 1
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0,
+    reason="needs POSIX permission bits and a user that they apply to (root ignores them)",
+)
+def test_a_read_only_folder_names_the_checkpoint(tmp_path):
+    path = save_checkpoint(tmp_path / "ck.pt", _small_model(), epoch=1)
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(CheckpointWriteError, match=f"checkpoint {str(path)!r} was not saved"):
+            save_checkpoint(path, _small_model(), epoch=2)
+    finally:
+        tmp_path.chmod(0o700)
+    assert load_checkpoint(path, _small_model()).epoch == 1
+
+
+def _run_fault_script(prefix: list[str], folder: Path, mode: str, **kwargs) -> dict:
+    script = [sys.executable, "-B", str(TESTS / "_checkpoint_disk_full.py"), str(folder), mode]
+    result = subprocess.run(
+        [*prefix, *script], capture_output=True, text=True,
+        env=_subprocess_env(CUDA_VISIBLE_DEVICES=""), check=False, **kwargs,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _can_mount() -> str | None:
+    """Why this test cannot mount its own tmpfs, or None when it can."""
+    if sys.platform != "linux" or os.geteuid() != 0:
+        return "mounting a tmpfs needs root on Linux"
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        return "needs unshare and mount (util-linux) to mount a tmpfs in a private namespace"
+    probe = subprocess.run(["unshare", "-m", "mount", "-t", "tmpfs", "tmpfs", "/mnt"],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    return None if probe.returncode == 0 else f"cannot mount here: {probe.stderr.strip()}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["full", "readonly"])
+def test_a_full_or_read_only_disk_keeps_the_previous_checkpoint(tmp_path, mode):
+    # A real file system: a 1 MiB tmpfs in a private mount namespace, gone with the process.
+    reason = _can_mount()
+    if reason is not None:
+        pytest.skip(reason)
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mount = f'mount -t tmpfs -o size=1m tmpfs {folder} && exec "$@"'
+    report = _run_fault_script(["unshare", "-m", "sh", "-c", mount, "sh"], folder, mode)
+    path = str(folder / "ck.pt")
+    assert report["error"] == "CheckpointWriteError", report
+    if mode == "full":
+        assert report["errno"] == errno.ENOSPC
+        assert "the disk or your quota is full" in report["message"]
+    else:
+        assert report["errno"] == errno.EROFS
+        assert "is read-only" in report["message"]
+    assert f"checkpoint {path!r} was not saved" in report["message"]
+    assert report["previous_epoch"] == 1
+    assert report["files"] == ["ck.pt"]  # no temporary file left behind (where one could go)
+    assert not (folder / "ck.pt").exists()  # it all happened on the private tmpfs
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(resource, "RLIMIT_FSIZE"), reason="needs RLIMIT_FSIZE (POSIX)")
+def test_a_file_size_limit_keeps_the_previous_checkpoint(tmp_path):
+    # The unprivileged way to make a write fail midway: files may not grow beyond 1 MiB.
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20))
+
+    report = _run_fault_script([], tmp_path, "full", preexec_fn=limit_file_size)
+    assert report["errno"] == errno.EFBIG, report
+    assert "larger than this process may write" in report["message"]
+    assert report["previous_epoch"] == 1
+    assert report["files"] == ["ck.pt"]
 
 
 # --------------------------------------------------------------------------- kill during save
@@ -433,6 +633,34 @@ def test_garbage_raises_corrupt(tmp_path, content):
     assert all(torch.equal(model.state_dict()[key], value) for key, value in before.items())
 
 
+def test_a_memory_error_is_not_reported_as_a_corrupt_file(tmp_path, monkeypatch):
+    path = save_checkpoint(tmp_path / "ck.pt", _small_model())
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(torch, "load", out_of_memory)
+    with pytest.raises(MemoryError):
+        load_checkpoint(path, _small_model())
+
+
+def test_the_advice_for_a_corrupt_newest_checkpoint_finds_an_older_one(tmp_path):
+    model = _small_model()
+    for epoch in (1, 2, 3):
+        save_checkpoint(checkpoint_path(tmp_path, epoch), model, epoch=epoch)
+    newest = checkpoint_path(tmp_path, 3)
+    newest.write_bytes(newest.read_bytes()[:100])  # the run died while writing it unsafely
+
+    with pytest.raises(CorruptCheckpointError, match="skip_unreadable=True") as info:
+        load_checkpoint(latest_checkpoint(tmp_path), model)
+
+    assert latest_checkpoint(tmp_path) == newest  # the newest by name is still the broken one
+    advised = latest_checkpoint(tmp_path, skip_unreadable=True)
+    assert advised == checkpoint_path(tmp_path, 2)
+    assert load_checkpoint(advised, model).epoch == 2
+    assert "latest_checkpoint()" not in str(info.value)
+
+
 def test_a_torch_file_that_is_not_a_pttour_checkpoint_raises_corrupt(tmp_path):
     path = tmp_path / "weights.pt"
     torch.save(_small_model().state_dict(), path)
@@ -529,7 +757,7 @@ def test_asking_for_a_component_the_checkpoint_lacks_names_it(saved_mlp, compone
 
 
 def test_asking_for_a_generator_the_checkpoint_lacks_names_it(saved_mlp):
-    with pytest.raises(CheckpointError, match="no generator named 'loader'"):
+    with pytest.raises(CheckpointError, match="holds no cpu generator named 'loader'"):
         load_checkpoint(saved_mlp, _small_model(), generators={"loader": torch.Generator()})
 
 
@@ -539,8 +767,76 @@ def test_an_optimizer_over_other_parameters_is_refused(tmp_path):
         tmp_path / "ck.pt", model, torch.optim.SGD(model[0].parameters(), lr=0.1)
     )
 
-    with pytest.raises(CheckpointError, match=r"sizes \[2\].*has \[4\]"):
+    with pytest.raises(
+        CheckpointError, match=r"groups hold \[2\] parameters, those of the one passed \[4\]"
+    ):
         load_checkpoint(path, model, torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+def _model_unchanged_after(error: type[Exception], match: str, path: Path, **objects) -> None:
+    model = _small_model()
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    with pytest.raises(error, match=match):
+        load_checkpoint(path, model, **objects)
+    assert all(torch.equal(model.state_dict()[key], value) for key, value in before.items())
+
+
+def test_an_adam_state_is_not_loaded_into_sgd(tmp_path):
+    # Loaded, SGD would take Adam's options and fail at step() with KeyError: 'momentum'.
+    model, adam, _ = _trained_setup()
+    path = save_checkpoint(tmp_path / "ck.pt", model, adam)
+    sgd = torch.optim.SGD(_small_model().parameters(), lr=0.1, momentum=0.9)
+    _model_unchanged_after(
+        CheckpointError, r"saved from a Adam.*Nothing was loaded", path, optimizer=sgd
+    )
+    assert "betas" not in sgd.param_groups[0]
+
+
+def test_a_step_lr_state_is_not_loaded_into_cosine_annealing(tmp_path):
+    model, optimizer, step_lr = _trained_setup()
+    path = save_checkpoint(tmp_path / "ck.pt", model, optimizer, scheduler=step_lr)
+    fresh = torch.optim.Adam(_small_model().parameters(), lr=0.1)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(fresh, T_max=10)
+    _model_unchanged_after(
+        CheckpointError, "saved from a StepLR", path, optimizer=fresh, scheduler=cosine
+    )
+    assert fresh.state_dict()["state"] == {}  # the optimizer was not touched either
+    assert "step_size" not in vars(cosine)
+
+
+@pytest.mark.parametrize(("saved_enabled", "loaded_enabled"), [(False, True), (True, False)])
+def test_a_scaler_state_of_the_other_kind_is_refused_before_the_model_changes(
+    tmp_path, saved_enabled, loaded_enabled
+):
+    # A disabled GradScaler saves {}; loading that into an enabled one fails in
+    # load_state_dict, and an enabled state loaded into a disabled one is dropped silently.
+    saved = torch.amp.GradScaler("cpu", enabled=saved_enabled)
+    path = save_checkpoint(tmp_path / "ck.pt", _small_model(), scaler=saved)
+    fresh = torch.amp.GradScaler("cpu", init_scale=8.0, enabled=loaded_enabled)
+    _model_unchanged_after(CheckpointError, "GradScaler", path, scaler=fresh)
+
+
+def test_pytorch_tutorial_recipe_checkpoints_load(tmp_path):
+    # The layout of PyTorch's "Saving and loading a general checkpoint" recipe.
+    model, optimizer, _ = _trained_setup()
+    path = tmp_path / "recipe.pt"
+    torch.save({"epoch": 5, "model_state_dict": model.state_dict(),
+                "optimizer_state_dict": optimizer.state_dict(), "loss": 0.5}, path)  # fmt: skip
+    fresh = _small_model()
+    fresh_optimizer = torch.optim.Adam(fresh.parameters(), lr=0.1)
+    state = torch.get_rng_state()
+
+    ckpt = load_checkpoint(path, fresh, fresh_optimizer)
+
+    assert (ckpt.epoch, ckpt.metadata) == (5, {"loss": 0.5})
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in model.state_dict().items())
+    assert fresh_optimizer.state_dict()["state"].keys() == optimizer.state_dict()["state"].keys()
+    assert torch.equal(torch.get_rng_state(), state)  # the recipe saves no random state
+    # Without a recorded class, the saved options must match the optimizer passed.
+    sgd = torch.optim.SGD(_small_model().parameters(), lr=0.1)
+    _model_unchanged_after(
+        CheckpointError, r"none of the options \['dampening'", path, optimizer=sgd
+    )
 
 
 def test_scaler_state_round_trips(tmp_path):

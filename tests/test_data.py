@@ -13,13 +13,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from pttour.data import (
-    SequenceDataset,
-    TransformedDataset,
-    count_batches,
-    make_loader,
-    seed_worker,
-)
+from pttour.data import SequenceDataset, TransformedDataset, count_batches, make_loader
 
 # Fork starts a worker in milliseconds; spawn/forkserver re-import torch in every worker
 # (seconds each). Where fork does not exist, the platform default still works, only slower:
@@ -71,8 +65,8 @@ class _PrivateRandomNoise:
         return _record(x + torch.tensor(draws, dtype=torch.float64).view(x.shape))
 
 
-def _expected_stream(source: str, worker_seed: int, count: int) -> list[float]:
-    """The first ``count`` draws of ``source``'s RNG seeded the way seed_worker seeds it."""
+def _expected_stream(source: str, worker_seed: int, worker: int, count: int) -> list[float]:
+    """The first ``count`` draws of ``source``'s RNG seeded the way torch seeds a worker."""
     if source == "torch":
         generator = torch.Generator().manual_seed(worker_seed)
         chunks = [
@@ -84,8 +78,10 @@ def _expected_stream(source: str, worker_seed: int, count: int) -> list[float]:
         rng = random.Random(worker_seed)
         return [rng.random() for _ in range(count)]
     import numpy as np
+    from torch.utils.data._utils.worker import _generate_state  # torch's own NumPy seeding
 
-    return np.random.RandomState(worker_seed % 2**32).random_sample(count).tolist()
+    base_seed = worker_seed - worker
+    return np.random.RandomState(_generate_state(base_seed, worker)).random_sample(count).tolist()
 
 
 NOISE = {"torch": _torch_noise, "python": _python_noise, "numpy": _numpy_noise}
@@ -330,9 +326,13 @@ def test_generator_state_resumes_the_sequence_of_epochs():
 
 def test_make_loader_settings():
     loader = make_loader(SequenceDataset([1, 2, 3]), batch_size=2, collate_fn=list)
-    assert loader.worker_init_fn is seed_worker
+    assert loader.worker_init_fn is None  # torch seeds the workers' torch, random and NumPy
     assert loader.persistent_workers is False
     assert next(iter(loader))[0].dim() == 0  # collate_fn was passed through: a list of items
+    assert (
+        make_loader(SequenceDataset([1]), batch_size=1, worker_init_fn=print).worker_init_fn
+        is print
+    )
 
 
 # --- workers: reproducible and different per worker -----------------------------------------
@@ -354,10 +354,11 @@ def test_worker_augmentation_is_reproducible_and_differs_between_workers(source)
     zero, one = workers[0], workers[1]
     assert zero["seed"] != one["seed"]
     assert set(zero["noise"]).isdisjoint(one["noise"])
-    # Each worker draws exactly the stream of its own RNG seeded from its torch seed.
-    for entry in (zero, one):
+    # Each worker draws exactly the stream torch seeded it with: base_seed + worker_id for
+    # torch and random, NumPy's from both numbers (no worker_init_fn of pttour's in between).
+    for worker, entry in ((0, zero), (1, one)):
         noise = entry["noise"]
-        assert noise == _expected_stream(source, entry["seed"], len(noise))
+        assert noise == _expected_stream(source, entry["seed"], worker, len(noise))
 
     other = _per_worker(_run_workers(_seeded_loader(NOISE[source], seed=22)))
     assert other[0]["noise"] != zero["noise"]
@@ -393,30 +394,17 @@ def test_private_rng_object_repeats_the_same_noise_in_every_worker():
     assert workers[0]["noise"] == workers[1]["noise"]
 
 
-def test_seed_worker_seeds_python_random_from_torch_initial_seed():
-    torch.manual_seed(123)
-    random.seed(999)
-    seed_worker(0)
-    assert random.random() == random.Random(123).random()
-
-
-def test_seed_worker_seeds_numpy_from_torch_initial_seed():
-    np = pytest.importorskip("numpy", reason="seed_worker seeds NumPy only when installed")
-    state = np.random.get_state()
-    try:
-        torch.manual_seed(2**40 + 7)
-        np.random.seed(999)
-        seed_worker(1)
-        expected = np.random.RandomState((2**40 + 7) % 2**32).random_sample()
-        assert np.random.random_sample() == expected
-    finally:
-        np.random.set_state(state)
-
-
-@pytest.mark.parametrize("worker_id", [-1, 1.0, True])
-def test_seed_worker_rejects_bad_worker_id(worker_id):
-    with pytest.raises(ValueError, match="worker_id must be an int >= 0"):
-        seed_worker(worker_id)
+@pytest.mark.parametrize("source", ["python", "numpy"])
+def test_make_loader_keeps_torchs_own_worker_seeding(source):
+    # A worker_init_fn reseeding NumPy from torch.initial_seed() % 2**32 would replace torch's
+    # seeding (from base_seed and worker_id, both 64-bit) with a weaker one: none is installed.
+    if source == "numpy":
+        pytest.importorskip("numpy", reason="the numpy variant needs NumPy")
+    loader = _seeded_loader(NOISE[source], seed=5)
+    assert loader.worker_init_fn is None
+    for worker, entry in _per_worker(_run_workers(loader)).items():
+        noise = entry["noise"]
+        assert noise == _expected_stream(source, entry["seed"], worker, len(noise))
 
 
 # --- batch counts ---------------------------------------------------------------------------
@@ -466,8 +454,8 @@ def test_count_batches_of_nothing_is_zero():
     [
         ({"num_samples": -1, "batch_size": 2}, ValueError, "num_samples must be an int >= 0"),
         ({"num_samples": 4, "batch_size": 0}, ValueError, "batch_size must be an int >= 1"),
-        ({"num_samples": 4.0, "batch_size": 2}, ValueError, "got 4.0"),
-        ({"num_samples": 4, "batch_size": True}, ValueError, "got True"),
+        ({"num_samples": 4.0, "batch_size": 2}, TypeError, "got 4.0"),
+        ({"num_samples": 4, "batch_size": True}, TypeError, "got True"),
         ({"num_samples": 4, "batch_size": 2, "drop_last": "no"}, TypeError, "drop_last"),
     ],
 )
@@ -480,23 +468,34 @@ def test_count_batches_validates(kwargs, error, match):
 
 
 @pytest.mark.parametrize(
-    ("batch_size", "shown"),
-    [(0, "got 0"), (-1, "got -1"), (2.5, "got 2.5"), (True, "got True"), ("2", "got '2'")],
+    ("batch_size", "error", "shown"),
+    [
+        (0, ValueError, "got 0"),
+        (-1, ValueError, "got -1"),
+        (2.5, TypeError, "got 2.5"),
+        (True, TypeError, "got True"),
+        ("2", TypeError, "got '2'"),
+        (None, TypeError, "got None"),
+    ],
 )
-def test_make_loader_rejects_bad_batch_size(batch_size, shown):
-    with pytest.raises(ValueError, match=f"batch_size must be an int >= 1, {shown}"):
+def test_make_loader_rejects_bad_batch_size(batch_size, error, shown):
+    with pytest.raises(error, match=f"batch_size must be an int >= 1, {shown}"):
         make_loader(SequenceDataset([1, 2]), batch_size=batch_size)
 
 
-@pytest.mark.parametrize("num_workers", [-1, True, 1.5])
-def test_make_loader_rejects_bad_num_workers(num_workers):
-    with pytest.raises(ValueError, match="num_workers must be an int >= 0"):
+@pytest.mark.parametrize(
+    ("num_workers", "error"), [(-1, ValueError), (True, TypeError), (1.5, TypeError)]
+)
+def test_make_loader_rejects_bad_num_workers(num_workers, error):
+    with pytest.raises(error, match="num_workers must be an int >= 0"):
         make_loader(SequenceDataset([1, 2]), batch_size=1, num_workers=num_workers)
 
 
-@pytest.mark.parametrize("seed", ["0", 1.5, None, 2**64])
-def test_make_loader_rejects_bad_seed(seed):
-    with pytest.raises(ValueError, match="seed must be"):
+@pytest.mark.parametrize(
+    ("seed", "error"), [("0", TypeError), (1.5, TypeError), (None, TypeError), (2**64, ValueError)]
+)
+def test_make_loader_rejects_bad_seed(seed, error):
+    with pytest.raises(error, match="seed must be"):
         make_loader(SequenceDataset([1, 2]), batch_size=1, seed=seed)
 
 
@@ -505,9 +504,7 @@ def test_make_loader_rejects_non_bool_flags():
         make_loader(SequenceDataset([1, 2]), batch_size=1, shuffle="yes")
 
 
-@pytest.mark.parametrize(
-    "name", ["generator", "worker_init_fn", "sampler", "batch_sampler", "persistent_workers"]
-)
+@pytest.mark.parametrize("name", ["generator", "sampler", "batch_sampler", "persistent_workers"])
 def test_make_loader_refuses_arguments_it_owns(name):
     with pytest.raises(TypeError, match=f"does not accept {name}="):
         make_loader(SequenceDataset([1, 2]), batch_size=1, **{name: None})

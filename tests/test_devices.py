@@ -37,6 +37,18 @@ class _ReadOnlyMapping(Mapping):
 def _no_accelerators(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    if hasattr(torch, "accelerator"):
+        monkeypatch.setattr(torch.accelerator, "is_available", lambda: False)
+
+
+def _fake_accelerator(monkeypatch: pytest.MonkeyPatch, kind: str, current: int, count: int):
+    """Make torch.accelerator report ``count`` devices of ``kind``, ``current`` selected."""
+    api = pytest.importorskip("torch.accelerator", reason="this torch has no torch.accelerator")
+    monkeypatch.setattr(api, "is_available", lambda: True)
+    monkeypatch.setattr(api, "current_accelerator", lambda *args: torch.device(kind))
+    for name in ("current_device_index", "current_device_idx"):
+        monkeypatch.setattr(api, name, lambda: current, raising=False)
+    monkeypatch.setattr(api, "device_count", lambda: count)
 
 
 def _nested_batch(device: str = "cpu") -> dict[str, object]:
@@ -55,6 +67,33 @@ def test_pick_device_falls_back_to_cpu_without_accelerators(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _no_accelerators(monkeypatch)
+    assert pick_device() == torch.device("cpu")
+
+
+def test_pick_device_takes_the_accelerator_torch_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch.accelerator names the machine's accelerator, whatever its kind (XPU here).
+    _fake_accelerator(monkeypatch, "xpu", current=2, count=3)
+    assert pick_device() == torch.device("xpu", 2)
+    assert pick_device("xpu") == torch.device("xpu", 2)
+    assert pick_device(torch.device("xpu", 1)) == torch.device("xpu", 1)
+    assert pick_device("cpu") == torch.device("cpu")
+    with pytest.raises(RuntimeError, match=r"only 3 xpu device\(s\) are visible.*xpu:2"):
+        pick_device("xpu:3")
+    with pytest.raises(ValueError, match=r"accelerator torch sees here \(xpu\), got 'hpu'"):
+        pick_device("hpu")
+
+
+def test_pick_device_without_torch_accelerator_prefers_cuda_then_mps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(torch, "accelerator", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert pick_device() == torch.device("cuda", 0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device() == torch.device("mps", 0)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert pick_device() == torch.device("cpu")
 
 
@@ -178,6 +217,8 @@ def test_move_to_keeps_packed_sequence() -> None:
 def test_move_to_checks_the_device() -> None:
     with pytest.raises(TypeError, match="needs a device, got None"):
         move_to(torch.ones(1), None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^non_blocking must be True or False"):
+        move_to(torch.ones(1), "cpu", non_blocking="yes")
     with pytest.raises(ValueError, match="unknown device 'gpu'"):
         move_to(torch.ones(1), "gpu")
 
@@ -213,11 +254,11 @@ def test_time_matmul_leaves_the_global_random_stream_alone() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"n": 0}, ValueError, "n must be at least 1, got 0"),
-        ({"n": -3}, ValueError, "n must be at least 1, got -3"),
-        ({"n": 2.5}, TypeError, "n must be an int, got 2.5"),
-        ({"n": True}, TypeError, "n must be an int, got True"),
-        ({"repeats": 0}, ValueError, "repeats must be at least 1, got 0"),
+        ({"n": 0}, ValueError, "n must be an int >= 1, got 0"),
+        ({"n": -3}, ValueError, "n must be an int >= 1, got -3"),
+        ({"n": 2.5}, TypeError, "n must be an int >= 1, got 2.5"),
+        ({"n": True}, TypeError, "n must be an int >= 1, got True"),
+        ({"repeats": 0}, ValueError, "repeats must be an int >= 1, got 0"),
         ({"dtype": torch.int32}, TypeError, "floating point or complex torch.dtype"),
         ({"dtype": "float32"}, TypeError, "floating point or complex torch.dtype"),
         ({"device": "gpu"}, ValueError, "unknown device 'gpu'"),

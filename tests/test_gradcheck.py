@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -164,8 +165,8 @@ class _DoubleSlightlyOff(torch.autograd.Function):
         return 2.001 * grad_output
 
 
-def test_pass_criterion_is_atol_plus_rtol_times_largest_numerical_gradient():
-    # max|auto - num| = 0.001 * max|w| and max|num| = 2 * max|w| for the projection w,
+def test_pass_criterion_is_atol_plus_rtol_times_each_numerical_element():
+    # Each diagonal element of the Jacobian is 2.001 against 2, off by 0.001 = 0.0005 * 2,
     # so with atol=0 the check passes exactly when rtol >= 0.0005.
     x = torch.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=F64, requires_grad=True)
     loose = check_function_gradients(_DoubleSlightlyOff.apply, x, atol=0.0, rtol=6e-4)
@@ -188,11 +189,11 @@ class _SoftmaxZeroBackward(torch.autograd.Function):
         return torch.zeros_like(grad_output)
 
 
-def test_non_scalar_outputs_use_a_projection_that_a_plain_sum_would_not_match():
+def test_non_scalar_outputs_are_checked_output_by_output_where_a_plain_sum_would_not_be():
     x = torch.tensor([0.1, 0.7, -0.3], dtype=F64, requires_grad=True)
     # Softmax sums to 1, so the gradient of the sum is zero and the bug is invisible...
     assert check_function_gradients(lambda t: _SoftmaxZeroBackward.apply(t).sum(), x).passed
-    # ...but the fixed random projection exposes it.
+    # ...but the gradient of each output exposes it.
     assert check_function_gradients(_SoftmaxZeroBackward.apply, x).failures == ["input 0"]
     assert check_function_gradients(lambda t: torch.softmax(t, dim=0), x).passed
 
@@ -296,6 +297,10 @@ def test_numerical_gradient_rejects_non_scalar_results_and_bad_steps():
         numerical_gradient(lambda: x * 2, x)
     with pytest.raises(TypeError, match="not a tensor"):
         numerical_gradient(lambda: 1.0, x)
+    with pytest.raises(TypeError, match=r"^fn must be callable"):
+        numerical_gradient(None, x)
+    with pytest.raises(TypeError, match=r"^tensor must be a torch\.Tensor"):
+        numerical_gradient(lambda: x.sum(), [1.0])
     with pytest.raises(ValueError, match="eps=0"):
         numerical_gradient(lambda: x.sum(), x, eps=0)
 
@@ -385,13 +390,187 @@ def test_report_string_lists_every_parameter_with_its_verdict():
     lines = text.splitlines()
     assert "FAILED for 0.weight, 0.bias" in lines[0]
     assert lines[1].split()[:2] == ["name", "shape"]
-    rows = {line.split()[0]: line for line in lines[2:]}
+    table = lines[1:6]
+    rows = {line.split()[0]: line for line in table[1:]}
     assert list(rows) == [name for name, _ in model.named_parameters()]
     assert rows["0.weight"].endswith("FAIL")
     assert rows["2.bias"].endswith("ok")
     assert "e-" in rows["2.bias"]  # scientific notation
     # Aligned: every row is as wide as the header up to its verdict column.
-    assert len({line.rindex("  ") for line in lines[1:]}) == 1
+    assert len({line.rindex("  ") for line in table}) == 1
+    # Then the worst element of each failing tensor, with both values.
+    assert [line.split("[")[0] for line in lines[6:]] == ["0.weight", "0.bias"]
+    assert all(": autograd " in line and ", numerical " in line for line in lines[6:])
+
+
+# --- per element: the worst element is named; nothing hides behind a large entry ------------
+
+
+def _exp_with_wrong_sign_at(index: int) -> type[torch.autograd.Function]:
+    class ExpWrongSign(torch.autograd.Function):
+        """exp whose backward flips the sign of one element."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return torch.exp(x)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            grad = grad_output * torch.exp(x)
+            grad[..., index] = -grad[..., index]
+            return grad
+
+    return ExpWrongSign
+
+
+def test_a_wrong_small_entry_next_to_large_ones_fails_and_is_named():
+    # The gradient spans e**-6 (0.0025) to e**6 (403): a tolerance relative to the largest
+    # entry (403 * 1e-4 = 0.04) would pass element 0 with its sign flipped (off by 0.005).
+    x = torch.tensor([-6.0, 0.0, 6.0], dtype=F64, requires_grad=True)
+    report = check_function_gradients(_exp_with_wrong_sign_at(0).apply, x)
+    assert not report.passed
+    row = report.comparisons[0]
+    assert (row.index, row.output_index) == ((0,), (0,))
+    assert row.analytical == pytest.approx(-math.exp(-6))
+    assert row.numerical == pytest.approx(math.exp(-6), rel=1e-6)
+    assert "input 0[0] (through output [0]): autograd -0.00247875, numerical 0.00247875" in str(
+        report
+    )
+
+
+class _LinearWrongColumnSign(torch.autograd.Function):
+    """x @ w.T + b whose weight gradient has the sign of column 0 flipped."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        return x @ w.T + b
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w = ctx.saved_tensors
+        grad_w = grad_output.T @ x
+        grad_w[:, 0] = -grad_w[:, 0]
+        return grad_output @ w, grad_w, grad_output.sum(0)
+
+
+class _WrongColumnLinear(nn.Linear):
+    def forward(self, x):
+        return _LinearWrongColumnSign.apply(x, self.weight, self.bias)
+
+
+def test_a_wrong_sign_column_of_a_linear_layer_with_unnormalised_features_fails():
+    # Feature 0 is of order 1, feature 1 of order 1e5: weight column 0's gradient is tiny
+    # next to column 1's, and only a per-element rule sees its sign is wrong.
+    torch.manual_seed(0)
+    model = _WrongColumnLinear(2, 1).double()
+    inputs = torch.stack([torch.linspace(-1, 1, 8), torch.linspace(5e4, 1.5e5, 8)], 1).double()
+    targets = torch.zeros(8, 1, dtype=F64)
+    report = check_model_gradients(model, nn.MSELoss(), inputs, targets)
+    assert report.failures == ["weight"]
+    row = report.comparisons[0]
+    assert row.index == (0, 0)
+    assert row.analytical == pytest.approx(-row.numerical, rel=1e-4)  # the sign, flipped
+
+
+def test_a_detached_forward_fails_with_a_message_saying_so():
+    x = torch.tensor([0.5, -1.0], dtype=F64, requires_grad=True)
+    report = check_function_gradients(lambda t: t.detach() * 2, x)
+    assert not report.passed
+    assert "does not require grad" in report.comparisons[0].note
+    assert "detaches it" in str(report)
+    # A truly constant output has a zero gradient, and autograd's zero is right.
+    assert check_function_gradients(lambda t: torch.ones(3, dtype=F64), x).passed
+    # A model whose forward detaches, likewise.
+    model = nn.Sequential(nn.Linear(2, 1)).double()
+    model.register_forward_hook(lambda _module, _args, output: output.detach())
+    detached = check_model_gradients(
+        model, nn.MSELoss(), x.detach().view(1, 2), x.detach()[:1].view(1, 1)
+    )
+    assert detached.failures == ["0.weight", "0.bias"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nan_or_inf_inputs_get_a_clear_error(bad):
+    x = torch.tensor([0.5, bad], dtype=F64, requires_grad=True)
+    with pytest.raises(ValueError, match=r"input 0 holds NaN or inf \(first at index \[1\]\)"):
+        check_function_gradients(torch.sin, x)
+    inputs, targets = _batch()
+    inputs[2, 1] = bad
+    with pytest.raises(ValueError, match=r"inputs holds NaN or inf \(first at index \[2, 1\]\)"):
+        check_model_gradients(_model(_Square), nn.MSELoss(), inputs, targets)
+    with pytest.raises(ValueError, match="NaN or inf at the inputs given"):
+        check_function_gradients(torch.log, torch.tensor([0.0, 1.0], dtype=F64, requires_grad=True))
+
+
+def test_empty_inputs_get_a_clear_error():
+    with pytest.raises(ValueError, match=r"input 0 is empty \(shape \(0,\)\)"):
+        check_function_gradients(torch.sin, torch.zeros(0, dtype=F64, requires_grad=True))
+    _, targets = _batch()
+    with pytest.raises(ValueError, match=r"inputs is empty \(shape \(0, 2\)\)"):
+        check_model_gradients(_model(_Square), nn.MSELoss(), torch.zeros(0, 2, dtype=F64), targets)
+
+
+class _SquareIgnoresGradOutput(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return 2 * x  # right only when grad_output is 1
+
+
+class _SquareNondeterministicBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return 2 * x * grad_output + 1e-13 * torch.randn_like(x)
+
+
+def test_a_backward_that_ignores_grad_output_fails_even_for_one_output():
+    # With one output the Jacobian check feeds grad_output = 1 and sees nothing wrong.
+    x = torch.tensor([0.7], dtype=F64, requires_grad=True)
+    report = check_function_gradients(_SquareIgnoresGradOutput.apply, x)
+    assert not report.passed
+    assert "not multiplied by grad_output" in report.comparisons[0].note
+
+
+def test_a_nondeterministic_backward_fails():
+    x = torch.tensor([0.5, -1.5], dtype=F64, requires_grad=True)
+    report = check_function_gradients(_SquareNondeterministicBackward.apply, x)
+    assert not report.passed
+    assert "not deterministic" in report.comparisons[0].note
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: check_model_gradients(None, nn.MSELoss(), *_batch()), "model"),
+        (lambda: check_model_gradients(_model(_Square), None, *_batch()), "loss_fn"),
+        (lambda: check_model_gradients(_model(_Square), nn.MSELoss(), None, None), "inputs"),
+        (
+            lambda: check_model_gradients(
+                _model(_Square), nn.MSELoss(), *_batch(), include_inputs="yes"
+            ),
+            "include_inputs",
+        ),
+        (lambda: check_function_gradients(None, torch.ones(2, dtype=F64)), "fn"),
+        (lambda: check_function_gradients(torch.sin, torch.ones(2, dtype=F64), eps="1e-6"), "eps"),
+    ],
+)
+def test_wrong_types_name_the_argument(call, name):
+    with pytest.raises(TypeError, match=f"^{name} must be"):
+        call()
 
 
 def test_report_properties_and_frozen_rows():

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import linear_data
 from torch import nn
 
 from pttour.precision import autocast_dtypes, default_amp_dtype, make_grad_scaler
-from pttour.training import fit, linear_data, train_step
+from pttour.training import fit, train_step
 
 NO_CUDA_REASON = "this checks the error raised when no GPU is available, and one is"
 
@@ -124,7 +125,7 @@ def test_autocast_dtypes_rejects_data_on_another_device_type():
 
 
 def test_autocast_dtypes_rejects_a_non_module():
-    with pytest.raises(TypeError, match=r"must be a torch\.nn\.Module, got function"):
+    with pytest.raises(TypeError, match=r"^model must be a torch\.nn\.Module, got <function"):
         autocast_dtypes(lambda x: x, torch.randn(1, 2))
 
 

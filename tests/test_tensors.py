@@ -100,6 +100,20 @@ def test_tensor_data_is_rejected_where_torch_only_warns() -> None:
         make_tensor(source)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"requires_grad": "no"}, "^requires_grad must be True or False, got 'no'"),
+        ({"device": 0}, "^device must be a str or torch.device"),
+        ({"data": None}, "^data must be numbers"),
+    ],
+)
+def test_wrong_types_are_refused_naming_the_argument(kwargs: dict, match: str) -> None:
+    # requires_grad="no" is truthy: without the check it would make a tensor that requires grad.
+    with pytest.raises(TypeError, match=match):
+        make_tensor(**({"data": [1.0, 2.0]} | kwargs))
+
+
 def test_requires_grad_needs_a_floating_dtype() -> None:
     with pytest.raises(ValueError, match="only floating point and complex tensors can require"):
         make_tensor([1, 2], requires_grad=True)

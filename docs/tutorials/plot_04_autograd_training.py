@@ -22,6 +22,15 @@ from torch import nn
 
 import pttour
 
+
+def linear_data(n, noise_std=0.0, seed=0):
+    """``y = 3*x1 + x2 + 4`` (+ noise): inputs of shape (n, 2), targets of shape (n, 1)."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 2, generator=generator)
+    y = X @ torch.tensor([[3.0], [1.0]]) + 4
+    return X, y + noise_std * torch.randn(n, 1, generator=generator)
+
+
 device = pttour.pick_device()
 torch.manual_seed(0)
 print(f"device: {device}")
@@ -35,7 +44,7 @@ print(f"device: {device}")
 # ``nn.Linear(2, 1)`` returns. The model has two parameters, ``weight`` of shape ``(1, 2)``
 # and ``bias`` of shape ``(1,)``. Before any backward pass their ``.grad`` is ``None``.
 
-X, y = pttour.linear_data(8)
+X, y = linear_data(8)
 model = nn.Linear(2, 1)
 loss_fn = nn.MSELoss()
 print(f"inputs {tuple(X.shape)}, targets {tuple(y.shape)}, output {tuple(model(X).shape)}")
@@ -140,7 +149,7 @@ for step in range(5):
 
 from torch.utils.data import DataLoader, TensorDataset
 
-X, y = pttour.linear_data(256)
+X, y = linear_data(256)
 loader = DataLoader(
     TensorDataset(X, y),
     batch_size=32,
@@ -215,7 +224,7 @@ else:
 import warnings
 
 model = nn.Linear(2, 1)
-X, y = pttour.linear_data(8)
+X, y = linear_data(8)
 output = model(X)
 loss_fn(output, y).backward()
 print("input data .grad:", X.grad)
@@ -320,7 +329,7 @@ print(f"target {tuple(right_target.shape)} matches output {tuple(prediction.shap
 
 def run_steps(clear_gradients: bool, steps: int = 30) -> tuple[list[float], nn.Linear]:
     """Full-batch SGD on the plane from zero weights; return the losses and the model."""
-    X, y = pttour.linear_data(64)
+    X, y = linear_data(64)
     model = nn.Linear(2, 1)
     nn.init.zeros_(model.weight)
     nn.init.zeros_(model.bias)

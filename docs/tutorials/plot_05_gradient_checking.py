@@ -23,6 +23,15 @@ from torch import nn
 
 import pttour
 
+
+def linear_data(n, noise_std=0.0, seed=0):
+    """``y = 3*x1 + x2 + 4`` (+ noise): inputs of shape (n, 2), targets of shape (n, 1)."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 2, generator=generator)
+    y = X @ torch.tensor([[3.0], [1.0]]) + 4
+    return X, y + noise_std * torch.randn(n, 1, generator=generator)
+
+
 device = pttour.pick_device()
 torch.manual_seed(0)
 print(f"device: {device}")
@@ -128,7 +137,7 @@ for dtype in (torch.float32, torch.float64):
 # ``max|autograd - numerical| <= atol + rtol * max|numerical|``. The model must be float64
 # (``model.double()``), and it comes back unchanged: same parameters, ``.grad`` untouched.
 
-X, y = pttour.linear_data(16)
+X, y = linear_data(16)
 X, y = X.double().to(device), y.double().to(device)
 model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double().to(device)
 report = pttour.check_model_gradients(model, nn.MSELoss(), X, y)
@@ -296,7 +305,7 @@ for row in pttour.check_function_gradients(CubeWithWrongBackward.apply, points).
 
 layer = nn.Linear(2, 1).double()
 optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
-inputs, targets = pttour.linear_data(16)
+inputs, targets = linear_data(16)
 inputs, targets = inputs.double(), targets.double()
 before = [p.detach().clone() for p in layer.parameters()]
 nn.functional.mse_loss(layer(inputs), targets).backward()

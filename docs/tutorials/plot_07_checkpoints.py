@@ -38,11 +38,20 @@ from torch import nn
 
 import pttour
 
+
+def linear_data(n, noise_std=0.0, seed=0):
+    """``y = 3*x1 + x2 + 4`` (+ noise): inputs of shape (n, 2), targets of shape (n, 1)."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 2, generator=generator)
+    y = X @ torch.tensor([[3.0], [1.0]]) + 4
+    return X, y + noise_std * torch.randn(n, 1, generator=generator)
+
+
 device = pttour.pick_device()
 workdir = tempfile.TemporaryDirectory()
 root = Path(workdir.name)
 
-inputs, targets = pttour.linear_data(64, noise_std=0.1, seed=0)
+inputs, targets = linear_data(64, noise_std=0.1, seed=0)
 dataset = pttour.SequenceDataset(inputs, targets)
 loss_fn = nn.MSELoss()
 

@@ -39,6 +39,15 @@ import torch
 
 import pttour
 
+
+def linear_data(n, noise_std=0.0, seed=0):
+    """``y = 3*x1 + x2 + 4`` (+ noise): inputs of shape (n, 2), targets of shape (n, 1)."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 2, generator=generator)
+    y = X @ torch.tensor([[3.0], [1.0]]) + 4
+    return X, y + noise_std * torch.randn(n, 1, generator=generator)
+
+
 device = pttour.pick_device()
 torch.manual_seed(0)
 print(f"device: {device}")
@@ -104,7 +113,7 @@ print("d loss / d x:", grad(squared_error, argnums=1)(w, sample, target).tolist(
 
 from torch.func import vmap
 
-X, y = pttour.linear_data(6, noise_std=0.5)
+X, y = linear_data(6, noise_std=0.5)
 X, y = X.to(device), y.squeeze(1).to(device)
 
 batched = vmap(squared_error, in_dims=(None, 0, 0))(w, X, y)
@@ -234,7 +243,7 @@ print(
 
 from torch import nn
 
-X, y = pttour.linear_data(32, noise_std=0.5)
+X, y = linear_data(32, noise_std=0.5)
 X, y = X.to(device), y.to(device)
 model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1)).to(device)
 loss_fn = nn.MSELoss()

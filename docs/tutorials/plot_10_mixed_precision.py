@@ -29,6 +29,15 @@ from torch import nn
 
 import pttour
 
+
+def linear_data(n, noise_std=0.0, seed=0):
+    """``y = 3*x1 + x2 + 4`` (+ noise): inputs of shape (n, 2), targets of shape (n, 1)."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 2, generator=generator)
+    y = X @ torch.tensor([[3.0], [1.0]]) + 4
+    return X, y + noise_std * torch.randn(n, 1, generator=generator)
+
+
 device = pttour.pick_device()
 torch.manual_seed(0)
 print(f"device: {device}")
@@ -128,7 +137,7 @@ print(f"bytes per activation: {output.element_size()} (float32: {target.element_
 # plane ``y = 3*x1 + x2 + 4`` twice from the same initial weights, once in float32 and once
 # with bfloat16 autocast.
 
-X, y = pttour.linear_data(256)
+X, y = linear_data(256)
 dataset = pttour.SequenceDataset(X, y)
 histories = {}
 for label, dtype in (("float32", None), ("bfloat16 autocast", torch.bfloat16)):

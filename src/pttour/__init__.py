@@ -4,7 +4,7 @@ The public names of every module are re-exported here, so ``import pttour`` is a
 a tutorial needs:
 
 >>> import pttour
->>> pttour.pick_device().type in {"cpu", "cuda", "mps"}
+>>> pttour.pick_device().type in {"cpu", "cuda", "mps", "xpu"}
 True
 """
 
@@ -37,17 +37,6 @@ from pttour.training import *
 
 __version__ = "0.1.0"
 
-__all__ = [
-    *autograd_functions.__all__,
-    *checkpoint.__all__,
-    *data.__all__,
-    *devices.__all__,
-    *distributed.__all__,
-    *environment.__all__,
-    *errors.__all__,
-    *functional.__all__,
-    *gradcheck.__all__,
-    *precision.__all__,
-    *tensors.__all__,
-    *training.__all__,
-]
+_MODULES = (autograd_functions, checkpoint, data, devices, distributed, environment, errors)
+_MODULES += (functional, gradcheck, precision, tensors, training)
+__all__ = [name for module in _MODULES for name in module.__all__]

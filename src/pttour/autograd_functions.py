@@ -40,6 +40,7 @@ from typing import Any
 import torch
 from torch.autograd.gradcheck import GradcheckError
 
+from pttour import _checks
 from pttour.gradcheck import _require_float64, _validate_settings
 
 __all__ = [
@@ -60,19 +61,6 @@ def _stable_softplus(x: torch.Tensor) -> torch.Tensor:
 class SoftplusFunction(torch.autograd.Function):
     """Softplus, ``log(1 + exp(x))``, with a hand-written, twice-differentiable backward.
 
-    PyTorch already ships :func:`torch.nn.functional.softplus`; this class is
-    the smallest complete example of a custom function written the way
-    :mod:`torch.func` and double backward expect. The forward is computed as
-    ``max(x, 0) + log1p(exp(-|x|))``, which never overflows. The derivative of
-    softplus is ``sigmoid(x)``, so ``backward`` returns
-    ``grad_output * sigmoid(x)``: the chain rule's factor ``grad_output`` times
-    the local derivative, built from differentiable torch operations so that
-    its own derivative, ``sigmoid(x) * (1 - sigmoid(x))``, comes out of
-    autograd for free. ``jvp`` gives forward-mode AD (used by
-    :func:`torch.func.jacfwd`), and ``generate_vmap_rule = True`` lets
-    :func:`torch.func.vmap` batch it.
-
-    >>> import torch
     >>> x = torch.tensor([-1.0, 0.0, 1000.0], dtype=torch.float64, requires_grad=True)
     >>> y = SoftplusFunction.apply(x)
     >>> [round(v, 4) for v in y.tolist()]
@@ -83,16 +71,6 @@ class SoftplusFunction(torch.autograd.Function):
     >>> (second,) = torch.autograd.grad(grad.sum(), x)
     >>> [round(v, 4) for v in second.tolist()]  # sigmoid(x) * (1 - sigmoid(x))
     [0.1966, 0.25, 0.0]
-
-    Parameters
-    ----------
-    x : torch.Tensor
-        The argument of ``SoftplusFunction.apply(x)``, a floating-point tensor.
-
-    Raises
-    ------
-    None
-        ``apply`` does no validation of its own; :func:`softplus` does.
     """
 
     generate_vmap_rule = True
@@ -131,7 +109,6 @@ class WrongBackwardSoftplus(SoftplusFunction):
     :func:`verify_gradients`) catches it because it builds the whole Jacobian,
     feeding one unit vector at a time as ``grad_output``.
 
-    >>> import torch
     >>> x = torch.tensor([0.0, 1.0], dtype=torch.float64, requires_grad=True)
     >>> weights = torch.tensor([2.0, 3.0], dtype=torch.float64)
     >>> (looks_fine,) = torch.autograd.grad(WrongBackwardSoftplus.apply(x).sum(), x)
@@ -144,16 +121,6 @@ class WrongBackwardSoftplus(SoftplusFunction):
     ([0.5, 0.7311], [1.0, 2.1932])
     >>> verify_gradients(WrongBackwardSoftplus.apply, x).first_order_ok
     False
-
-    Parameters
-    ----------
-    x : torch.Tensor
-        The argument of ``WrongBackwardSoftplus.apply(x)``.
-
-    Raises
-    ------
-    None
-        It raises nothing; it silently returns a wrong gradient, which is the point.
     """
 
     @staticmethod
@@ -166,13 +133,6 @@ class WrongBackwardSoftplus(SoftplusFunction):
 def softplus(x: torch.Tensor) -> torch.Tensor:
     """Softplus, ``log(1 + exp(x))``, through the hand-written :class:`SoftplusFunction`.
 
-    A custom Function is called through ``.apply``; a plain function around it
-    gives it a normal signature and a place to validate the argument, which
-    ``apply`` does not do. The result equals
-    :func:`torch.nn.functional.softplus` (whose default ``threshold=20``
-    returns ``x`` itself above 20, a difference below ``exp(-20)``, about 2e-9).
-
-    >>> import torch
     >>> x = torch.linspace(-3, 3, 7, dtype=torch.float64)
     >>> torch.allclose(softplus(x), torch.nn.functional.softplus(x))
     True
@@ -180,26 +140,9 @@ def softplus(x: torch.Tensor) -> torch.Tensor:
     Traceback (most recent call last):
         ...
     TypeError: softplus needs a floating-point tensor, got dtype torch.int64; ...
-
-    Parameters
-    ----------
-    x : torch.Tensor
-        A floating-point tensor of any shape, on any device.
-
-    Returns
-    -------
-    torch.Tensor
-        ``log(1 + exp(x))`` elementwise, same shape, dtype and device as ``x``.
-
-    Raises
-    ------
-    TypeError
-        If ``x`` is not a tensor or not floating-point.
     """
     if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"softplus needs a tensor, got {type(x).__name__}; wrap it with torch.tensor(...)."
-        )
+        raise TypeError(f"softplus needs a tensor, got {type(x).__name__}; use torch.tensor(...).")
     if not x.is_floating_point():
         raise TypeError(
             f"softplus needs a floating-point tensor, got dtype {x.dtype}; convert it with "
@@ -212,30 +155,9 @@ def softplus(x: torch.Tensor) -> torch.Tensor:
 class GradientVerification:
     """What :func:`verify_gradients` found: first and second order, and why.
 
-    :func:`torch.autograd.gradcheck` only answers ``True`` or raises; this
-    record keeps both verdicts together with the explanation, so a tutorial
-    can print it and a test can assert on it.
-
     >>> result = GradientVerification(True, None, "gradcheck passed")
     >>> result.passed, result.second_order_ok
     (True, None)
-
-    Parameters
-    ----------
-    first_order_ok : bool
-        Whether the backward matches finite differences of the forward
-        (:func:`torch.autograd.gradcheck`).
-    second_order_ok : bool or None
-        Whether double backward matches finite differences of the backward
-        (:func:`torch.autograd.gradgradcheck`); ``None`` when it was not run,
-        either because it was not asked for or because the first order failed.
-    message : str
-        What was checked and, for a failure, the mismatch torch reported.
-
-    Raises
-    ------
-    dataclasses.FrozenInstanceError
-        On any attempt to change a field.
     """
 
     first_order_ok: bool
@@ -246,18 +168,6 @@ class GradientVerification:
     def passed(self) -> bool:
         """True when the first order passed and the second did not fail."""
         return self.first_order_ok and self.second_order_ok is not False
-
-
-def _run_check(
-    check: Callable[..., bool], fn: Callable[..., Any], inputs: tuple[Any, ...], **kwargs: float
-) -> tuple[bool, str]:
-    """Run a torch gradient check; return ``(ok, torch's message or "")``."""
-    try:
-        # raise_exception=True is what makes torch explain the mismatch.
-        check(fn, inputs, raise_exception=True, **kwargs)
-    except GradcheckError as error:
-        return False, str(error).strip()
-    return True, ""
 
 
 def verify_gradients(
@@ -275,12 +185,9 @@ def verify_gradients(
     :func:`torch.autograd.gradgradcheck`, which does the same for the
     derivative of the backward (double backward). The second check is skipped
     when the first fails: differentiating a wrong backward correctly proves
-    nothing. Unlike :func:`pttour.check_function_gradients`, which reduces the
-    output to one number by a random projection and reports error sizes, this
-    builds the full Jacobian and reports torch's own message, which shows the
-    numerical and analytical Jacobians side by side.
+    nothing. The message is torch's own, with both Jacobians in full;
+    :func:`pttour.check_function_gradients` reports the worst element instead.
 
-    >>> import torch
     >>> x = torch.tensor([-1.0, 0.5, 3.0], dtype=torch.float64, requires_grad=True)
     >>> result = verify_gradients(softplus, x)
     >>> result.first_order_ok, result.second_order_ok
@@ -304,41 +211,34 @@ def verify_gradients(
     *inputs
         The arguments. Tensors with ``requires_grad=True`` are differentiated
         and must be float64; other arguments are passed through unchanged.
-    check_second_order : bool, default True
-        Also run :func:`torch.autograd.gradgradcheck`.
-    eps : float, default 1e-6
-        Finite-difference step.
-    atol, rtol : float, default 1e-6 and 1e-4
-        Tolerances of the Jacobian comparison, as in :func:`torch.allclose`.
-
-    Returns
-    -------
-    GradientVerification
-        The verdicts and an explanation.
-
-    Raises
-    ------
-    TypeError
-        If an input that requires grad is not float64 (the message names it,
-        e.g. ``input 0``, and says to call ``.double()``).
-    ValueError
-        If no input requires grad, or ``eps``/``atol``/``rtol`` are out of range.
+    eps, atol, rtol : float, default 1e-6, 1e-6 and 1e-4
+        Finite-difference step and the tolerances, as in :func:`torch.allclose`.
     """
+    _checks.function("fn", fn)
+    _checks.boolean("check_second_order", check_second_order)
     _validate_settings(eps, atol, rtol)
-    differentiable = 0
-    for position, arg in enumerate(inputs):
-        if isinstance(arg, torch.Tensor) and arg.requires_grad:
-            _require_float64(arg, f"input {position}")
-            differentiable += 1
+    differentiable = [
+        _require_float64(arg, f"input {i}")
+        for i, arg in enumerate(inputs)
+        if isinstance(arg, torch.Tensor) and arg.requires_grad
+    ]
     if not differentiable:
         raise ValueError(
             "no input requires grad, so there is nothing to verify; create the inputs to "
             "differentiate as float64 with requires_grad=True, e.g. "
             "torch.tensor([...], dtype=torch.float64, requires_grad=True)."
         )
-    settings = {"eps": eps, "atol": atol, "rtol": rtol}
-    first_ok, first_error = _run_check(torch.autograd.gradcheck, fn, inputs, **settings)
-    if not first_ok:
+
+    def run(check: Callable[..., bool]) -> str:
+        """torch's message for a mismatch, or "" (raise_exception makes torch explain it)."""
+        try:
+            check(fn, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=True)
+        except GradcheckError as error:
+            return str(error).strip()
+        return ""
+
+    first_error = run(torch.autograd.gradcheck)
+    if first_error:
         second_note = "gradgradcheck skipped: the first derivatives are already wrong."
         return GradientVerification(False, None, f"gradcheck failed: {first_error}\n{second_note}")
     first_note = "gradcheck passed: the backward matches finite differences of the forward."
@@ -346,7 +246,8 @@ def verify_gradients(
         return GradientVerification(
             True, None, f"{first_note}\ngradgradcheck not run (check_second_order=False)."
         )
-    second_ok, second_error = _run_check(torch.autograd.gradgradcheck, fn, inputs, **settings)
+    second_error = run(torch.autograd.gradgradcheck)
+    second_ok = not second_error
     if second_ok:
         second_note = "gradgradcheck passed: double backward matches finite differences."
     else:

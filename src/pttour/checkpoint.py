@@ -3,38 +3,32 @@
 A checkpoint that is worth having survives three things: the process dying while
 it is being written, a file from somewhere else that tries to run code while it is
 unpickled, and a resumed run that should continue exactly where the first one
-stopped. This module handles all three:
-
-* :func:`save_checkpoint` writes to a temporary file in the target folder, flushes
-  and fsyncs it, and only then renames it over the target, so the path always holds
-  either the previous checkpoint or the new one, never half of one.
-* :func:`load_checkpoint` always loads with ``weights_only=True`` and
-  ``map_location="cpu"``, so a file that needs code to unpickle is refused and a
-  checkpoint written on a GPU machine loads on a CPU-only one.
-* Both store and restore the random number generators (torch CPU and CUDA, Python's
-  ``random``, NumPy's global generator, and any named ``torch.Generator`` such as a
-  DataLoader's), which is what makes a resumed run bit-identical to a straight one.
+stopped. :func:`save_checkpoint` and :func:`load_checkpoint` handle all three.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
+import errno
+import io
 import os
 import pickle
 import random
 import re
-import tempfile
+import struct
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from pttour import _checks
 from pttour.errors import (
     ArchitectureMismatchError,
     CheckpointError,
     CheckpointNotFoundError,
+    CheckpointWriteError,
     CorruptCheckpointError,
     UnsafeCheckpointError,
 )
@@ -50,43 +44,34 @@ __all__ = [
 _FORMAT = "pttour-checkpoint"
 _VERSION = 1
 _EPOCH_FILE = re.compile(r"epoch-(\d{4,})\.pt")
-
-# Exact types (not subclasses: an IntEnum or a namedtuple pickles as a global that
-# weights_only refuses) that torch's weights-only unpickler rebuilds without running code.
-_METADATA_LEAVES = (type(None), bool, int, float, str)
-_STATE_LEAVES = (
-    *_METADATA_LEAVES,
-    complex,
-    bytes,
-    bytearray,
-    torch.Size,
-    torch.dtype,
-    torch.device,
+# The layout of PyTorch's tutorial "Saving and loading a general checkpoint", and its extensions.
+_RECIPE = {
+    "model": "model_state_dict",
+    "optimizer": "optimizer_state_dict",
+    "scheduler": "scheduler_state_dict",
+    "scaler": "scaler_state_dict",
+}
+# What unreadable bytes make torch.load raise (OSError: a truncated archive can make it seek
+# past the end); anything else, such as MemoryError or a bug, propagates as it is.
+_UNREADABLE = (
+    OSError,
+    pickle.UnpicklingError,
+    EOFError,
+    RuntimeError,
+    ValueError,
+    IndexError,
+    struct.error,
+    zipfile.BadZipFile,
 )
-_STATE_CONTAINERS = (dict, collections.OrderedDict, collections.Counter, list, tuple, set)
-_ALLOWED_METADATA = "str, int, float, bool, None, lists, tuples, dicts with str keys and tensors"
 
 
 @dataclass(frozen=True)
 class Checkpoint:
     """What :func:`load_checkpoint` read besides the states it restored in place.
 
-    The model, optimizer and other objects are restored into the instances you pass
-    in; what is left to hand back is where the file was, which epoch it ended and the
-    metadata you stored with it (tensors in it are on the CPU).
-
     >>> ckpt = Checkpoint(Path("runs/epoch-0003.pt"), epoch=3, metadata={"loss": 0.25})
     >>> ckpt.epoch, ckpt.metadata["loss"], ckpt.path.name
     (3, 0.25, 'epoch-0003.pt')
-
-    Parameters
-    ----------
-    path
-        The file that was loaded.
-    epoch
-        The ``epoch`` given to :func:`save_checkpoint`, or None if none was given.
-    metadata
-        The ``metadata`` given to :func:`save_checkpoint` (an empty dict if none).
     """
 
     path: Path
@@ -121,18 +106,11 @@ def save_checkpoint(
     global generator when NumPy is installed) and the state of each named generator.
 
     >>> import tempfile
-    >>> import torch
-    >>> _ = torch.manual_seed(0)
+    >>> tmp = tempfile.TemporaryDirectory()
     >>> model = torch.nn.Linear(3, 1)
     >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> path = save_checkpoint(
-    ...     Path(tmp.name) / "runs" / "epoch-0001.pt",  # "runs" is created
-    ...     model,
-    ...     optimizer,
-    ...     epoch=1,
-    ...     metadata={"loss": 0.25, "note": "first try"},
-    ... )
+    >>> path = save_checkpoint(Path(tmp.name) / "runs" / "epoch-0001.pt",  # "runs" is created
+    ...                        model, optimizer, epoch=1, metadata={"loss": 0.25, "note": "first"})
     >>> path.relative_to(tmp.name).as_posix(), path.is_file()
     ('runs/epoch-0001.pt', True)
     >>> sorted(p.name for p in path.parent.iterdir())  # no temporary file left behind
@@ -144,45 +122,56 @@ def save_checkpoint(
     path
         Where to write, a ``str`` or ``Path``; missing parent folders are created and an
         existing file is replaced only once the new one is complete.
-    model
-        The module whose ``state_dict()`` is saved.
     optimizer, scheduler, scaler
         Optional objects with ``state_dict()`` (an optimizer, an LR scheduler, a
         ``torch.amp.GradScaler``).
-    epoch
-        The number of completed epochs (an ``int`` >= 0), or None.
     metadata
-        Small facts to keep with the weights (loss, config, git hash...). Only
-        str, int, float, bool, None, lists, tuples, dicts with str keys and tensors.
+        Small facts to keep with the weights (loss, config, git hash...): a dict of
+        anything that ``torch.load(..., weights_only=True)`` rebuilds (numbers, strings,
+        None, tensors, dtypes, and lists, tuples, sets and dicts of them).
     generators
         Named ``torch.Generator`` objects to save, e.g. ``{"loader": loader.generator}``;
         a DataLoader's shuffling order depends on its generator.
 
-    Returns
-    -------
-    pathlib.Path
-        ``path`` as a ``Path``.
-
     Raises
     ------
     TypeError
-        If ``model`` is not a ``torch.nn.Module``; if ``metadata`` (or a state dict) holds a value that ``weights_only=True`` could
-        not load, naming where it is and its type; if ``epoch`` is not an int; if a
-        generator is not a ``torch.Generator``.
-    ValueError
-        If ``epoch`` is negative.
+        If an argument has the wrong type (the message names it), or ``metadata`` (or a
+        state dict) holds a value that ``weights_only=True`` could not load, naming where
+        it is and its type.
     IsADirectoryError
         If ``path`` is an existing folder.
+    CheckpointWriteError
+        If the file cannot be written: the disk or quota is full, the folder is read-only
+        or not writable, or a file stands where a folder of ``path`` should be. The
+        message names ``path``; the previous checkpoint there is intact.
     """
-    path = Path(path)
-    _check_model(model)
-    payload = _build_payload(model, optimizer, scheduler, scaler, epoch, metadata, generators)
+    path = _as_path("path", path)
+    _checks.module("model", model)
+    components = _components(optimizer, scheduler, scaler)
+    if epoch is not None:
+        _checks.integer("epoch", epoch, minimum=0)
+    _checks.require_type("metadata", {} if metadata is None else metadata, dict, "a dict")
+    payload = {
+        "format": _FORMAT,
+        "version": _VERSION,
+        "epoch": epoch,
+        "metadata": metadata or {},
+        "model": model.state_dict(),
+        "classes": {name: _class_name(obj) for name, obj in components.items()},
+        "rng": _rng_states(),
+        "generators": {
+            name: {"device": str(g.device), "state": g.get_state()}
+            for name, g in _generators(generators).items()
+        },
+    }
+    payload.update((name, obj.state_dict()) for name, obj in components.items())
+    _check_loadable(payload)
     if path.is_dir():
         raise IsADirectoryError(
             f"cannot save a checkpoint to {str(path)!r}: it is a folder. Give a file path, "
             f"e.g. checkpoint_path({str(path)!r}, epoch)."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_torch_save(payload, path)
     return path
 
@@ -208,6 +197,11 @@ def load_checkpoint(
     for another architecture raises a specific error and leaves your objects as they
     were.
 
+    So is an optimizer, scheduler or scaler whose saved state does not fit the one passed
+    (another class, other parameter groups, a disabled ``GradScaler``). A file in PyTorch's
+    recipe layout (``model_state_dict``, ``optimizer_state_dict``, ``epoch``) loads too;
+    its other entries become the metadata.
+
     With ``restore_rng`` the global RNG states are restored too: torch CPU, Python
     ``random``, NumPy (when both the file and this environment have it) and CUDA.
     CUDA states are restored only when CUDA is available and sees as many devices as
@@ -216,8 +210,6 @@ def load_checkpoint(
     Generators passed in ``generators`` are always restored.
 
     >>> import tempfile
-    >>> import torch
-    >>> _ = torch.manual_seed(0)
     >>> tmp = tempfile.TemporaryDirectory()
     >>> saved = torch.nn.Linear(3, 1)
     >>> path = save_checkpoint(Path(tmp.name) / "ck.pt", saved, epoch=4, metadata={"loss": 0.5})
@@ -233,29 +225,11 @@ def load_checkpoint(
     pttour.errors.ArchitectureMismatchError: checkpoint '...ck.pt' does not fit the model ...
     >>> tmp.cleanup()
 
-    Parameters
-    ----------
-    path
-        The checkpoint file, a ``str`` or ``Path``.
-    model
-        The module to load the weights into; it must have the saved architecture.
-    optimizer, scheduler, scaler
-        Objects to restore; each must have been saved in the checkpoint.
-    generators
-        Named ``torch.Generator`` objects to restore, e.g. ``{"loader": loader.generator}``;
-        each name must have been saved.
-    restore_rng
-        Whether to restore the global RNG states (default True).
-
-    Returns
-    -------
-    Checkpoint
-        The path, the epoch and the metadata.
-
     Raises
     ------
     TypeError
-        If ``model`` is not a ``torch.nn.Module``.
+        If an argument has the wrong type (``restore_rng`` must be a bool: the string
+        ``"False"`` is refused); the message names it.
     CheckpointNotFoundError
         If there is no file at ``path``.
     UnsafeCheckpointError
@@ -269,44 +243,37 @@ def load_checkpoint(
         If an optimizer, scheduler, scaler or generator is asked for that the
         checkpoint does not hold, or its saved state does not fit the object passed.
     """
-    path = Path(path)
-    _check_model(model)
+    path = _as_path("path", path)
+    _checks.module("model", model)
+    requested = _components(optimizer, scheduler, scaler)
+    generators = _generators(generators)
+    _checks.boolean("restore_rng", restore_rng)
     payload = _read_payload(path)
 
     # Check everything first, so a failure leaves every object as it was.
-    model_state = payload["model"]
-    _check_architecture(path, model_state, model)
-    requested = {"optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
+    _check_architecture(path, payload["model"], model)
     for name, target in requested.items():
-        if target is not None and payload.get(name) is None:
+        _check_component(path, payload, name, target)
+    saved_generators = payload.get("generators") or {}
+    held = {name: torch.device(g["device"]).type for name, g in saved_generators.items()}
+    for name, generator in generators.items():
+        if held.get(name) != generator.device.type:
             raise CheckpointError(
-                f"checkpoint {str(path)!r} holds no {name} state, but a {name} was passed to "
-                f"load_checkpoint. Save it with save_checkpoint(..., {name}=...) or do not "
-                f"pass one when loading."
+                f"checkpoint {str(path)!r} holds no {generator.device.type} generator named "
+                f"{name!r} (it holds {held}). Save it with "
+                f"save_checkpoint(..., generators={{{name!r}: g}}) on that device."
             )
-    if optimizer is not None:
-        _check_optimizer(path, payload["optimizer"], optimizer)
-    generators = generators or {}
-    _check_generators(path, payload.get("generators") or {}, generators)
 
     try:
-        model.load_state_dict(model_state)
+        model.load_state_dict(payload["model"])
     except RuntimeError as err:  # a module's own checks, beyond keys and shapes
         raise ArchitectureMismatchError(
             f"checkpoint {str(path)!r} does not fit the model ({type(model).__name__}): {err}"
         ) from err
     for name, target in requested.items():
-        if target is None:
-            continue
-        try:
-            target.load_state_dict(payload[name])
-        except (KeyError, ValueError, RuntimeError, TypeError) as err:
-            raise CheckpointError(
-                f"checkpoint {str(path)!r}: the saved {name} state does not fit the {name} "
-                f"passed ({type(target).__name__}): {err}"
-            ) from err
+        target.load_state_dict(payload[name])
     for name, generator in generators.items():
-        generator.set_state(payload["generators"][name]["state"])
+        generator.set_state(saved_generators[name]["state"])
     if restore_rng:
         _restore_rng(payload.get("rng") or {})
     return Checkpoint(path=path, epoch=payload.get("epoch"), metadata=payload.get("metadata") or {})
@@ -320,34 +287,25 @@ def checkpoint_path(folder: str | os.PathLike[str], epoch: int) -> Path:
 
     >>> checkpoint_path("runs", 7).as_posix()
     'runs/epoch-0007.pt'
-
-    Parameters
-    ----------
-    folder
-        The folder that holds the checkpoints.
-    epoch
-        The number of completed epochs, an ``int`` >= 0.
-
-    Raises
-    ------
-    TypeError
-        If ``epoch`` is not an ``int``.
-    ValueError
-        If ``epoch`` is negative.
     """
-    if epoch is None:
-        raise TypeError("epoch must be an int >= 0, got None; pass the number of completed epochs.")
-    _check_epoch(epoch)
-    return Path(folder) / f"epoch-{epoch:04d}.pt"
+    folder = _as_path("folder", folder)
+    return folder / f"epoch-{_checks.integer('epoch', epoch, minimum=0):04d}.pt"
 
 
-def latest_checkpoint(folder: str | os.PathLike[str]) -> Path | None:
+def latest_checkpoint(
+    folder: str | os.PathLike[str], *, skip_unreadable: bool = False
+) -> Path | None:
     """Return the checkpoint with the highest epoch in ``folder``, or None if there is none.
 
     Resuming should pick the newest complete checkpoint. Only names that
     :func:`checkpoint_path` produces count (``epoch-NNNN.pt``), compared by their
     number, not their modification time; the hidden ``.tmp`` files that an
     interrupted save may leave behind and any other files are ignored.
+
+    With ``skip_unreadable=True`` a newest file that does not open as a pttour checkpoint
+    (truncated, corrupt, unsafe) is skipped for the next older one: the answer to a
+    :class:`CorruptCheckpointError` from :func:`load_checkpoint`. The probe reads the
+    file's structure, not every tensor byte.
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
@@ -357,19 +315,17 @@ def latest_checkpoint(folder: str | os.PathLike[str]) -> Path | None:
     'epoch-0010.pt'
     >>> latest_checkpoint(Path(tmp.name) / "missing") is None
     True
+    >>> latest_checkpoint(tmp.name, skip_unreadable=True) is None  # both files are empty
+    True
     >>> tmp.cleanup()
-
-    Parameters
-    ----------
-    folder
-        The folder to search; it need not exist.
 
     Raises
     ------
     NotADirectoryError
         If ``folder`` exists but is a file.
     """
-    folder = Path(folder)
+    folder = _as_path("folder", folder)
+    _checks.boolean("skip_unreadable", skip_unreadable)
     if not folder.exists():
         return None
     if not folder.is_dir():
@@ -377,273 +333,257 @@ def latest_checkpoint(folder: str | os.PathLike[str]) -> Path | None:
             f"{str(folder)!r} is a file, not a folder of checkpoints; pass the folder that "
             f"holds the epoch-NNNN.pt files."
         )
-    best: tuple[int, Path] | None = None
-    for entry in folder.iterdir():
-        match = _EPOCH_FILE.fullmatch(entry.name)
-        if match is None or not entry.is_file():
+    found = [
+        (int(match.group(1)), entry)
+        for entry in folder.iterdir()
+        if (match := _EPOCH_FILE.fullmatch(entry.name)) and entry.is_file()
+    ]
+    for _, candidate in sorted(found, reverse=True):
+        if not skip_unreadable:
+            return candidate
+        try:
+            _read_payload(candidate, mmap=True)
+        except CheckpointError:
             continue
-        epoch = int(match.group(1))
-        if best is None or epoch > best[0]:
-            best = (epoch, entry)
-    return None if best is None else best[1]
+        return candidate
+    return None
 
 
 # --------------------------------------------------------------------------- saving
 
 
-def _build_payload(
-    model: torch.nn.Module,
-    optimizer: Any,
-    scheduler: Any,
-    scaler: Any,
-    epoch: int | None,
-    metadata: dict | None,
-    generators: dict[str, torch.Generator] | None,
-) -> dict[str, Any]:
-    """Collect everything to store and check that weights_only=True can load it back."""
-    _check_epoch(epoch)
-    metadata = {} if metadata is None else metadata
-    if type(metadata) is not dict:
+def _as_path(name: str, value: object) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
         raise TypeError(
-            f"metadata must be a dict with str keys, got {type(metadata).__name__}; "
-            f"wrap the value, e.g. metadata={{'value': ...}}."
+            f"{name} must be a str or os.PathLike (e.g. a pathlib.Path), got {value!r} "
+            f"({type(value).__name__})."
         )
-    _check_metadata(metadata, "metadata")
-    payload: dict[str, Any] = {
-        "format": _FORMAT,
-        "version": _VERSION,
-        "torch_version": str(torch.__version__),
-        "epoch": epoch,
-        "metadata": metadata,
-        "model": model.state_dict(),
-        "optimizer": None if optimizer is None else optimizer.state_dict(),
-        "scheduler": None if scheduler is None else scheduler.state_dict(),
-        "scaler": None if scaler is None else scaler.state_dict(),
-        "generators": _generator_states(generators or {}),
-        "rng": _rng_states(),
-    }
-    for name in ("model", "optimizer", "scheduler", "scaler"):
-        _check_loadable(payload[name], name)
-    return payload
+    return Path(value)
 
 
-def _check_model(model: object) -> None:
-    if not isinstance(model, torch.nn.Module):
-        hint = " (a state dict?)" if isinstance(model, dict) else ""
+def _class_name(obj: object) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _components(optimizer: object, scheduler: object, scaler: object) -> dict[str, Any]:
+    """The optional objects that were passed, by name, each checked to have a state dict."""
+    if optimizer is not None:
+        _checks.optimizer("optimizer", optimizer)
+    if scaler is not None:
+        _checks.require_type("scaler", scaler, torch.amp.GradScaler, "a torch.amp.GradScaler")
+    given = {"optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
+    for name, obj in given.items():
+        if obj is not None and not callable(getattr(obj, "load_state_dict", None)):
+            raise TypeError(
+                f"{name} must have state_dict() and load_state_dict(), got "
+                f"{type(obj).__name__}; pass e.g. a torch.optim.lr_scheduler.StepLR, or None."
+            )
+    return {name: obj for name, obj in given.items() if obj is not None}
+
+
+def _generators(generators: object) -> dict[str, torch.Generator]:
+    generators = {} if generators is None else generators
+    if type(generators) is not dict or not all(
+        type(name) is str and isinstance(g, torch.Generator) for name, g in generators.items()
+    ):
         raise TypeError(
-            f"model must be a torch.nn.Module, got {type(model).__name__}{hint}; pass the "
-            f"module itself, e.g. save_checkpoint(path, model), not model.state_dict()."
+            f"generators must be a dict of str names to torch.Generator objects, got "
+            f"{generators!r}; e.g. generators={{'loader': loader.generator}}."
         )
+    return generators
 
 
-def _check_epoch(epoch: object) -> None:
-    if epoch is None:
-        return
-    if type(epoch) is not int:
-        raise TypeError(
-            f"epoch must be an int >= 0 or None, got {epoch!r} ({type(epoch).__name__}); "
-            f"pass int(epoch)."
-        )
-    if epoch < 0:
-        raise ValueError(f"epoch must be >= 0, got {epoch}; count completed epochs from 0.")
-
-
-def _check_metadata(value: object, where: str) -> None:
-    """Raise TypeError naming the first value that is not a plain, safely loadable type."""
-    if type(value) in _METADATA_LEAVES or type(value) in (torch.Tensor, torch.nn.Parameter):
-        return
-    if type(value) in (list, tuple):
-        for index, item in enumerate(value):
-            _check_metadata(item, f"{where}[{index}]")
-        return
-    if type(value) is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                raise TypeError(
-                    f"{where} has the key {key!r} of type {type(key).__name__}; metadata dicts "
-                    f"need str keys. Use str(key)."
-                )
-            _check_metadata(item, f"{where}[{key!r}]")
-        return
-    raise TypeError(
-        f"{where} is a {type(value).__module__}.{type(value).__qualname__}; checkpoint "
-        f"metadata may hold only {_ALLOWED_METADATA}, so that it loads with "
-        f"weights_only=True. Convert it first, e.g. with str(), int(), list() or dict()."
-    )
-
-
-def _check_loadable(value: object, where: str) -> None:
-    """Raise TypeError if a state dict holds something weights_only=True would refuse."""
+def _skeleton(value: object, empty: dict) -> object:
+    """``value`` with every plain tensor replaced by one shared empty tensor of its dtype."""
     kind = type(value)
-    if kind in _STATE_LEAVES or isinstance(value, torch.Tensor):
+    if kind is torch.Tensor and value.layout == torch.strided and not value.is_quantized:
+        return empty.setdefault(value.dtype, torch.empty(0, dtype=value.dtype))
+    if kind in (dict, collections.OrderedDict):
+        return kind((key, _skeleton(item, empty)) for key, item in value.items())
+    if kind in (list, tuple):
+        return kind(_skeleton(item, empty) for item in value)
+    return value  # anything else is saved as it is
+
+
+def _refusal(value: object) -> Exception | None:
+    """torch's own weights_only verdict on ``value``: None if it loads, else the error."""
+    buffer = io.BytesIO()
+    try:
+        torch.save(_skeleton(value, {}), buffer)
+        buffer.seek(0)
+        torch.load(buffer, weights_only=True)
+    except (pickle.PicklingError, pickle.UnpicklingError, TypeError, AttributeError) as err:
+        return err
+    return None
+
+
+def _check_loadable(payload: dict[str, Any]) -> None:
+    """Raise TypeError, naming the place, if weights_only=True could not load ``payload``."""
+    error = _refusal(payload)
+    if error is None:
         return
-    if kind in _STATE_CONTAINERS:
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            if isinstance(value, dict):
-                _check_loadable(key, f"{where} key {key!r}")
-            _check_loadable(item, f"{where}[{key!r}]")
-        return
-    if kind in _user_safe_globals():
-        return
+    where, value = "", payload
+    while type(value) in (dict, collections.OrderedDict, list, tuple):
+        keyed = value.items() if isinstance(value, dict) else enumerate(value)
+        parts = [(f"{where}[{k!r}]" if where else str(k), v) for k, v in keyed]
+        if isinstance(value, dict):
+            parts = [(f"{where or 'checkpoint'} key {k!r}", k) for k in value] + parts
+        refused = next(((w, v) for w, v in parts if _refusal(v) is not None), None)
+        if refused is None:
+            break
+        where, value = refused
+    kind = type(value)
     raise TypeError(
         f"{where} holds a {kind.__module__}.{kind.__qualname__}, which torch.load(..., "
-        f"weights_only=True) cannot rebuild, so the checkpoint could not be loaded safely. "
-        f"Store a plain value instead, or allowlist the type with "
-        f"torch.serialization.add_safe_globals([{kind.__qualname__}])."
-    )
+        f"weights_only=True) refuses to rebuild, so the checkpoint could not be loaded "
+        f"safely. Store a plain value instead (str(), int(), list(), dict() ...), or "
+        f"allowlist the type with torch.serialization.add_safe_globals([{kind.__qualname__}])."
+    ) from error
 
 
-def _user_safe_globals() -> set[type]:
-    getter = getattr(torch.serialization, "get_safe_globals", None)
-    if getter is None:
-        return set()
-    return {item for item in getter() if isinstance(item, type)}
-
-
-def _generator_states(generators: dict[str, torch.Generator]) -> dict[str, dict[str, Any]]:
-    if type(generators) is not dict:
-        raise TypeError(
-            f"generators must be a dict of name -> torch.Generator, got "
-            f"{type(generators).__name__}; e.g. generators={{'loader': loader.generator}}."
-        )
-    states = {}
-    for name, generator in generators.items():
-        if type(name) is not str or not isinstance(generator, torch.Generator):
-            raise TypeError(
-                f"generators must map str names to torch.Generator objects, got "
-                f"{name!r}: {type(generator).__name__}; e.g. {{'loader': loader.generator}}."
-            )
-        states[name] = {"device": str(generator.device), "state": generator.get_state()}
-    return states
+def _numpy() -> Any:
+    try:
+        import numpy as np  # optional: pttour itself needs only torch
+    except ImportError:
+        return None
+    return np
 
 
 def _rng_states() -> dict[str, Any]:
     """The global RNG states, as tensors and plain values that weights_only can load."""
     version, internal, gauss_next = random.getstate()
-    states: dict[str, Any] = {
+    states = {
         "torch": torch.get_rng_state(),
-        "python": {
-            "version": version,
-            "state": torch.tensor(internal, dtype=torch.int64),
-            "gauss_next": gauss_next,
-        },
+        "python": (version, torch.tensor(internal), gauss_next),
     }
     # Only a process that has used CUDA has CUDA random state beyond its seed (which a
     # resumed run re-applies with torch.manual_seed); asking an unused CUDA for it would
     # create a context, and its memory, on every GPU just to save a checkpoint.
     if torch.cuda.is_initialized():
         states["cuda"] = torch.cuda.get_rng_state_all()
-    numpy_state = _numpy_rng_state()
-    if numpy_state is not None:
-        states["numpy"] = numpy_state
+    if (np := _numpy()) is not None:
+        name, keys, position, has_gauss, gauss = np.random.get_state(legacy=True)
+        keys = torch.from_numpy(keys.astype(np.int64))
+        states["numpy"] = (str(name), keys, int(position), int(has_gauss), float(gauss))
     return states
-
-
-def _numpy_rng_state() -> dict[str, Any] | None:
-    try:
-        import numpy as np  # optional: pttour itself needs only torch
-    except ImportError:
-        return None
-    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state(legacy=True)
-    return {
-        "bit_generator": str(name),
-        "keys": torch.from_numpy(keys.astype(np.int64)),
-        "pos": int(pos),
-        "has_gauss": int(has_gauss),
-        "cached_gaussian": float(cached_gaussian),
-    }
 
 
 def _atomic_torch_save(payload: dict[str, Any], path: Path) -> None:
     """torch.save to a temporary sibling, fsync it, rename it over ``path``, fsync the folder."""
-    mode = _file_mode(path)
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by the with below
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
-    temporary = Path(handle.name)
     try:
-        with handle:
-            if mode is not None and hasattr(os, "fchmod"):
-                os.fchmod(handle.fileno(), mode)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
+        # O_EXCL: never write through a file or link that is already there. Mode 0o666 less
+        # the umask, as a plain open() gives; a replaced checkpoint keeps its own mode.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        descriptor = os.open(temporary, flags, 0o666)
+    except OSError as err:
+        raise _write_error(path, err) from err
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            if path.exists():
+                temporary.chmod(path.stat().st_mode & 0o777)
             torch.save(payload, handle)
             handle.flush()
             os.fsync(handle.fileno())  # the bytes are on disk before the name points at them
         temporary.replace(path)  # os.replace: atomic on POSIX and Windows
-    except BaseException:
+    except BaseException as err:
         temporary.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
+        cause = err  # torch reports a failed write as a RuntimeError raised from the OSError
+        while cause is not None and not isinstance(cause, OSError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        raise _write_error(path, cause) from err
+    if os.name == "posix":  # make the rename durable; NTFS journals renames itself
+        descriptor = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
-def _file_mode(path: Path) -> int | None:
-    """The permission bits a plain ``open(path, "w")`` would give (temporary files get 0o600)."""
-    with contextlib.suppress(OSError):
-        return path.stat().st_mode & 0o777  # keep the mode of the file being replaced
-    if os.name != "posix":
-        return None
-    with contextlib.suppress(OSError, ValueError):
-        # Reading the umask via os.umask() would briefly change it for every thread.
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return 0o666 & ~int(line.split()[1], 8)
-    return None
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable; Windows cannot open a folder, and its NTFS journals renames."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+def _write_error(path: Path, err: OSError) -> CheckpointWriteError:
+    """The error to raise for a failed write: it names ``path`` and the cause."""
+    folder = path.parent
+    blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
+    full = "no space is left: the disk or your quota is full. Free some space or save elsewhere"
+    denied = f"permission denied: this process may not create files in {str(folder)!r}"
+    reasons = {
+        errno.ENOSPC: full,
+        getattr(errno, "EDQUOT", errno.ENOSPC): full,
+        errno.EFBIG: "the file is larger than this process may write (ulimit -f) or than the "
+        "file system allows",
+        errno.EROFS: f"the file system of {str(folder)!r} is read-only",
+        errno.EACCES: denied,
+        errno.EPERM: denied,
+    }
+    if blocker is not None:  # mkdir: a file stands where a folder must be
+        reasons[errno.EEXIST] = reasons[errno.ENOTDIR] = (
+            f"{str(blocker)!r} is a file, not a folder. Move it or save elsewhere"
+        )
+    code = err.errno
+    reason = reasons.get(code, f"{type(err).__name__}: {err.strerror or err}")
+    message = (
+        f"checkpoint {str(path)!r} was not saved: {reason}. Any previous file there is intact."
+    )
+    return CheckpointWriteError(code, message) if code else CheckpointWriteError(message)
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def _read_payload(path: Path) -> dict[str, Any]:
+def _read_payload(path: Path, *, mmap: bool = False) -> dict[str, Any]:
     """torch.load the file safely and turn every way it can fail into a specific error."""
-    if not path.exists():
-        raise CheckpointNotFoundError(
-            f"no checkpoint at {str(path)!r}: the file does not exist. Check the path, or use "
-            f"latest_checkpoint(folder) to find the newest one (None means start from scratch)."
-        )
     if path.is_dir():
         raise CheckpointNotFoundError(
             f"no checkpoint at {str(path)!r}: it is a folder. Pass a file, e.g. "
             f"latest_checkpoint({str(path)!r})."
         )
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except FileNotFoundError as err:
-        raise CheckpointNotFoundError(f"no checkpoint at {str(path)!r}: {err}") from err
-    except pickle.UnpicklingError as err:
-        refused = _refused_global(err)
-        if refused is not None:
-            raise UnsafeCheckpointError(
-                f"checkpoint {str(path)!r} was not loaded: unpickling it would import and call "
-                f"{refused}, i.e. loading it would run code, which weights_only=True refuses. "
-                f"A pttour checkpoint never needs that. Only ever load a file with "
-                f"weights_only=False if you trust whoever made it."
-            ) from err
-        raise _corrupt(path, err) from err
+        raise CheckpointNotFoundError(
+            f"no checkpoint at {str(path)!r}: the file does not exist. Check the path, or use "
+            f"latest_checkpoint(folder) to find the newest one (None means start from scratch)."
+        ) from err
     except PermissionError:
         raise  # the file may be fine; the fix is access rights, not another checkpoint
-    except Exception as err:  # truncated zip (torch may say OSError), bad magic, EOF, ...
-        raise _corrupt(path, err) from err
+    except _UNREADABLE as err:
+        try:
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except _UNREADABLE:
+            unsafe = []
+        if isinstance(err, pickle.UnpicklingError) and unsafe:
+            raise UnsafeCheckpointError(
+                f"checkpoint {str(path)!r} was not loaded: unpickling it would import and call "
+                f"{', '.join(unsafe)}, i.e. loading it would run code, which weights_only=True "
+                f"refuses. A pttour checkpoint never needs that. Only ever load a file with "
+                f"weights_only=False if you trust whoever made it."
+            ) from err
+        size = path.stat().st_size
+        raise CorruptCheckpointError(
+            f"checkpoint {str(path)!r} ({size} bytes) is truncated, corrupt or not a torch "
+            f"checkpoint at all, so it cannot be loaded ({type(err).__name__}: "
+            f"{(str(err).strip() or 'no message').splitlines()[0]}). Load an earlier one: "
+            f"latest_checkpoint(folder, skip_unreadable=True) finds the newest that opens."
+        ) from err
 
+    if isinstance(payload, dict) and "format" not in payload and _RECIPE["model"] in payload:
+        epoch = payload.get("epoch")
+        payload = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "epoch": epoch if type(epoch) is int else None,
+            "metadata": {k: v for k, v in payload.items() if k not in {*_RECIPE.values(), "epoch"}},
+            **{name: payload[key] for name, key in _RECIPE.items() if key in payload},
+        }
     if type(payload) is not dict or payload.get("format") != _FORMAT:
-        found = (
-            f"a dict with the keys {sorted(map(str, payload))[:8]}"
-            if isinstance(payload, dict)
-            else f"a {type(payload).__name__}"
-        )
+        found = sorted(map(str, payload))[:8] if isinstance(payload, dict) else type(payload)
         raise CorruptCheckpointError(
             f"{str(path)!r} is a torch file but not a pttour checkpoint: it holds {found}, not "
-            f"a dict with 'format': {_FORMAT!r}. A bare state_dict loads with "
+            f"a dict with 'format': {_FORMAT!r} (nor PyTorch's recipe layout with "
+            f"'model_state_dict'). A bare state_dict loads with "
             f"model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))."
         )
     version = payload.get("version")
@@ -658,35 +598,6 @@ def _read_payload(path: Path) -> dict[str, Any]:
             f"{type(payload.get('model')).__name__}, not a state dict."
         )
     return payload
-
-
-def _refused_global(err: pickle.UnpicklingError) -> str | None:
-    """Name what the weights-only unpickler refused to import or call; None when the bytes
-    were simply unreadable (an unknown opcode means garbage, not a refusal)."""
-    # torch re-raises the unpickler's own error with a long generic preface; read the
-    # original message where it is kept.
-    inner = err.__context__ if isinstance(err.__context__, pickle.UnpicklingError) else err
-    text = str(inner)
-    match = re.search(r"GLOBAL (\S+)", text)
-    if match is not None:
-        return match.group(1)
-    if "allowlist" in text or "unrecognized function" in text:
-        return "an object that is not on torch's weights-only allowlist"
-    return None
-
-
-def _corrupt(path: Path, err: BaseException) -> CorruptCheckpointError:
-    size = path.stat().st_size if path.exists() else 0
-    return CorruptCheckpointError(
-        f"checkpoint {str(path)!r} ({size} bytes) is truncated, corrupt or not a torch "
-        f"checkpoint at all, so it cannot be loaded ({type(err).__name__}: "
-        f"{_first_line(err)}). Load an earlier checkpoint, e.g. one found by latest_checkpoint()."
-    )
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else "no message"
 
 
 def _check_architecture(path: Path, saved: dict[str, Any], model: torch.nn.Module) -> None:
@@ -713,85 +624,74 @@ def _check_architecture(path: Path, saved: dict[str, Any], model: torch.nn.Modul
         )
     if mismatched:
         lines.append(f"  shape mismatches: {'; '.join(mismatched)}")
-    lines.append(_wrapper_hint(missing, unexpected))
-    raise ArchitectureMismatchError("\n".join(lines))
-
-
-def _wrapper_hint(missing: list[str], unexpected: list[str]) -> str:
+    hint = "Build the model with the same layers, names and sizes as the one that was saved."
     for prefix, wrapper in (("module.", "DataParallel/DistributedDataParallel"),
                             ("_orig_mod.", "torch.compile")):  # fmt: skip
         if unexpected and all(key.startswith(prefix) for key in unexpected):
-            return (
+            hint = (
                 f"The checkpoint's keys start with {prefix!r}: it was saved from a {wrapper} "
                 f"wrapper. Save the inner model instead, or load into the same wrapper."
             )
-        if missing and all(key.startswith(prefix) for key in missing):
-            return (
+        elif missing and all(key.startswith(prefix) for key in missing):
+            hint = (
                 f"The model's keys start with {prefix!r}: it is wrapped by {wrapper}. Load "
                 f"into the inner model instead."
             )
-    return "Build the model with the same layers, names and sizes as the one that was saved."
+    raise ArchitectureMismatchError("\n".join([*lines, hint]))
 
 
-def _check_optimizer(path: Path, saved: dict[str, Any], optimizer: torch.optim.Optimizer) -> None:
-    saved_sizes = [len(group.get("params", ())) for group in saved.get("param_groups", ())]
-    sizes = [len(group["params"]) for group in optimizer.param_groups]
-    if saved_sizes != sizes:
+def _check_component(path: Path, payload: dict[str, Any], name: str, target: Any) -> None:
+    """Refuse a saved optimizer, scheduler or scaler state that does not fit ``target``."""
+    saved = payload.get(name)
+    if saved is None:
         raise CheckpointError(
-            f"checkpoint {str(path)!r}: the saved optimizer has parameter groups of sizes "
-            f"{saved_sizes}, the optimizer passed has {sizes}. Create the optimizer from the "
-            f"same model parameters, in the same groups, as when it was saved."
+            f"checkpoint {str(path)!r} holds no {name} state, but a {name} was passed to "
+            f"load_checkpoint. Save it with save_checkpoint(..., {name}=...) or do not pass one."
         )
-
-
-def _check_generators(
-    path: Path, saved: dict[str, Any], generators: dict[str, torch.Generator]
-) -> None:
-    for name, generator in generators.items():
-        if name not in saved:
-            raise CheckpointError(
-                f"checkpoint {str(path)!r} holds no generator named {name!r} (it holds "
-                f"{sorted(saved)}). Save it with save_checkpoint(..., generators={{{name!r}: g}})."
-            )
-        if not isinstance(generator, torch.Generator):
-            raise TypeError(
-                f"generators[{name!r}] is a {type(generator).__name__}, not a torch.Generator."
-            )
-        saved_device = torch.device(saved[name]["device"]).type
-        if saved_device != generator.device.type:
-            raise CheckpointError(
-                f"checkpoint {str(path)!r}: generator {name!r} was saved from a {saved_device} "
-                f"generator and cannot be restored into a {generator.device.type} one. Create "
-                f"it with torch.Generator(device={saved_device!r})."
-            )
+    # A file in PyTorch's recipe layout records no class: then the entries must fit.
+    saved_class = (payload.get("classes") or {}).get(name)
+    groups = [len(g["params"]) for g in getattr(target, "param_groups", [])]
+    saved_groups = saved.get("param_groups", []) if name == "optimizer" else []
+    options = set(getattr(target, "defaults", {})) - {k for g in saved_groups for k in g}
+    problem = None
+    if saved_class not in (None, _class_name(target)):
+        problem = f"it was saved from a {saved_class.rpartition('.')[2]}"
+    elif name == "optimizer" and [len(g.get("params", ())) for g in saved_groups] != groups:
+        problem = (
+            f"its parameter groups hold {[len(g.get('params', ())) for g in saved_groups]} "
+            f"parameters, those of the one passed {groups}: create the optimizer from the same "
+            f"parameters, in the same groups, as when it was saved"
+        )
+    elif saved_class is None and name == "optimizer" and options:
+        problem = f"it has none of the options {sorted(options)}: it is another optimizer's"
+    elif saved_class is None and name == "scheduler" and set(saved) != set(target.state_dict()):
+        problem = f"its entries are {sorted(saved)}, not {sorted(target.state_dict())}"
+    elif name == "scaler" and bool(saved) != target.is_enabled():
+        problem = (
+            "it was saved from an enabled GradScaler and would be dropped silently by a disabled one"
+            if saved
+            else "it was saved from a disabled GradScaler (its state is empty)"
+        )
+    if problem is not None:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r}: the saved {name} state does not fit the "
+            f"{type(target).__name__} passed: {problem}. Nothing was loaded. Pass a {name} "
+            f"like the one that was saved, or {name}=None to leave it out."
+        )
 
 
 def _restore_rng(states: dict[str, Any]) -> None:
     if "torch" in states:
         torch.set_rng_state(states["torch"])
     if "python" in states:
-        python = states["python"]
-        random.setstate((python["version"], tuple(python["state"].tolist()), python["gauss_next"]))
+        version, internal, gauss_next = states["python"]
+        random.setstate((version, tuple(internal.tolist()), gauss_next))
     cuda = states.get("cuda")
     # Restorable only where the same number of CUDA devices exists; a CPU-only machine has
     # no CUDA generator to restore into, so the states are skipped (documented above).
     if cuda and torch.cuda.is_available() and torch.cuda.device_count() == len(cuda):
         torch.cuda.set_rng_state_all(cuda)
-    if "numpy" in states:
-        _restore_numpy_rng(states["numpy"])
-
-
-def _restore_numpy_rng(state: dict[str, Any]) -> None:
-    try:
-        import numpy as np
-    except ImportError:
-        return  # the saving process had NumPy, this one does not: nothing can use that state
-    np.random.set_state(
-        (
-            state["bit_generator"],
-            state["keys"].numpy().astype(np.uint32),
-            state["pos"],
-            state["has_gauss"],
-            state["cached_gaussian"],
-        )
-    )
+    np = _numpy()
+    if "numpy" in states and np is not None:  # without NumPy, nothing here can use its state
+        name, keys, *rest = states["numpy"]
+        np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))

@@ -3,16 +3,15 @@
 A :class:`~torch.utils.data.DataLoader` only batches, shuffles and parallelises access to a
 dataset; it has no cropping, flipping or rotation options. Augmentation is a transform that
 the dataset applies to each item (:class:`TransformedDataset`). Reproducibility comes from
-giving the loader its own seeded generator and seeding every worker from it
-(:func:`make_loader`, :func:`seed_worker`). :func:`count_batches` says how many batches an
-epoch has: ``ceil(samples / batch_size)``, so 2 samples in batches of 2 make one batch.
+giving the loader its own seeded generator (:func:`make_loader`): torch derives each worker's
+seed from it and seeds the worker's torch, ``random`` and NumPy generators with it.
+:func:`count_batches` says how many batches an epoch has: ``ceil(samples / batch_size)``, so 2
+samples in batches of 2 make one batch.
 """
 
 from __future__ import annotations
 
-import numbers
 import operator
-import random
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -20,54 +19,21 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from pttour import _checks
+
 __all__ = [
     "SequenceDataset",
     "TransformedDataset",
     "count_batches",
     "make_loader",
-    "seed_worker",
 ]
 
-# torch.Generator.manual_seed accepts exactly this range (negative seeds wrap around).
-_SEED_MIN = -(2**63)
-_SEED_MAX = 2**64 - 1
-
 # DataLoader arguments that make_loader sets itself: overriding them would undo the
-# reproducibility it promises (order from `generator`, worker seeding, fresh workers per epoch).
-_RESERVED_LOADER_ARGS = {
-    "generator": "make_loader builds it from `seed`",
-    "worker_init_fn": "make_loader installs seed_worker",
-    "sampler": "make_loader draws the order from its seeded generator",
-    "batch_sampler": "make_loader draws the order from its seeded generator",
-    "persistent_workers": (
-        "persistent workers keep RNG streams that a checkpoint of loader.generator cannot restore"
-    ),
-}
-
-
-def _is_int(value: object) -> bool:
-    """True for integers (Python or NumPy) but not for bools, which are ints by accident."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: object, *, minimum: int) -> int:
-    """Return ``value`` as an ``int`` or raise naming the bad value and the fix."""
-    if not _is_int(value):
-        raise ValueError(
-            f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__}); "
-            f"pass a whole number such as {name}={max(minimum, 1)}."
-        )
-    number = int(value)  # type: ignore[call-overload]
-    if number < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {number}.")
-    return number
-
-
-def _check_bool(name: str, value: object) -> bool:
-    """Return ``value`` if it is a bool, else raise: truthy strings like "False" are traps."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__}).")
-    return value
+# reproducibility it promises (order from `generator`, fresh workers per epoch).
+_ORDER = "make_loader draws the order from the generator it seeds with `seed`"
+_RESERVED_LOADER_ARGS = {"generator": _ORDER, "sampler": _ORDER, "batch_sampler": _ORDER,
+                         "persistent_workers": "a checkpoint of loader.generator cannot restore "
+                         "the random streams of persistent workers"}  # fmt: skip
 
 
 def _as_rows(name: str, data: object) -> torch.Tensor | list[torch.Tensor]:
@@ -95,32 +61,12 @@ def _as_rows(name: str, data: object) -> torch.Tensor | list[torch.Tensor]:
     return rows
 
 
-def _normalise_index(index: object, length: int) -> int:
-    """Map ``index`` to ``0 <= i < length`` the way a list does, or raise like a list."""
-    try:
-        position = operator.index(index)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(
-            f"dataset indexes must be integers, got {index!r} ({type(index).__name__})."
-        ) from None
-    resolved = position + length if position < 0 else position
-    if not 0 <= resolved < length:
-        raise IndexError(
-            f"index {position} is out of range for a dataset of {length} samples "
-            f"(valid: {-length} to {length - 1})."
-        )
-    return resolved
-
-
 class SequenceDataset(Dataset):
     """A map-style dataset over in-memory rows, optionally paired with targets.
 
-    Writing a ``Dataset`` subclass for data that already sits in a list or tensor is
-    boilerplate where mistakes hide: forgetting to convert rows to tensors, or pairing
-    inputs with targets of a different length, which silently drops samples when zipped.
-    This class converts every row with :func:`torch.as_tensor` up front (so bad rows fail
-    at construction, naming the row) and refuses inputs and targets of different lengths.
-    Items are tensors, or ``(input, target)`` tuples when targets are given.
+    Every row is converted with :func:`torch.as_tensor` up front (so bad rows fail at
+    construction, naming the row), and inputs and targets of different lengths are
+    refused. Items are tensors, or ``(input, target)`` tuples when targets are given.
 
     >>> ds = SequenceDataset([[1, 2], [3, 4], [5, 6]], targets=[0, 1, 0])
     >>> len(ds)
@@ -128,22 +74,6 @@ class SequenceDataset(Dataset):
     >>> x, y = ds[-1]
     >>> x.tolist(), x.dtype, y.item()
     ([5, 6], torch.int64, 0)
-
-    Parameters
-    ----------
-    inputs
-        One sample per entry: a list or tuple of numbers or nested lists, a tensor or an
-        array whose first dimension indexes samples.
-    targets
-        Optional; one target per input.
-
-    Raises
-    ------
-    ValueError
-        If ``inputs`` is empty, a tensor is 0-d, or ``targets`` has a different length.
-    TypeError
-        If ``inputs`` or ``targets`` is not a sequence (a string, mapping, set or scalar),
-        or an entry cannot be converted to a tensor.
     """
 
     def __init__(self, inputs: Any, targets: Any = None) -> None:
@@ -163,7 +93,17 @@ class SequenceDataset(Dataset):
 
     def __getitem__(self, index: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """The sample at ``index`` (negative counts from the end), as a tensor or a pair."""
-        position = _normalise_index(index, len(self))
+        try:
+            position = range(len(self))[operator.index(index)]
+        except TypeError:
+            raise TypeError(
+                f"dataset indexes must be integers, got {index!r} ({type(index).__name__})."
+            ) from None
+        except IndexError:
+            raise IndexError(
+                f"index {index} is out of range for a dataset of {len(self)} samples "
+                f"(valid: {-len(self)} to {len(self) - 1})."
+            ) from None
         if self._targets is None:
             return self._inputs[position]
         return self._inputs[position], self._targets[position]
@@ -192,25 +132,6 @@ class TransformedDataset(Dataset):
     >>> swapped = TransformedDataset(base, lambda item: (item[1], item[0]), apply_to="item")
     >>> swapped[0][1].tolist()
     [1.0, 2.0]
-
-    Parameters
-    ----------
-    dataset
-        Any map-style dataset (has ``__getitem__`` and ``__len__``).
-    transform
-        A callable; it must be defined at module level (picklable) if workers are started
-        with ``spawn`` or ``forkserver``.
-    apply_to
-        ``"input"`` (default): transform the first element of ``(input, target)`` pairs, or
-        the whole item when it is not a tuple or list. ``"item"``: transform the whole item.
-
-    Raises
-    ------
-    TypeError
-        If ``transform`` is not callable or ``dataset`` has no ``__getitem__``.
-    ValueError
-        If ``apply_to`` is not ``"input"`` or ``"item"``, or, when reading an item with
-        ``apply_to="input"``, the item is a tuple or list that is not a pair.
     """
 
     def __init__(
@@ -220,11 +141,7 @@ class TransformedDataset(Dataset):
             raise TypeError(
                 f"dataset must be map-style (support dataset[i]), got {type(dataset).__name__}."
             )
-        if not callable(transform):
-            raise TypeError(
-                f"transform must be callable (a function or an object with __call__), "
-                f"got {transform!r} ({type(transform).__name__})."
-            )
+        _checks.function("transform", transform)
         if apply_to not in ("input", "item"):
             raise ValueError(
                 f"apply_to must be 'input' (transform x of (x, y) pairs) or 'item' "
@@ -252,46 +169,6 @@ class TransformedDataset(Dataset):
         return self.transform(inputs), target
 
 
-def seed_worker(worker_id: int) -> None:
-    """Seed Python's ``random`` and NumPy's global RNG from the worker's torch seed.
-
-    Use it as a ``DataLoader`` ``worker_init_fn``. Torch seeds each worker's torch RNG
-    with ``base_seed + worker_id``, where ``base_seed`` comes from the loader's generator;
-    seeding ``random`` and ``numpy.random`` from that value makes augmentation written
-    with those libraries reproducible too and different in each worker. Torch >= 1.9 does
-    the same inside its worker loop; calling it explicitly, as PyTorch's reproducibility
-    notes recommend, keeps the guarantee visible and independent of torch internals.
-    NumPy is seeded only if it is installed.
-
-    >>> import random
-    >>> _ = torch.manual_seed(5)
-    >>> seed_worker(0)
-    >>> first = random.random()
-    >>> seed_worker(0)
-    >>> random.random() == first
-    True
-
-    Parameters
-    ----------
-    worker_id
-        The worker's index, as ``DataLoader`` passes it (not needed for the seed: torch
-        already folds it into ``torch.initial_seed()``).
-
-    Raises
-    ------
-    ValueError
-        If ``worker_id`` is not an int >= 0.
-    """
-    _check_int("worker_id", worker_id, minimum=0)
-    seed = torch.initial_seed()
-    random.seed(seed)
-    try:
-        import numpy as np  # optional: the library does not depend on NumPy
-    except ImportError:
-        return
-    np.random.seed(seed % 2**32)  # NumPy's legacy seeding accepts 32-bit seeds only
-
-
 def count_batches(num_samples: int, batch_size: int, *, drop_last: bool = False) -> int:
     """How many batches one epoch over ``num_samples`` samples yields: ``len(loader)``.
 
@@ -303,26 +180,10 @@ def count_batches(num_samples: int, batch_size: int, *, drop_last: bool = False)
     1
     >>> count_batches(5, 2), count_batches(5, 2, drop_last=True)
     (3, 2)
-
-    Parameters
-    ----------
-    num_samples
-        Dataset length, an int >= 0.
-    batch_size
-        Samples per batch, an int >= 1.
-    drop_last
-        Drop the final incomplete batch.
-
-    Raises
-    ------
-    ValueError
-        If ``num_samples`` or ``batch_size`` is not an int in range (bools are refused).
-    TypeError
-        If ``drop_last`` is not a bool.
     """
-    samples = _check_int("num_samples", num_samples, minimum=0)
-    size = _check_int("batch_size", batch_size, minimum=1)
-    if _check_bool("drop_last", drop_last):
+    samples = _checks.integer("num_samples", num_samples, minimum=0)
+    size = _checks.integer("batch_size", batch_size, minimum=1)
+    if _checks.boolean("drop_last", drop_last):
         return samples // size
     return -(-samples // size)  # ceiling division in exact integer arithmetic
 
@@ -344,10 +205,11 @@ def make_loader(
     the global torch RNG, so the data order changes whenever any other code draws random
     numbers, and it cannot be restored on its own. Here the loader gets a dedicated
     ``torch.Generator`` seeded with ``seed`` (kept as ``loader.generator``: save its
-    ``get_state()`` in a checkpoint to resume the same sequence of epochs), and workers are
-    seeded by :func:`seed_worker`. Each new iteration (epoch) advances the generator, so
-    epochs differ from each other, while two loaders with the same seed replay the same
-    epochs. Workers are not persistent, so every epoch reseeds them from the generator.
+    ``get_state()`` in a checkpoint to resume the same sequence of epochs). Each new
+    iteration (epoch) advances the generator, so epochs differ from each other, while two
+    loaders with the same seed replay the same epochs. Workers are not persistent, so every
+    epoch reseeds them: torch seeds each worker's torch, ``random`` and NumPy generators
+    from the loader's generator, with no ``worker_init_fn`` needed.
 
     >>> ds = SequenceDataset([[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]])
     >>> loader = make_loader(ds, batch_size=2, seed=0)
@@ -360,45 +222,30 @@ def make_loader(
 
     Parameters
     ----------
-    dataset
-        A non-empty map-style dataset (supports ``len`` and indexing).
-    batch_size
-        Samples per batch, an int >= 1.
-    shuffle
-        Draw a new random order each epoch (from the loader's generator).
-    seed
-        Seed of the loader's generator, an int accepted by ``torch.Generator.manual_seed``.
-    num_workers
-        Worker processes, an int >= 0 (0 loads in the main process).
-    drop_last
-        Drop the final incomplete batch.
-    pin_memory
-        Return batches in page-locked memory, for faster asynchronous copies to a GPU
-        (torch warns and ignores it when no accelerator is present).
     **kwargs
-        Passed on to ``DataLoader`` (for example ``collate_fn`` or
-        ``multiprocessing_context``); ``generator``, ``worker_init_fn``, ``sampler``,
-        ``batch_sampler`` and ``persistent_workers`` are refused because they would undo
-        the reproducibility above.
+        Passed on to ``DataLoader`` (for example ``collate_fn``, ``worker_init_fn`` or
+        ``multiprocessing_context``); ``generator``, ``sampler``, ``batch_sampler`` and
+        ``persistent_workers`` are refused because they would undo the reproducibility
+        above.
 
     Raises
     ------
-    ValueError
-        If ``batch_size``, ``num_workers`` or ``seed`` is not an int in range (bools are
-        refused), the dataset is empty, or ``drop_last=True`` with a ``batch_size`` larger
-        than the dataset, which would yield no batch at all.
     TypeError
-        If the dataset has no length, a flag is not a bool, or a reserved argument is
-        passed in ``kwargs``.
+        If a count, the seed or a flag has the wrong type (bools are refused as counts,
+        strings such as ``"no"`` as flags), the dataset has no length, or a reserved
+        argument is passed in ``kwargs``.
+    ValueError
+        If a count or the seed is out of range, the dataset is empty, or
+        ``drop_last=True`` with a ``batch_size`` larger than the dataset, which would
+        yield no batch at all.
     """
-    size = _check_int("batch_size", batch_size, minimum=1)
-    workers = _check_int("num_workers", num_workers, minimum=0)
-    if not _is_int(seed):
-        raise ValueError(f"seed must be an int, got {seed!r} ({type(seed).__name__}).")
-    if not _SEED_MIN <= int(seed) <= _SEED_MAX:
+    size = _checks.integer("batch_size", batch_size, minimum=1)
+    workers = _checks.integer("num_workers", num_workers, minimum=0)
+    seed = _checks.integer("seed", seed)
+    if not -(2**63) <= seed < 2**64:  # what torch.Generator.manual_seed accepts
         raise ValueError(f"seed must be between -2**63 and 2**64 - 1, got {seed}.")
     for flag, value in (("shuffle", shuffle), ("drop_last", drop_last), ("pin_memory", pin_memory)):
-        _check_bool(flag, value)
+        _checks.boolean(flag, value)
     for name in sorted(set(kwargs) & set(_RESERVED_LOADER_ARGS)):
         raise TypeError(
             f"make_loader does not accept {name}=: {_RESERVED_LOADER_ARGS[name]}. "
@@ -426,8 +273,7 @@ def make_loader(
         num_workers=workers,
         drop_last=drop_last,
         pin_memory=pin_memory,
-        generator=torch.Generator().manual_seed(int(seed)),
-        worker_init_fn=seed_worker,
+        generator=torch.Generator().manual_seed(seed),
         persistent_workers=False,
         **kwargs,
     )

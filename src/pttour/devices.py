@@ -11,23 +11,44 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
+from pttour import _checks
+
 __all__ = ["move_to", "pick_device", "time_matmul"]
 
-_KNOWN_KINDS = ("cpu", "cuda", "mps")
 _INSTALL_PAGE = "https://pytorch.org/get-started/locally/"
+
+
+def _accelerator() -> torch.device | None:
+    """The accelerator torch sees here (``torch.accelerator``, torch >= 2.6), with its index.
+
+    Without ``torch.accelerator`` the answer is a usable CUDA GPU, then MPS, then None.
+    """
+    api = getattr(torch, "accelerator", None)
+    if api is not None:
+        if not api.is_available():
+            return None
+        kind = api.current_accelerator().type
+        current = getattr(api, "current_device_index", None) or api.current_device_idx
+        return torch.device(kind, current())
+    if torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())
+    if torch.backends.mps.is_available():
+        return torch.device("mps", 0)
+    return None
 
 
 def pick_device(preferred: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on: the one asked for if usable, else the best available.
 
-    With no argument it prefers a CUDA GPU, then Apple's MPS, then the CPU, so the
-    same script runs everywhere. A device that is asked for by name but is not
+    With no argument it returns the accelerator ``torch.accelerator`` reports (a CUDA GPU,
+    MPS, XPU ...; without that API, CUDA then MPS), else the CPU, so the same script runs
+    everywhere. A device that is asked for by name but is not
     usable raises instead of silently falling back, because a run that was meant
     for the GPU and quietly took the CPU wastes hours. The result always carries
     an index for GPUs (``cuda:0``, never bare ``cuda``) and none for the CPU,
@@ -36,60 +57,32 @@ def pick_device(preferred: str | torch.device | None = None) -> torch.device:
 
     >>> pick_device("cpu")
     device(type='cpu')
-    >>> pick_device().type in {"cpu", "cuda", "mps"}
+    >>> pick_device().type in {"cpu", "cuda", "mps", "xpu"}
     True
-
-    Parameters
-    ----------
-    preferred : str or torch.device, optional
-        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``; None picks automatically.
-
-    Returns
-    -------
-    torch.device
-        A device that tensors can be created on now.
 
     Raises
     ------
     ValueError
-        If ``preferred`` is not a device name, or names a kind other than cpu, cuda or mps.
+        If ``preferred`` is not a device name, or names a kind other than cpu, cuda, mps
+        or this machine's accelerator.
     TypeError
         If ``preferred`` is neither a str, a torch.device nor None.
     RuntimeError
         If the requested device exists in name but is not usable here; the message
         lists the available devices and how to fix it.
     """
+    accelerator = _accelerator()
     if preferred is None:
-        if torch.cuda.is_available():
-            return torch.device("cuda", torch.cuda.current_device())
-        if torch.backends.mps.is_available():
-            return torch.device("mps", 0)
-        return torch.device("cpu")
-
-    device = _parse_device(preferred)
+        return accelerator or torch.device("cpu")
+    device = _parse_device(preferred, accelerator)
     if device.type == "cpu":
         return torch.device("cpu")
+    _check_usable(preferred, device, accelerator)
+    if device.index is not None:
+        return device
     if device.type == "cuda":
-        problem = _cuda_problem(device.index)
-        if problem is not None:
-            _raise_unusable(preferred, *problem)
-        index = torch.cuda.current_device() if device.index is None else device.index
-        return torch.device("cuda", index)
-    # device.type == "mps"; _parse_device has rejected every other kind.
-    index = 0 if device.index is None else device.index
-    if not torch.backends.mps.is_available():
-        if torch.backends.mps.is_built():
-            reason = "this torch has MPS support but the device is not usable here"
-        else:
-            reason = f"torch {torch.__version__} was built without MPS support"
-        _raise_unusable(
-            preferred,
-            reason,
-            "MPS needs macOS 12.3 or newer on Apple silicon with a torch for macOS",
-        )
-    if index != 0:
-        _raise_unusable(preferred, "there is only one MPS device, mps:0", "use 'mps'")
-    return torch.device("mps", 0)
+        return torch.device("cuda", torch.cuda.current_device())
+    return accelerator if accelerator is not None else torch.device(device.type, 0)
 
 
 def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False) -> Any:
@@ -113,30 +106,22 @@ def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False)
     ----------
     obj : object
         A tensor, an ``nn.Module``, or mappings, lists, tuples and namedtuples of them.
-    device : str or torch.device
-        Target device, checked with :func:`pick_device` (e.g. ``"cuda"`` or ``pick_device()``).
     non_blocking : bool, default False
         Let host-to-GPU copies overlap with computation; only effective when the
         source tensors are in pinned memory (``DataLoader(pin_memory=True)``).
 
-    Returns
-    -------
-    object
-        The same structure with tensors on ``device``; mappings and sequences are
-        new objects of the same type (a plain ``dict`` when a mapping type cannot be
-        rebuilt from a dict); a module is the same object, now on ``device``.
-
     Raises
     ------
     TypeError
-        If ``device`` is None (choose one with :func:`pick_device`).
+        If ``device`` is None (choose one with :func:`pick_device`) or ``non_blocking``
+        is not a bool.
     ValueError, RuntimeError
         As :func:`pick_device`, when ``device`` is unknown or not usable here.
     """
     if device is None:
         raise TypeError("move_to() needs a device, got None; pass e.g. device=pick_device()")
-    target = pick_device(device)
-    return _move(obj, target, non_blocking)
+    _checks.boolean("non_blocking", non_blocking)
+    return _move(obj, pick_device(device), non_blocking)
 
 
 def time_matmul(
@@ -159,38 +144,10 @@ def time_matmul(
     >>> seconds = time_matmul(32, "cpu", repeats=3)
     >>> isinstance(seconds, float), seconds > 0
     (True, True)
-
-    Parameters
-    ----------
-    n : int
-        Matrix size, at least 1; the product costs about ``2 * n**3`` operations.
-    device : str or torch.device
-        Where to multiply, checked with :func:`pick_device`.
-    repeats : int, default 5
-        Timed runs, at least 1; the median is returned, robust to a slow outlier.
-    include_transfer : bool, default False
-        When True, each timed run also copies both inputs from the CPU to
-        ``device`` and the result back (free when ``device`` is the CPU).
-    dtype : torch.dtype, default torch.float32
-        Floating point or complex element type of the matrices.
-
-    Returns
-    -------
-    float
-        Median seconds per product.
-
-    Raises
-    ------
-    TypeError
-        If ``n`` or ``repeats`` is not an int, or ``dtype`` not a floating point
-        or complex ``torch.dtype``.
-    ValueError
-        If ``n`` or ``repeats`` is below 1.
-    RuntimeError
-        As :func:`pick_device`, when ``device`` is not usable here.
     """
-    _check_positive_int("n", n)
-    _check_positive_int("repeats", repeats)
+    _checks.integer("n", n, minimum=1)
+    _checks.integer("repeats", repeats, minimum=1)
+    _checks.boolean("include_transfer", include_transfer)
     if not isinstance(dtype, torch.dtype) or not (dtype.is_floating_point or dtype.is_complex):
         raise TypeError(
             f"dtype must be a floating point or complex torch.dtype, got {dtype!r}; "
@@ -202,32 +159,30 @@ def time_matmul(
     generator = torch.Generator().manual_seed(0)
     a_host = torch.randn(n, n, generator=generator, dtype=dtype)
     b_host = torch.randn(n, n, generator=generator, dtype=dtype)
+    a, b = a_host.to(target), b_host.to(target)
 
-    run: Callable[[], torch.Tensor]
-    if include_transfer:
-
-        def run() -> torch.Tensor:
+    def run() -> torch.Tensor:
+        if include_transfer:
             return (a_host.to(target) @ b_host.to(target)).cpu()
+        return a @ b
 
-    else:
-        a, b = a_host.to(target), b_host.to(target)
-
-        def run() -> torch.Tensor:
-            return a @ b
+    def synchronize() -> None:  # wait for queued GPU work: measure computing, not launching
+        if target.type != "cpu":
+            torch.accelerator.synchronize(target)
 
     run()
-    _synchronize(target)
+    synchronize()
     durations = []
     for _ in range(repeats):
-        _synchronize(target)
+        synchronize()
         start = time.perf_counter()
         run()
-        _synchronize(target)
+        synchronize()
         durations.append(time.perf_counter() - start)
     return float(statistics.median(durations))
 
 
-def _parse_device(preferred: object) -> torch.device:
+def _parse_device(preferred: object, accelerator: torch.device | None) -> torch.device:
     if isinstance(preferred, torch.device):
         device = preferred
     elif isinstance(preferred, str):
@@ -243,51 +198,51 @@ def _parse_device(preferred: object) -> torch.device:
             f"device must be a str, a torch.device or None, got {preferred!r} "
             f"({type(preferred).__name__}); pass e.g. 'cuda:0' rather than 0"
         )
-    if device.type not in _KNOWN_KINDS:
+    kinds = ["cpu", "cuda", "mps", *([accelerator.type] if accelerator is not None else [])]
+    if device.type not in kinds:
         raise ValueError(
-            f"pick_device() chooses among 'cpu', 'cuda' and 'mps', got {str(device)!r}; "
+            f"pick_device() chooses among 'cpu', 'cuda' and 'mps' and the accelerator torch "
+            f"sees here ({accelerator.type if accelerator else 'none'}), got {str(device)!r}; "
             f"for another backend, pass torch.device({str(device)!r}) to torch directly"
         )
     return device
 
 
-def _cuda_problem(index: int | None) -> tuple[str, str] | None:
-    """Why ``cuda:index`` (or bare ``cuda``) is not usable, and the fix; None when it is."""
-    if not torch.backends.cuda.is_built():
-        return (
-            f"torch {torch.__version__} is a CPU-only build",
-            f"install a CUDA build of torch (the command for your system is at {_INSTALL_PAGE})",
+def _check_usable(preferred: object, device: torch.device, accelerator: Any) -> None:
+    """Raise, saying why and what to do, unless ``device`` (cuda, mps, an accelerator) is usable."""
+    kind, reason, fix = device.type, None, "use 'cpu'"
+    if kind == "cuda" and not torch.backends.cuda.is_built():
+        reason = f"torch {torch.__version__} is a CPU-only build"
+        fix = f"install a CUDA build of torch (the command for your system is at {_INSTALL_PAGE})"
+    elif kind == "cuda" and not torch.cuda.is_available():
+        reason = f"torch was built with CUDA {torch.version.cuda} but sees no GPU"
+        fix = "check the NVIDIA driver with nvidia-smi and that CUDA_VISIBLE_DEVICES does not hide the GPUs"
+    elif kind == "mps" and not torch.backends.mps.is_available():
+        reason = (
+            "this torch has MPS support but the device is not usable here"
+            if torch.backends.mps.is_built()
+            else f"torch {torch.__version__} was built without MPS support"
         )
-    if not torch.cuda.is_available():
-        return (
-            f"torch was built with CUDA {torch.version.cuda} but sees no GPU",
-            (
-                "check the NVIDIA driver with nvidia-smi and that CUDA_VISIBLE_DEVICES "
-                "does not hide the GPUs"
-            ),
-        )
-    count = torch.cuda.device_count()
-    if index is not None and index >= count:
-        return (
-            f"only {count} CUDA device(s) are visible",
-            f"use an index below {count}, or check CUDA_VISIBLE_DEVICES",
-        )
-    return None
-
-
-def _available_devices() -> list[str]:
-    names = ["cpu"]
+        fix = "MPS needs macOS 12.3 or newer on Apple silicon with a torch for macOS"
+    elif kind not in ("cuda", "mps") and getattr(accelerator, "type", None) != kind:
+        reason = f"torch sees no {kind} device here"
+    else:
+        api = getattr(torch, "accelerator", None)
+        count = torch.cuda.device_count() if kind == "cuda" else api.device_count() if api else 1
+        if device.index is not None and device.index >= count:
+            name = "CUDA" if kind == "cuda" else kind
+            reason = f"only {count} {name} device(s) are visible"
+            fix = f"use an index below {count}, or check CUDA_VISIBLE_DEVICES"
+    if reason is None:
+        return
+    available = ["cpu"]
     if torch.cuda.is_available():
-        names.extend(f"cuda:{index}" for index in range(torch.cuda.device_count()))
-    if torch.backends.mps.is_available():
-        names.append("mps:0")
-    return names
-
-
-def _raise_unusable(preferred: object, reason: str, fix: str) -> NoReturn:
+        available += [f"cuda:{index}" for index in range(torch.cuda.device_count())]
+    if accelerator is not None and accelerator.type != "cuda":
+        available.append(f"{accelerator.type}:{accelerator.index}")
     raise RuntimeError(
         f"device {str(preferred)!r} was requested but {reason}; "
-        f"available: {', '.join(_available_devices())}. "
+        f"available: {', '.join(available)}. "
         f"To fix: {fix}; or call pick_device() with no argument to use the best available device."
     )
 
@@ -315,18 +270,3 @@ def _move(obj: Any, device: torch.device, non_blocking: bool) -> Any:
             # A subclass whose constructor takes other arguments: keep the values at least.
             return list(moved) if isinstance(obj, list) else tuple(moved)
     return obj
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-
-
-def _synchronize(device: torch.device) -> None:
-    """Wait for queued GPU work, so the clock measures computing, not launching."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.torch_version import TorchVersion
 
 from pttour.errors import UnsupportedEnvironmentError
 
@@ -36,8 +37,9 @@ MIN_PYTHON: tuple[int, int] = (3, 10)
 #: ``weights_only=True``, which the checkpoint module relies on.
 MIN_TORCH: tuple[int, int] = (2, 6)
 
-# "2.13.0+cpu", "2.6.0a0+git123", "3.11.7", "3.13.0rc1": only major and minor matter.
-_VERSION_PREFIX = re.compile(r"^\s*v?(\d+)\.(\d+)")
+# "2.13.0+cpu", "2.6.0.dev20250101", "3.13.0rc1": a release, a nightly or a candidate of
+# major.minor all count as major.minor; ".dev0" is the lowest version of a release.
+_MAJOR_MINOR = re.compile(r"\d+\.\d+")
 
 
 @dataclass(frozen=True)
@@ -50,17 +52,6 @@ class DeviceInfo:
     >>> cpu = collect_environment().devices[0]
     >>> cpu.kind, cpu.index
     ('cpu', 0)
-
-    Parameters
-    ----------
-    kind : str
-        ``"cpu"``, ``"cuda"`` or ``"mps"``, as in ``torch.device(kind)``.
-    index : int
-        Position among the devices of that kind (``cuda:1`` has index 1).
-    name : str
-        Human-readable model name, e.g. ``"NVIDIA H100 80GB HBM3"``.
-    total_memory_bytes : int or None
-        Memory of the device in bytes (system RAM for the CPU), None when unknown.
     """
 
     kind: str
@@ -83,30 +74,6 @@ class EnvironmentReport:
     'cpu'
     >>> report.supported, report.problems
     (True, ())
-
-    Parameters
-    ----------
-    python_version : str
-        The running interpreter's version, e.g. ``"3.11.7"``.
-    torch_version : str
-        ``torch.__version__``, e.g. ``"2.13.0+cpu"``.
-    build : str
-        What the torch wheel was compiled for: ``"CPU-only"``, ``"CUDA 12.8"``,
-        ``"ROCm 6.3"`` or ``"MPS"``.
-    cuda_version : str or None
-        CUDA version torch was built with, None for non-CUDA builds.
-    cudnn_version : int or None
-        cuDNN version as torch reports it (e.g. ``90100``), None when absent.
-    mps_available : bool
-        Whether Apple's Metal (MPS) device is usable.
-    devices : tuple of DeviceInfo
-        Usable devices, the CPU first.
-    num_threads : int
-        Threads torch uses for CPU operations.
-    min_python, min_torch : tuple of int
-        The oldest supported versions, :data:`MIN_PYTHON` and :data:`MIN_TORCH`.
-    problems : tuple of str
-        One sentence per problem, each saying what to install; empty when supported.
     """
 
     python_version: str
@@ -133,28 +100,14 @@ class EnvironmentReport:
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain JSON-serialisable data.
 
-        Tuples become lists and minimum versions become ``"major.minor"`` strings,
-        so ``json.dumps(report.to_dict())`` works and reads well in a bug report.
-
         >>> import json
         >>> data = json.loads(json.dumps(collect_environment().to_dict()))
         >>> data["min_torch"], data["devices"][0]["kind"], data["supported"]
         ('2.6', 'cpu', True)
 
-        Returns
-        -------
-        dict
-            Every field, plus ``"supported"``.
         """
-        return {
-            "python_version": self.python_version,
-            "torch_version": self.torch_version,
-            "build": self.build,
-            "cuda_version": self.cuda_version,
-            "cudnn_version": self.cudnn_version,
-            "mps_available": self.mps_available,
+        return dataclasses.asdict(self) | {
             "devices": [dataclasses.asdict(device) for device in self.devices],
-            "num_threads": self.num_threads,
             "min_python": _format_version(self.min_python),
             "min_torch": _format_version(self.min_torch),
             "supported": self.supported,
@@ -174,11 +127,6 @@ class EnvironmentReport:
           build        ...
           devices      cpu ...
           supported    yes
-
-        Returns
-        -------
-        str
-            Several lines, without a trailing newline.
         """
         rows = [
             ("Python", f"{self.python_version} (needs >= {_format_version(self.min_python)})"),
@@ -189,7 +137,8 @@ class EnvironmentReport:
             ("MPS", "available" if self.mps_available else "not available"),
             ("CPU threads", str(self.num_threads)),
         ]
-        labels = [_device_label(device) for device in self.devices]
+        # The CPU has one logical device, so an index would only add noise.
+        labels = [d.kind if d.kind == "cpu" else f"{d.kind}:{d.index}" for d in self.devices]
         label_width = max(len(label) for label in labels)
         for position, (label, device) in enumerate(zip(labels, self.devices, strict=True)):
             description = device.name
@@ -217,37 +166,25 @@ def version_problems(python_version: str, torch_version: str) -> list[str]:
     []
     >>> version_problems("3.11.7", "2.1.0")
     ["torch 2.1.0 is older than the 2.6 pttour supports; install a newer one with: pip install 'torch>=2.6'"]
-
-    Parameters
-    ----------
-    python_version : str
-        e.g. ``platform.python_version()``.
-    torch_version : str
-        e.g. ``torch.__version__``.
-
-    Returns
-    -------
-    list of str
-        One sentence per problem, Python first; empty when both are supported.
-
-    Raises
-    ------
-    ValueError
-        If a string does not start with ``major.minor``.
     """
     problems = []
-    if _parse_version(python_version, "Python") < MIN_PYTHON:
-        minimum = _format_version(MIN_PYTHON)
+    for what, version, minimum in (("Python", python_version, MIN_PYTHON),
+                                   ("torch", torch_version, MIN_TORCH)):  # fmt: skip
+        if not isinstance(version, str) or not _MAJOR_MINOR.match(version):
+            raise ValueError(
+                f"cannot read a {what} version from {version!r}; expected 'major.minor...', "
+                "e.g. '2.6.0'"
+            )
+        if TorchVersion(version) >= f"{minimum[0]}.{minimum[1]}.dev0":
+            continue
+        floor = f"{minimum[0]}.{minimum[1]}"
         problems.append(
-            f"Python {python_version} is older than the {minimum} pttour supports; "
-            f"create a virtual environment with Python {minimum} or newer "
-            f"(e.g. python3.12 -m venv .venv) and install pttour there"
-        )
-    if _parse_version(torch_version, "torch") < MIN_TORCH:
-        minimum = _format_version(MIN_TORCH)
-        problems.append(
-            f"torch {torch_version} is older than the {minimum} pttour supports; "
-            f"install a newer one with: pip install 'torch>={minimum}'"
+            f"Python {version} is older than the {floor} pttour supports; create a virtual "
+            f"environment with Python {floor} or newer (e.g. python3.12 -m venv .venv) and "
+            f"install pttour there"
+            if what == "Python"
+            else f"torch {version} is older than the {floor} pttour supports; install a newer "
+            f"one with: pip install 'torch>={floor}'"
         )
     return problems
 
@@ -263,11 +200,6 @@ def collect_environment() -> EnvironmentReport:
     True
     >>> report.build.startswith("CUDA") == (report.cuda_version is not None)
     True
-
-    Returns
-    -------
-    EnvironmentReport
-        The report; check :attr:`EnvironmentReport.supported` or call :func:`require_supported`.
     """
     python_version = platform.python_version()
     torch_version = str(torch.__version__)
@@ -314,22 +246,6 @@ def require_supported(report: EnvironmentReport | None = None) -> EnvironmentRep
 
     >>> require_supported().supported
     True
-
-    Parameters
-    ----------
-    report : EnvironmentReport, optional
-        A report to check; by default :func:`collect_environment` is called.
-
-    Returns
-    -------
-    EnvironmentReport
-        The checked report.
-
-    Raises
-    ------
-    UnsupportedEnvironmentError
-        If Python or torch is too old; the message has one sentence per problem,
-        each saying what to install.
     """
     if report is None:
         report = collect_environment()
@@ -339,23 +255,8 @@ def require_supported(report: EnvironmentReport | None = None) -> EnvironmentRep
     return report
 
 
-def _parse_version(text: str, what: str) -> tuple[int, int]:
-    """Return ``(major, minor)`` from a version string such as ``"2.6.0a0+git123"``."""
-    match = _VERSION_PREFIX.match(str(text))
-    if match is None:
-        raise ValueError(
-            f"cannot read a {what} version from {text!r}; expected 'major.minor...', e.g. '2.6.0'"
-        )
-    return int(match.group(1)), int(match.group(2))
-
-
 def _format_version(version: tuple[int, ...]) -> str:
     return ".".join(str(part) for part in version)
-
-
-def _device_label(device: DeviceInfo) -> str:
-    # The CPU has one logical device, so an index would only add noise.
-    return "cpu" if device.kind == "cpu" else f"{device.kind}:{device.index}"
 
 
 def _cpu_name() -> str:

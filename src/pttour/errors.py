@@ -11,6 +11,7 @@ __all__ = [
     "ArchitectureMismatchError",
     "CheckpointError",
     "CheckpointNotFoundError",
+    "CheckpointWriteError",
     "CorruptCheckpointError",
     "PttourError",
     "UnsafeCheckpointError",
@@ -47,6 +48,19 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
 
     >>> issubclass(CheckpointNotFoundError, FileNotFoundError)
     True
+    """
+
+
+class CheckpointWriteError(CheckpointError, OSError):
+    """A checkpoint could not be written (disk or quota full, no permission, a file in the way).
+
+    The message names the checkpoint's path and the cause; ``errno`` is the operating system's
+    (e.g. ``errno.ENOSPC``). The previous checkpoint at that path, if any, is left intact.
+
+    >>> import errno
+    >>> err = CheckpointWriteError(errno.ENOSPC, "checkpoint 'ck.pt' was not saved: disk full")
+    >>> err.errno == errno.ENOSPC, isinstance(err, OSError)
+    (True, True)
     """
 
 

@@ -1,17 +1,5 @@
 """torch.func: gradients as functions, batched with vmap, per-sample gradients.
 
-:mod:`torch.func` (formerly functorch) treats differentiation as a
-transformation of functions rather than a side effect on ``.grad``:
-
-- ``grad(f)`` is a new function returning the gradient of a scalar ``f``;
-- ``vmap(f)`` runs ``f`` over a batch dimension as if in a loop, but as one
-  batched computation;
-- ``jacrev(f)`` and ``jacfwd(f)`` return the Jacobian by reverse- or
-  forward-mode AD (reverse is cheaper when outputs are fewer than inputs,
-  forward when inputs are fewer);
-- ``functional_call(model, params, args)`` runs a module with parameters
-  passed in as a dictionary, turning a model into a pure function of them.
-
 Combined, ``vmap(grad(loss_of_one_sample))`` gives the gradient of every
 sample of a batch separately, which ``loss.backward()`` cannot: it only ever
 stores the sum (or mean) over the batch. :func:`per_sample_gradients` does
@@ -37,6 +25,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from pttour import _checks
+
 __all__ = ["per_sample_gradients", "per_sample_gradients_loop"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -44,6 +34,7 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 def _validate_batch(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> None:
     """Raise ``ValueError`` unless inputs and targets form one batch a model can split."""
+    _checks.module("model", model)
     for name, tensor in (("inputs", inputs), ("targets", targets)):
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(f"{name} must be a tensor, got {type(tensor).__name__}.")
@@ -103,21 +94,6 @@ def per_sample_gradients(
 ) -> dict[str, torch.Tensor]:
     """The gradient of each sample's loss for every trainable parameter, in one batched pass.
 
-    ``loss.backward()`` leaves only the batch's summed or averaged gradient in
-    ``.grad``; methods such as differentially private SGD (clipping each
-    sample's gradient), influence estimates and gradient-noise statistics need
-    each sample's own. This computes them with :mod:`torch.func`: the model
-    becomes a pure function of its parameters via
-    :func:`torch.func.functional_call`, :func:`torch.func.grad` differentiates
-    the loss of a single sample, and :func:`torch.func.vmap` maps that over the
-    batch, so no Python loop runs. The loss of sample ``i`` is
-    ``loss_fn(model(inputs[i:i+1]), targets[i:i+1])``, a batch of one; with
-    ``reduction='mean'`` the mean of the per-sample gradients is the batch
-    gradient. Parameters with ``requires_grad=False`` and buffers are used but
-    not differentiated; ``.grad`` is left untouched.
-
-    >>> import torch
-    >>> from torch import nn
     >>> model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double()
     >>> inputs = torch.linspace(-1, 1, 15, dtype=torch.float64).view(5, 3)
     >>> targets = torch.linspace(0, 1, 5, dtype=torch.float64).view(5, 1)
@@ -132,31 +108,11 @@ def per_sample_gradients(
         ...
     ValueError: inputs have batch size 5 (shape (5, 3)) but targets have batch size 4 ...
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        The model; its forward pass must be deterministic (no active dropout:
-        ``vmap`` refuses random operations) and must accept a batch of one.
-    loss_fn : callable
-        ``loss_fn(output, target)`` returning a single value for one sample.
-    inputs, targets : torch.Tensor
-        One batch, batch dimension first, on the model's device.
-
     Returns
     -------
     dict of str to torch.Tensor
         For each trainable parameter name (in ``named_parameters()`` order) a
         tensor of shape ``(batch, *parameter.shape)``.
-
-    Raises
-    ------
-    ValueError
-        If the batch sizes of ``inputs`` and ``targets`` differ (the message
-        gives both), the batch is empty, the inputs are on another device, the
-        model has no trainable parameter, has batch norm or dropout in training
-        mode, or ``loss_fn`` does not return a single value.
-    TypeError
-        If ``inputs`` or ``targets`` is not a tensor.
     """
     _validate_batch(model, inputs, targets)
     for name, module in model.named_modules():
@@ -192,8 +148,6 @@ def per_sample_gradients_loop(
     runs ``batch`` forward and backward passes from Python, so it is slower.
     ``.grad`` is left untouched; a parameter the loss does not use gets zeros.
 
-    >>> import torch
-    >>> from torch import nn
     >>> model = nn.Linear(2, 1, bias=False).double()
     >>> with torch.no_grad():
     ...     _ = model.weight.copy_(torch.tensor([[1.0, -1.0]]))
@@ -202,30 +156,6 @@ def per_sample_gradients_loop(
     >>> grads = per_sample_gradients_loop(model, nn.MSELoss(), inputs, targets)
     >>> grads["weight"].shape, grads["weight"].tolist()  # 2 * (w . x) * x per sample
     (torch.Size([2, 1, 2]), [[[2.0, 0.0]], [[0.0, -8.0]]])
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        The model; it must accept a batch of one.
-    loss_fn : callable
-        ``loss_fn(output, target)`` returning a single value for one sample.
-    inputs, targets : torch.Tensor
-        One batch, batch dimension first, on the model's device.
-
-    Returns
-    -------
-    dict of str to torch.Tensor
-        For each trainable parameter name a tensor of shape ``(batch, *parameter.shape)``.
-
-    Raises
-    ------
-    ValueError
-        If the batch sizes of ``inputs`` and ``targets`` differ (the message
-        gives both), the batch is empty, the inputs are on another device, the
-        model has no trainable parameter or batch norm in training mode, or
-        ``loss_fn`` does not return a single value.
-    TypeError
-        If ``inputs`` or ``targets`` is not a tensor.
     """
     _validate_batch(model, inputs, targets)
     trainable = _trainable(model)

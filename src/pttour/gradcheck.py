@@ -7,33 +7,18 @@ element ``p`` of a parameter the central difference::
     (loss(p + eps) - loss(p - eps)) / (2 * eps)
 
 approximates d(loss)/d(p) with an error of order ``eps**2`` plus the rounding
-error of the two loss values divided by ``eps``. That rounding term is why the
-check needs float64: in float32 (about 7 significant digits) the two loss values
-agree in almost every digit, so for a small ``eps`` their difference is mostly
-noise and no ``eps`` gives more than three or four correct digits, too few to
-tell a subtle bug from rounding. In float64 an ``eps`` between 1e-7 and 1e-5 is
-fine.
+error of the two loss values divided by ``eps``, which is why the check needs
+float64: in float32 no ``eps`` gives more than three or four correct digits, too
+few to tell a subtle bug from rounding.
 
-The check passes for a tensor when::
+Every element is held to its own tolerance, the rule of :func:`torch.allclose`::
 
-    max|autograd - numerical| <= atol + rtol * max|numerical|
+    |autograd - numerical| <= atol + rtol * |numerical|
 
-which is the per-tensor form of the ``atol + rtol * |expected|`` rule of
-:func:`torch.allclose`.
-
-:func:`check_model_gradients` checks every parameter of a model (and
-optionally its input) and returns a :class:`GradcheckReport` with one row per
-tensor; :func:`check_function_gradients` does the same for a plain function of
-tensors, such as a custom :class:`torch.autograd.Function`.
-
-PyTorch's own tools, :func:`torch.autograd.gradcheck` and
-:func:`torch.autograd.gradgradcheck`, check a function's gradients with respect
-to its tensor inputs (first and second derivatives). They report no maximum or
-mean difference: they return ``True``, or raise
-``torch.autograd.gradcheck.GradcheckError`` (a ``RuntimeError``; import it with
-``from torch.autograd.gradcheck import GradcheckError``) whose message shows the
-numerical and analytical Jacobians. To check a model's parameters with them,
-pass the parameters as inputs through :func:`torch.func.functional_call`.
+so a wrong small entry cannot hide behind a large one, and a failure names the worst
+element with both values. As in :func:`torch.autograd.gradcheck`, the whole Jacobian is
+compared, a backward that ignores ``grad_output`` or is not deterministic fails, and an
+output that does not require grad has a zero gradient; the default tolerances are stricter.
 
 >>> import torch
 >>> x = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64, requires_grad=True)
@@ -46,12 +31,13 @@ True
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from pttour import _checks
 
 __all__ = [
     "GradcheckReport",
@@ -61,48 +47,82 @@ __all__ = [
     "numerical_gradient",
 ]
 
-# Seed of the fixed projection that turns a non-scalar output into a scalar.
-_PROJECTION_SEED = 0
 
-
-def _require_float64(tensor: torch.Tensor, what: str) -> None:
-    """Raise ``TypeError`` unless ``tensor`` is float64, explaining why it must be."""
+def _require_float64(tensor: torch.Tensor, what: str) -> torch.Tensor:
+    """Return ``tensor`` if it is float64, else raise ``TypeError`` explaining why it must be."""
     if tensor.dtype == torch.float64:
-        return
-    if tensor.is_floating_point():
-        reason = (
-            f"with {tensor.dtype}'s few significant digits (about 7 for float32, fewer for "
-            "float16 and bfloat16) the difference quotient is dominated by rounding error"
-        )
-    else:
-        reason = "finite differences need a floating-point tensor to perturb"
+        return tensor
     raise TypeError(
-        f"{what} has dtype {tensor.dtype}, but gradient checks need float64: {reason}. "
-        "Convert it with .double() (a model with model.double())."
+        f"{what} has dtype {tensor.dtype}, but gradient checks need float64: finite "
+        "differences perturb a floating-point tensor, and with fewer digits (about 7 for "
+        "float32) the difference quotient is dominated by rounding error. Convert it with "
+        ".double() (a model with model.double())."
     )
 
 
-def _validate_settings(eps: float, atol: float = 0.0, rtol: float = 0.0) -> None:
-    """Raise ``ValueError`` for a non-positive step or a negative tolerance (NaN included)."""
-    if not eps > 0:
-        raise ValueError(f"eps={eps} must be positive; 1e-6 suits float64.")
-    for name, value in (("atol", atol), ("rtol", rtol)):
-        if not value >= 0:
-            raise ValueError(f"{name}={value} must be zero or positive.")
-
-
-def _scalar_value(result: object) -> float:
-    """The float value of ``fn()``'s result, which must be a tensor holding one number."""
-    if not isinstance(result, torch.Tensor):
-        raise TypeError(
-            f"fn() returned {type(result).__name__}, not a tensor; return the loss tensor itself."
+def _require_finite(tensor: torch.Tensor, what: str) -> None:
+    """Raise ``ValueError`` if ``tensor`` holds NaN or inf: no slope can be measured there."""
+    bad = (~torch.isfinite(tensor)).nonzero()
+    if len(bad):
+        raise ValueError(
+            f"{what} holds NaN or inf (first at index {bad[0].tolist()}); finite differences "
+            "need finite values. Check the gradient at a point where everything is finite."
         )
-    if result.numel() != 1:
+
+
+def _validate_settings(eps: float, atol: float = 0.0, rtol: float = 0.0) -> None:
+    """Raise for a step that is not positive or a tolerance that is negative (NaN included)."""
+    _checks.real("eps", eps, positive=True)
+    _checks.real("atol", atol)
+    _checks.real("rtol", rtol)
+
+
+def _values(result: object, what: str = "fn()") -> torch.Tensor:
+    """``result`` as a flat float64 CPU tensor; it must be a finite floating-point tensor."""
+    if not isinstance(result, torch.Tensor) or not result.is_floating_point():
+        got = f"a {result.dtype} tensor" if isinstance(result, torch.Tensor) else "not a tensor"
+        raise TypeError(
+            f"{what} returned {type(result).__name__}, {got}; it must return a floating-point "
+            "tensor (the loss, or the output itself)."
+        )
+    values = result.detach().to("cpu", torch.float64).reshape(-1)
+    if not torch.isfinite(values).all():
+        raise ValueError(
+            f"{what} is NaN or inf at the inputs given (e.g. log(0) or 0/0), so no derivative "
+            "can be measured there; check the gradient at a point where it is finite."
+        )
+    return values
+
+
+def _scalar(result: object) -> torch.Tensor:
+    """The one value of ``fn()``'s result, which must be a tensor holding one number."""
+    values = _values(result)
+    if len(values) != 1:
         raise ValueError(
             f"fn() returned a tensor of shape {tuple(result.shape)}; a gradient needs a "
             "single value, e.g. a loss with reduction='mean' or output.sum()."
         )
-    return result.detach().to(torch.float64).item()
+    return values
+
+
+def _numerical_jacobian(
+    values: Callable[[], torch.Tensor], tensor: torch.Tensor, eps: float
+) -> torch.Tensor:
+    """Central differences of ``values()`` (flat) per element of ``tensor``: (outputs, elements)."""
+    columns = []
+    with torch.no_grad():
+        for index in itertools.product(*(range(size) for size in tensor.shape)):
+            # A Python float holds a float64 exactly, so writing it back restores every bit.
+            original = tensor[index].item()
+            try:
+                tensor[index] = original + eps
+                plus = values()
+                tensor[index] = original - eps
+                minus = values()
+            finally:
+                tensor[index] = original
+            columns.append((plus - minus) / (2 * eps))
+    return torch.stack(columns, dim=1)
 
 
 def numerical_gradient(
@@ -118,7 +138,6 @@ def numerical_gradient(
     arguments it can read the tensor through a model, a closure or a global.
     Only float64 is accepted (see the module notes on rounding error).
 
-    >>> import torch
     >>> x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
     >>> grad = numerical_gradient(lambda: (x**2).sum(), x)
     >>> [round(g, 6) for g in grad.tolist()], grad.dtype
@@ -127,77 +146,38 @@ def numerical_gradient(
     Traceback (most recent call last):
         ...
     TypeError: tensor has dtype torch.float32, but gradient checks need float64: ...
-
-    Parameters
-    ----------
-    fn : callable
-        Takes no arguments and returns a tensor holding a single value.
-    tensor : torch.Tensor
-        The float64 tensor to differentiate with respect to; perturbed in place
-        and restored.
-    eps : float, default 1e-6
-        The step; positive.
-
-    Returns
-    -------
-    torch.Tensor
-        The gradient, float64, with the shape and device of ``tensor``.
-
-    Raises
-    ------
-    TypeError
-        If ``tensor`` is not float64, or ``fn()`` does not return a tensor.
-    ValueError
-        If ``fn()`` returns more than one value (the message gives its shape) or
-        ``eps`` is not positive.
     """
-    _require_float64(tensor, "tensor")
+    _checks.function("fn", fn)
+    _require_float64(_checks.tensor("tensor", tensor), "tensor")
     _validate_settings(eps)
-    grad = torch.zeros(tensor.shape, dtype=torch.float64)
-    with torch.no_grad():
-        for index in itertools.product(*(range(size) for size in tensor.shape)):
-            # A Python float holds a float64 exactly, so writing it back restores every bit.
-            original = tensor[index].item()
-            try:
-                tensor[index] = original + eps
-                plus = _scalar_value(fn())
-                tensor[index] = original - eps
-                minus = _scalar_value(fn())
-            finally:
-                tensor[index] = original
-            grad[index] = (plus - minus) / (2 * eps)
-    return grad.to(tensor.device)
+    if tensor.numel() == 0:
+        return torch.zeros_like(tensor)
+    return _numerical_jacobian(lambda: _scalar(fn()), tensor, eps).view(tensor.shape).to(tensor)
 
 
 @dataclass(frozen=True)
 class GradientComparison:
     """How autograd's gradient of one tensor compares with the numerical one.
 
-    ``relative_error`` is ``max_abs_diff`` divided by the largest magnitude in
-    either gradient (0 when both are zero); ``passed`` applies the rule
-    ``max_abs_diff <= atol + rtol * max|numerical|``.
-
     >>> row = GradientComparison("fc.weight", (1, 2), 2e-10, 1e-10, 1e-11, True)
-    >>> row.name, row.shape, row.passed
-    ('fc.weight', (1, 2), True)
+    >>> row.name, row.shape, row.passed, row.index
+    ('fc.weight', (1, 2), True, ())
 
     Parameters
     ----------
     name : str
         The parameter name from ``named_parameters()``, ``"inputs"`` or ``"input N"``.
-    shape : tuple of int
-        The tensor's shape.
-    max_abs_diff, mean_abs_diff : float
-        Largest and mean ``|autograd - numerical|`` over the tensor's elements.
     relative_error : float
-        ``max_abs_diff / max(max|autograd|, max|numerical|)``.
+        The largest ``|autograd - numerical| / max(|autograd|, |numerical|)``.
     passed : bool
-        Whether the tensor passed the check.
-
-    Raises
-    ------
-    dataclasses.FrozenInstanceError
-        On any attempt to change a field.
+        Whether every element passed ``|autograd - numerical| <= atol + rtol * |numerical|``.
+    index, output_index : tuple of int
+        The element that misses its tolerance by the largest factor, and the output
+        element it was compared through (for a function with several outputs).
+    analytical, numerical : float
+        Autograd's and the numerical derivative at that element.
+    note : str
+        Why the tensor failed, when not only because of a mismatch.
     """
 
     name: str
@@ -206,17 +186,19 @@ class GradientComparison:
     mean_abs_diff: float
     relative_error: float
     passed: bool
+    index: tuple[int, ...] = ()
+    output_index: tuple[int, ...] = ()
+    analytical: float = 0.0
+    numerical: float = 0.0
+    note: str = ""
 
 
 @dataclass
 class GradcheckReport:
     """The result of a gradient check: one :class:`GradientComparison` per tensor.
 
-    ``str(report)`` renders an aligned table, so a failing check shows at a
-    glance which tensor is wrong and by how much.
-
     >>> rows = [
-    ...     GradientComparison("0.weight", (3, 2), 0.5, 0.25, 0.5, False),
+    ...     GradientComparison("0.weight", (3, 2), 0.5, 0.25, 0.5, False, (1, 0), (), 0.25, 0.75),
     ...     GradientComparison("0.bias", (3,), 1e-11, 4e-12, 2e-11, True),
     ... ]
     >>> report = GradcheckReport(rows, eps=1e-6, atol=1e-6, rtol=1e-4)
@@ -227,18 +209,7 @@ class GradcheckReport:
     name      shape   max abs diff  mean abs diff   rel err  result
     0.weight  (3, 2)      5.00e-01       2.50e-01  5.00e-01  FAIL
     0.bias    (3,)        1.00e-11       4.00e-12  2.00e-11  ok
-
-    Parameters
-    ----------
-    comparisons : list of GradientComparison
-        One row per checked tensor, in the order checked.
-    eps, atol, rtol : float
-        The step and tolerances the check used.
-
-    Raises
-    ------
-    None
-        Building a report does not validate its rows.
+    0.weight[1, 0]: autograd 0.25, numerical 0.75
     """
 
     comparisons: list[GradientComparison]
@@ -259,22 +230,14 @@ class GradcheckReport:
     def __str__(self) -> str:
         if not self.comparisons:
             verdict = "nothing checked"
-        elif self.passed:
-            verdict = "passed"
         else:
-            verdict = "FAILED for " + ", ".join(self.failures)
+            verdict = "passed" if self.passed else "FAILED for " + ", ".join(self.failures)
         header = ("name", "shape", "max abs diff", "mean abs diff", "rel err", "result")
         rows = [
-            (
-                row.name,
-                str(row.shape),
-                f"{row.max_abs_diff:.2e}",
-                f"{row.mean_abs_diff:.2e}",
-                f"{row.relative_error:.2e}",
-                "ok" if row.passed else "FAIL",
-            )
+            (row.name, str(row.shape), f"{row.max_abs_diff:.2e}", f"{row.mean_abs_diff:.2e}",
+             f"{row.relative_error:.2e}", "ok" if row.passed else "FAIL")
             for row in self.comparisons
-        ]
+        ]  # fmt: skip
         widths = [max(len(line[i]) for line in (header, *rows)) for i in range(len(header))]
         # Text columns align left, numbers right, so exponents line up.
         align = ["<", "<", ">", ">", ">", "<"]
@@ -282,56 +245,115 @@ class GradcheckReport:
         for line in (header, *rows):
             cells = [f"{cell:{a}{w}}" for cell, a, w in zip(line, align, widths, strict=True)]
             lines.append("  ".join(cells).rstrip())
+        for row in self.comparisons:
+            if not row.passed:
+                through = f" (through output {list(row.output_index)})" if row.output_index else ""
+                lines.append(
+                    f"{row.name}{list(row.index)}{through}: autograd {row.analytical:.6g}, "
+                    f"numerical {row.numerical:.6g}" + (f"; {row.note}" if row.note else "")
+                )
         return "\n".join(lines)
 
 
 def _compare(
-    name: str, autograd: torch.Tensor, numerical: torch.Tensor, atol: float, rtol: float
-) -> GradientComparison:
-    """One report row for a tensor, from its autograd and numerical gradients."""
-    autograd = autograd.detach().to(torch.float64)
-    numerical = numerical.to(autograd.device)
-    shape = tuple(numerical.shape)
-    if numerical.numel() == 0:
-        return GradientComparison(name, shape, 0.0, 0.0, 0.0, True)
-    diff = (autograd - numerical).abs()
-    max_diff, mean_diff = diff.max().item(), diff.mean().item()
-    max_numerical = numerical.abs().max().item()
-    scale = max(autograd.abs().max().item(), max_numerical)
-    relative = max_diff / scale if scale > 0 else 0.0
-    passed = max_diff <= atol + rtol * max_numerical
-    return GradientComparison(name, shape, max_diff, mean_diff, relative, passed)
+    name: str, tensor: torch.Tensor, output: torch.Tensor, jacobians: tuple, tolerances: tuple,
+    note: str, hint: str,
+) -> GradientComparison:  # fmt: skip
+    """One report row from the (outputs, elements) Jacobians of one tensor.
+
+    ``note`` fails the row whatever the numbers; ``hint`` explains a mismatch, if there is one.
+    """
+    analytical, numerical = jacobians
+    if analytical.numel() == 0:
+        return GradientComparison(name, tuple(tensor.shape), 0.0, 0.0, 0.0, not note, note=note)
+    diff = (analytical - numerical).abs()
+    tolerance = tolerances[0] + tolerances[1] * numerical.abs()
+    # Each element's difference in units of its tolerance: 0/0 counts 0, NaN counts worst.
+    excess = torch.where(diff.isnan(), torch.inf, (diff / tolerance).nan_to_num(0.0, torch.inf))
+    worst = int(excess.argmax())
+    scale = torch.maximum(analytical.abs(), numerical.abs())
+    matches = bool((diff <= tolerance).all())
+    output_index, index = divmod(worst, analytical.shape[1])
+    return GradientComparison(
+        name,
+        tuple(tensor.shape),
+        diff.max().item(),
+        diff.mean().item(),
+        torch.where(scale > 0, diff / scale, 0.0).max().item(),
+        matches and not note,
+        tuple(int(i) for i in torch.unravel_index(torch.tensor(index), tensor.shape)),
+        tuple(int(i) for i in torch.unravel_index(torch.tensor(output_index), output.shape)),
+        analytical.view(-1)[worst].item(),
+        numerical.view(-1)[worst].item(),
+        note or ("" if matches else hint),
+    )
+
+
+def _analytical_jacobians(output: torch.Tensor, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Autograd's (outputs, elements) Jacobian of ``output`` for each tensor, one row per output."""
+    flat = output.reshape(-1)
+    rows: list[list[torch.Tensor]] = [[] for _ in tensors]
+    for k in range(flat.numel()):
+        grads = torch.autograd.grad(flat[k], tensors, retain_graph=True, allow_unused=True)
+        for collected, tensor, grad in zip(rows, tensors, grads, strict=True):
+            grad = torch.zeros_like(tensor) if grad is None else grad
+            collected.append(grad.detach().to("cpu", torch.float64).reshape(-1))
+    return [torch.stack(collected) for collected in rows]
 
 
 def _check_tensors(
-    fn: Callable[[], torch.Tensor],
+    evaluate: Callable[[], torch.Tensor],
     named: list[tuple[str, torch.Tensor]],
     *,
+    scalar: bool,
     eps: float,
     atol: float,
     rtol: float,
 ) -> GradcheckReport:
-    """Compare autograd with central differences for each named tensor of ``fn()``."""
-    value = fn()
-    _scalar_value(value)  # validates the shape before autograd sees it
-    # autograd.grad returns the gradients without writing any tensor's .grad.
-    grads = torch.autograd.grad(value, [t for _, t in named], allow_unused=True)
+    """Compare autograd with central differences for each named tensor of ``evaluate()``."""
+    output = evaluate()
+    values = _scalar(output) if scalar else _values(output, "fn(*inputs)")
     with torch.no_grad():
-        second = _scalar_value(fn())
+        again = _values(evaluate())
     # A tiny tolerance absorbs bit-level differences of GPU kernels; dropout changes far more.
-    if not math.isclose(second, value.item(), rel_tol=1e-12, abs_tol=1e-15):
+    if not torch.allclose(values, again, rtol=1e-12, atol=1e-15):
         raise ValueError(
-            f"the loss changed between two identical evaluations ({value.item()!r} then "
-            f"{second!r}); finite differences need a deterministic function. Disable dropout "
-            "and other randomness, e.g. with model.eval()."
+            f"the function's value changed between two identical evaluations ({values[0]:.17g} "
+            f"then {again[0]:.17g} ...); finite differences need a deterministic function. "
+            "Disable dropout and other randomness, e.g. with model.eval()."
         )
-    comparisons = []
-    for (name, tensor), grad in zip(named, grads, strict=True):
-        # An unused tensor has a zero gradient; autograd reports it as None.
-        autograd = torch.zeros_like(tensor) if grad is None else grad
-        numerical = numerical_gradient(fn, tensor, eps=eps)
-        comparisons.append(_compare(name, autograd, numerical, atol, rtol))
-    return GradcheckReport(comparisons, eps=eps, atol=atol, rtol=rtol)
+    tensors = [tensor for _, tensor in named]
+    notes = [""] * len(tensors)
+    if output.requires_grad:
+        jacobians = _analytical_jacobians(output, tensors)
+        repeated = _analytical_jacobians(output, tensors)
+        zero = torch.zeros_like(output)
+        from_zero = torch.autograd.grad(output, tensors, zero, allow_unused=True)
+        for i, (first, second, grad) in enumerate(zip(jacobians, repeated, from_zero, strict=True)):
+            if not torch.equal(first, second):
+                notes[i] = "the backward is not deterministic: two runs gave different gradients"
+            elif grad is not None and bool(grad.ne(0).any()):
+                notes[i] = (
+                    "the backward is not multiplied by grad_output: with grad_output = 0 it "
+                    "still returns a nonzero gradient"
+                )
+    else:
+        jacobians = [torch.zeros(values.numel(), t.numel(), dtype=torch.float64) for t in tensors]
+    hint = (
+        ""
+        if output.requires_grad
+        else (
+            "the output does not require grad: the forward detaches it from the graph (.detach(), "
+            ".item(), NumPy or torch.no_grad()), yet it changes with this tensor"
+        )
+    )
+    rows, shaped = [], output.reshape(()) if scalar else output
+    for (name, tensor), analytical, note in zip(named, jacobians, notes, strict=True):
+        numerical = _numerical_jacobian(lambda: _values(evaluate()), tensor, eps)
+        rows.append(
+            _compare(name, tensor, shaped, (analytical, numerical), (atol, rtol), note, hint)
+        )
+    return GradcheckReport(rows, eps=eps, atol=atol, rtol=rtol)
 
 
 def check_model_gradients(
@@ -357,8 +379,6 @@ def check_model_gradients(
     statistics restored. Keep the model small: each parameter element costs two
     forward passes.
 
-    >>> import torch
-    >>> from torch import nn
     >>> model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
     >>> inputs = torch.linspace(-1, 1, 8, dtype=torch.float64).view(4, 2)
     >>> targets = torch.ones(4, 1, dtype=torch.float64)
@@ -374,33 +394,37 @@ def check_model_gradients(
     ----------
     model : torch.nn.Module
         A float64 model whose forward pass is deterministic (no active dropout).
-    loss_fn : callable
-        ``loss_fn(model(inputs), targets)`` returns a single value.
     inputs, targets : torch.Tensor
         One batch on the model's device; floating inputs must be float64.
-    eps : float, default 1e-6
-        Central-difference step.
-    atol, rtol : float, default 1e-6 and 1e-4
-        A tensor passes when ``max|autograd - numerical| <= atol + rtol * max|numerical|``.
-    include_inputs : bool, default False
-        Also check the gradient with respect to ``inputs``.
+    eps, atol, rtol : float, default 1e-6, 1e-6 and 1e-4
+        The step; each element passes when ``|autograd - numerical| <= atol + rtol *
+        |numerical|``.
 
     Raises
     ------
     TypeError
-        If a parameter that requires grad, or floating ``inputs``, are not float64;
-        the message names the offending tensor.
+        If an argument has the wrong type (the message names it), or a parameter that
+        requires grad, or floating ``inputs``, are not float64.
     ValueError
-        If there is nothing to check, the loss is not a single value, two
-        identical evaluations of the loss differ, or ``eps``/``atol``/``rtol`` are
-        out of range.
+        If there is nothing to check, the inputs are empty or hold NaN or inf, the loss
+        is not a single finite value, two identical evaluations of the loss differ, or
+        ``eps``/``atol``/``rtol`` are out of range.
     """
+    _checks.module("model", model)
+    _checks.function("loss_fn", loss_fn)
+    _checks.tensor("inputs", inputs)
+    _checks.tensor("targets", targets)
+    _checks.boolean("include_inputs", include_inputs)
     _validate_settings(eps, atol, rtol)
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     for name, parameter in named:
         _require_float64(parameter, f"parameter {name!r}")
+        _require_finite(parameter, f"parameter {name!r}")
     if include_inputs or inputs.is_floating_point():
         _require_float64(inputs, "inputs")
+        _require_finite(inputs, "inputs")
+    if inputs.numel() == 0:
+        raise ValueError(f"inputs is empty (shape {tuple(inputs.shape)}); pass one batch.")
     # Work on a private copy of the inputs so the caller's tensor is never perturbed.
     inputs = inputs.detach().clone().requires_grad_(include_inputs)
     if include_inputs:
@@ -413,22 +437,18 @@ def check_model_gradients(
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     try:
         return _check_tensors(
-            lambda: loss_fn(model(inputs), targets), named, eps=eps, atol=atol, rtol=rtol
+            lambda: loss_fn(model(inputs), targets),
+            named,
+            scalar=True,
+            eps=eps,
+            atol=atol,
+            rtol=rtol,
         )
     finally:
         # Train-mode BatchNorm updates its running statistics on every forward pass.
         with torch.no_grad():
             for buffer, saved in buffers:
                 buffer.copy_(saved)
-
-
-def _project_to_scalar(output: torch.Tensor) -> torch.Tensor:
-    """Reduce ``output`` to one value by a fixed random projection, ``(output * w).sum()``."""
-    if output.numel() == 1:
-        return output.reshape(())
-    generator = torch.Generator().manual_seed(_PROJECTION_SEED)
-    weights = torch.randn(output.shape, generator=generator, dtype=torch.float64)
-    return (output * weights.to(device=output.device, dtype=output.dtype)).sum()
 
 
 def check_function_gradients(
@@ -441,15 +461,11 @@ def check_function_gradients(
     """Check autograd's gradient of ``fn(*inputs)`` for each input that requires grad.
 
     This is the tool for a hand-written :class:`torch.autograd.Function` or any
-    function of tensors. A non-scalar output is reduced to one number by a fixed
-    random projection, ``(output * w).sum()`` with ``w`` drawn from a private
-    generator seeded with 0. A plain ``output.sum()`` would miss errors whose
-    entries cancel out (softmax's outputs, for example, always sum to 1, so the
-    gradient of their sum is zero however wrong the backward is). Inputs that
+    function of tensors. For a non-scalar output the whole Jacobian is checked, so no
+    error can cancel out, as it would in the gradient of ``output.sum()``. Inputs that
     require grad are checked on float64 copies and named ``"input 0"``,
     ``"input 1"`` ... by position; other arguments are passed through unchanged.
 
-    >>> import torch
     >>> x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
     >>> y = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
     >>> report = check_function_gradients(torch.mul, x, y)
@@ -458,14 +474,11 @@ def check_function_gradients(
 
     Parameters
     ----------
-    fn : callable
-        ``fn(*inputs)`` returns a floating-point tensor.
     *inputs
         The arguments; tensors with ``requires_grad=True`` must be float64 and are checked.
-    eps : float, default 1e-6
-        Central-difference step.
-    atol, rtol : float, default 1e-6 and 1e-4
-        A tensor passes when ``max|autograd - numerical| <= atol + rtol * max|numerical|``.
+    eps, atol, rtol : float, default 1e-6, 1e-6 and 1e-4
+        The step; each element passes when ``|autograd - numerical| <= atol + rtol *
+        |numerical|``.
 
     Raises
     ------
@@ -473,15 +486,23 @@ def check_function_gradients(
         If an input that requires grad is not float64, or ``fn`` does not return a
         floating-point tensor.
     ValueError
-        If no input requires grad, two identical evaluations differ, or
+        If no input requires grad, an input to check is empty or holds NaN or inf, ``fn``
+        is NaN or inf there, two identical evaluations differ, or
         ``eps``/``atol``/``rtol`` are out of range.
     """
+    _checks.function("fn", fn)
     _validate_settings(eps, atol, rtol)
     args = list(inputs)
     named = []
     for position, arg in enumerate(args):
         if isinstance(arg, torch.Tensor) and arg.requires_grad:
             _require_float64(arg, f"input {position}")
+            _require_finite(arg, f"input {position}")
+            if arg.numel() == 0:
+                raise ValueError(
+                    f"input {position} is empty (shape {tuple(arg.shape)}): there is nothing "
+                    "to check. Pass at least one element."
+                )
             args[position] = arg.detach().clone().requires_grad_(True)
             named.append((f"input {position}", args[position]))
     if not named:
@@ -489,14 +510,4 @@ def check_function_gradients(
             "no input requires grad, so there is nothing to check; create the inputs "
             "to differentiate with requires_grad=True."
         )
-
-    def scalar() -> torch.Tensor:
-        output = fn(*args)
-        if not isinstance(output, torch.Tensor) or not output.is_floating_point():
-            raise TypeError(
-                f"fn returned {type(output).__name__} "
-                f"{getattr(output, 'dtype', '')}; it must return a floating-point tensor."
-            )
-        return _project_to_scalar(output)
-
-    return _check_tensors(scalar, named, eps=eps, atol=atol, rtol=rtol)
+    return _check_tensors(lambda: fn(*args), named, scalar=False, eps=eps, atol=atol, rtol=rtol)

@@ -7,18 +7,6 @@ much accuracy in 16 bits (losses everywhere; on CUDA also ``softmax``, ``layer_n
 ``exp``, ``log`` ...) are cast up to float32; everything else simply runs in the dtype
 of its input. :func:`autocast_dtypes` shows that layer by layer.
 
-The two 16-bit types differ in what they give up:
-
-* ``torch.bfloat16`` keeps float32's 8 exponent bits (range up to about 3e38) and has
-  only 8 significant bits. Gradients cannot overflow or underflow more than in float32,
-  so it needs no loss scaling. CPUs and CUDA GPUs from Ampere (compute capability 8.0)
-  on support it.
-* ``torch.float16`` keeps 11 significant bits but only 5 exponent bits: values above
-  65504 overflow to ``inf`` and gradients below about 6e-8 flush to zero. Training in
-  float16 therefore multiplies the loss by a large factor before ``backward()`` and
-  divides the gradients again before the step: that is :class:`torch.amp.GradScaler`,
-  which also skips the steps whose gradients overflowed.
-
 >>> import torch
 >>> from torch import nn
 >>> device = torch.device("cpu")
@@ -34,6 +22,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from pttour import _checks
 
 __all__ = [
     "autocast_dtypes",
@@ -55,21 +45,22 @@ def _check_device_type(device_type: object) -> str:
     return device_type  # type: ignore[return-value]
 
 
-def _check_reduced_dtype(device_type: str, dtype: object) -> torch.dtype:
+def _check_reduced_dtype(device_type: str, dtype: object, name: str = "dtype") -> torch.dtype:
     """Return ``dtype`` if autocast on ``device_type`` should use it, else explain why not."""
+    _checks.require_type(name, dtype, torch.dtype, "a torch.dtype such as torch.bfloat16")
     if dtype not in _REDUCED_DTYPES:
         raise ValueError(
-            f"dtype={dtype} is not a reduced precision for autocast; use torch.bfloat16 "
+            f"{name}={dtype} is not a reduced precision for autocast; use torch.bfloat16 "
             "or torch.float16 (or no autocast at all for full float32)."
         )
     if device_type == "cpu" and dtype == torch.float16:
         raise ValueError(
-            "dtype=torch.float16 on device_type='cpu' is refused: most CPUs have no fast "
+            f"{name}=torch.float16 on device_type='cpu' is refused: most CPUs have no fast "
             "float16 arithmetic, so it is usually slower than float32, and older torch "
             "releases disable it with only a warning. CPUs accelerate bfloat16: use "
-            "dtype=torch.bfloat16 on the CPU and keep float16 for CUDA GPUs."
+            f"{name}=torch.bfloat16 on the CPU and keep float16 for CUDA GPUs."
         )
-    return dtype  # type: ignore[return-value]
+    return dtype
 
 
 def _check_cuda_usable(device_type: str) -> None:
@@ -81,26 +72,13 @@ def _check_cuda_usable(device_type: str) -> None:
         )
 
 
-def _first_tensor(value: object) -> torch.Tensor | None:
-    """The first tensor in a module's output (a tensor, or nested tuples, lists, dicts)."""
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (tuple, list)):
-        for item in value:
-            found = _first_tensor(item)
-            if found is not None:
-                return found
-    return None
-
-
-def _tensors_in(value: object) -> list[torch.Tensor]:
-    """Every tensor directly in ``value`` or in a (nested) tuple or list."""
+def _tensors(value: object) -> list[torch.Tensor]:
+    """Every tensor in ``value``: a tensor, or (nested) tuples, lists and dicts of them."""
     if isinstance(value, torch.Tensor):
         return [value]
-    if isinstance(value, (tuple, list)):
-        return [tensor for item in value for tensor in _tensors_in(item)]
+    items = value.values() if isinstance(value, dict) else value
+    if isinstance(value, (tuple, list, dict)):
+        return [tensor for item in items for tensor in _tensors(item)]
     return []
 
 
@@ -122,12 +100,6 @@ def autocast_dtypes(
     runs in eval mode under ``torch.no_grad()``, so it changes no parameter, no buffer
     (batch-norm statistics) and no ``.grad``; each module's training flag is restored.
 
-    On the CPU, ``Linear`` runs in bfloat16, an ``Embedding`` lookup keeps its float32
-    weights' dtype and a ``LayerNorm`` follows its bfloat16 input. On CUDA, the
-    ``LayerNorm`` (like ``softmax``) would be computed in float32 instead.
-
-    >>> import torch
-    >>> from torch import nn
     >>> _ = torch.manual_seed(0)
     >>> model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 4), nn.LayerNorm(4))
     >>> autocast_dtypes(model, torch.tensor([[1, 2, 3]]))
@@ -141,12 +113,8 @@ def autocast_dtypes(
 
     Parameters
     ----------
-    model : torch.nn.Module
-        The model, on a device of type ``device_type``.
     inputs : torch.Tensor or sequence of torch.Tensor
         One batch; a tuple or list is unpacked into ``model(*inputs)``.
-    device_type : {"cpu", "cuda"}, default "cpu"
-        Where the model and the inputs live.
     dtype : {torch.bfloat16, torch.float16}, default torch.bfloat16
         The reduced precision autocast lowers to; float16 only on CUDA.
 
@@ -155,27 +123,15 @@ def autocast_dtypes(
     dict of str to torch.dtype
         The dtype of each leaf module's output (its first tensor output), in call order.
         Modules that were not called or returned no tensor are left out.
-
-    Raises
-    ------
-    ValueError
-        If ``device_type`` is not "cpu" or "cuda", ``dtype`` is not float16 or bfloat16,
-        float16 is asked for on the CPU, or the model or the inputs are on another
-        device type than ``device_type``.
-    TypeError
-        If ``model`` is not a ``torch.nn.Module``.
-    RuntimeError
-        If ``device_type`` is "cuda" but no GPU is available.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    _checks.module("model", model)
     device_type = _check_device_type(device_type)
     dtype = _check_reduced_dtype(device_type, dtype)
     _check_cuda_usable(device_type)
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     # Autocast only affects operations on its own device type: a mismatch would report
     # float32 everywhere and suggest that autocast does nothing.
-    placed = [("inputs", tensor.device) for tensor in _tensors_in(list(args))]
+    placed = [("inputs", tensor.device) for tensor in _tensors(args)]
     placed += [("model's parameters", tensor.device) for tensor in model.parameters()]
     for what, device in placed:
         if device.type != device_type:
@@ -192,9 +148,9 @@ def autocast_dtypes(
 
     def recorder(name: str):
         def hook(_module: nn.Module, _args: object, output: object) -> None:
-            tensor = _first_tensor(output)
-            if tensor is not None and name not in recorded:  # a shared module: first call
-                recorded[name] = tensor.dtype
+            tensors = _tensors(output)
+            if tensors and name not in recorded:  # a shared module: its first call counts
+                recorded[name] = tensors[0].dtype
 
         return hook
 
@@ -231,23 +187,6 @@ def default_amp_dtype(device: torch.device | str) -> torch.dtype:
     Traceback (most recent call last):
         ...
     ValueError: device type 'mps' is not supported here; ...
-
-    Parameters
-    ----------
-    device : torch.device or str
-        The device the model runs on, e.g. ``pttour.pick_device()``.
-
-    Returns
-    -------
-    torch.dtype
-        ``torch.bfloat16`` or ``torch.float16``.
-
-    Raises
-    ------
-    ValueError
-        If the device type is not "cpu" or "cuda".
-    RuntimeError
-        If ``device`` is a CUDA device but no GPU is available.
     """
     device = torch.device(device)
     if device.type not in _DEVICE_TYPES:
@@ -277,7 +216,6 @@ def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.am
     a plain ``backward()`` and ``optimizer.step()``, and the same training loop works
     for every choice. Pass it to :func:`pttour.train_step` or :func:`pttour.fit`.
 
-    >>> import torch
     >>> make_grad_scaler("cpu", torch.bfloat16).is_enabled()
     False
     >>> make_grad_scaler("cpu", torch.float32).is_enabled()
@@ -286,27 +224,6 @@ def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.am
     Traceback (most recent call last):
         ...
     ValueError: dtype=torch.int8 is not a training precision; ...
-
-    Parameters
-    ----------
-    device : torch.device or str
-        The device the model trains on.
-    dtype : torch.dtype
-        The autocast dtype (``torch.float16`` or ``torch.bfloat16``), or
-        ``torch.float32`` when training without autocast.
-
-    Returns
-    -------
-    torch.amp.GradScaler
-        Enabled exactly when ``dtype`` is float16 and ``device`` is a CUDA device.
-
-    Raises
-    ------
-    ValueError
-        If the device type is not "cpu" or "cuda", ``dtype`` is not float32, float16
-        or bfloat16, or float16 is asked for on the CPU.
-    RuntimeError
-        If ``device`` is a CUDA device but no GPU is available.
     """
     device = torch.device(device)
     device_type = _check_device_type(device.type)

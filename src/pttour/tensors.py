@@ -1,16 +1,4 @@
-"""Creating tensors and describing them: shape, number of elements, dtype, device.
-
-Two points that are easy to get wrong:
-
-* **shape is not the number of elements.** ``shape`` is the size along each
-  dimension, ``torch.Size([2, 3])`` for a 2x3 matrix; the number of elements is
-  their product, ``numel() == 6``; ``ndim`` is how many dimensions there are, 2.
-* **``torch.tensor`` is not ``torch.Tensor``.** The function ``torch.tensor(data,
-  dtype=...)`` copies data and infers or takes a dtype. The class constructor
-  ``torch.Tensor(data)`` is a legacy spelling that always makes the default float
-  dtype and accepts no ``dtype=`` argument at all: ``torch.Tensor([[1, 2]],
-  dtype=torch.int32)`` raises ``TypeError``.
-"""
+"""Creating tensors and describing them: shape, number of elements, dtype, device."""
 
 from __future__ import annotations
 
@@ -18,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from pttour import _checks
 
 __all__ = ["TensorInfo", "describe", "make_tensor"]
 
@@ -40,21 +30,6 @@ class TensorInfo:
 
     >>> print(describe(torch.zeros(2, 3)))
     shape (2, 3), ndim 2, numel 6, dtype torch.float32, device cpu, requires_grad False
-
-    Parameters
-    ----------
-    shape : tuple of int
-        Size along each dimension; ``()`` for a scalar tensor.
-    ndim : int
-        Number of dimensions, ``len(shape)``.
-    numel : int
-        Number of elements, the product of ``shape`` (1 for a scalar).
-    dtype : torch.dtype
-        Element type, e.g. ``torch.float32``.
-    device : torch.device
-        Where the values live, e.g. ``cpu`` or ``cuda:0``.
-    requires_grad : bool
-        Whether autograd records operations on the tensor.
     """
 
     shape: tuple[int, ...]
@@ -74,33 +49,15 @@ class TensorInfo:
 def describe(tensor: torch.Tensor) -> TensorInfo:
     """Return the shape, ndim, numel, dtype, device and requires_grad of a tensor.
 
-    One call answers the questions asked when a model misbehaves: is it the shape
-    I expect, how many values are there, what type, and on which device?
-
     >>> info = describe(torch.ones(2, 3, dtype=torch.int32))
     >>> info.shape, info.ndim, info.numel, info.dtype
     ((2, 3), 2, 6, torch.int32)
     >>> describe(torch.tensor(3.5)).shape, describe(torch.tensor(3.5)).numel
     ((), 1)
-
-    Parameters
-    ----------
-    tensor : torch.Tensor
-        The tensor to describe.
-
-    Returns
-    -------
-    TensorInfo
-        Its properties; ``print`` it for a one-line summary.
-
-    Raises
-    ------
-    TypeError
-        If ``tensor`` is not a ``torch.Tensor``.
     """
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(
-            f"describe() needs a torch.Tensor, got {type(tensor).__name__} {_short_repr(tensor)}; "
+            f"describe() needs a torch.Tensor, got {type(tensor).__name__} {repr(tensor)[:40]}; "
             f"convert it first, e.g. pttour.make_tensor(data)"
         )
     return TensorInfo(
@@ -141,23 +98,12 @@ def make_tensor(
     data : list, tuple, scalar or array-like
         Values to copy, nested one level per dimension. Without ``dtype``, Python
         ints give ``torch.int64`` and floats the default float dtype (``torch.float32``).
-    dtype : torch.dtype, optional
-        Element type, e.g. ``torch.int32`` or ``torch.float64``.
-    device : str or torch.device, optional
-        Where to create the tensor, e.g. ``"cpu"`` or ``pttour.pick_device()``.
-    requires_grad : bool, default False
-        Whether autograd should record operations on the tensor; only floating
-        point and complex tensors can require gradients.
-
-    Returns
-    -------
-    torch.Tensor
-        A new tensor that owns a copy of ``data``.
 
     Raises
     ------
     TypeError
-        If ``dtype`` is not a ``torch.dtype`` or ``data`` is already a tensor.
+        If ``dtype`` is not a ``torch.dtype``, ``data`` is None or already a tensor, or
+        ``requires_grad`` is not a bool (the string ``"no"`` is truthy, so it is refused).
     ValueError
         If ``requires_grad=True`` and the dtype is neither floating point nor complex.
     """
@@ -166,6 +112,11 @@ def make_tensor(
             f"dtype must be a torch.dtype, got {dtype!r} ({type(dtype).__name__}); "
             f"pass e.g. dtype={_suggest_dtype(dtype)}"
         )
+    if data is None:
+        raise TypeError("data must be numbers or (nested) lists of them, got None.")
+    if device is not None:
+        _checks.require_type("device", device, (str, torch.device), "a str or torch.device")
+    _checks.boolean("requires_grad", requires_grad)
     if isinstance(data, torch.Tensor):
         raise TypeError(
             "data is already a torch.Tensor; to change its dtype or device use "
@@ -201,8 +152,3 @@ def _suggest_dtype(value: object) -> str:
     if isinstance(getattr(torch, name, None), torch.dtype):
         return f"torch.{name}"
     return "torch.int32 or torch.float32"
-
-
-def _short_repr(value: object, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -7,23 +7,14 @@ the gradient of the loss with respect to that parameter, and call
 parameter, and the gradients it computes are taken with respect to the
 parameters, not with respect to the model's output or its input data.
 
-Two mistakes are easy to make and silent:
-
-* PyTorch *adds* new gradients to ``.grad``; without ``optimizer.zero_grad()``
-  each step uses the sum of all earlier gradients.
-* Element-wise losses such as :class:`torch.nn.MSELoss` broadcast their
-  arguments. An output of shape ``(100, 1)`` against a target of shape
-  ``(100, 2)`` is compared as ``(100, 2)`` and yields a wrong loss with only a
-  warning. :func:`check_same_shape` turns that into an error.
-
-:func:`train_step` packages one step (optionally in mixed precision),
-:func:`fit` loops it over a :class:`torch.utils.data.DataLoader`, and
-:func:`linear_data` makes a small reproducible regression problem.
+:func:`train_step` packages one step (optionally in mixed precision) and
+:func:`fit` loops it over a :class:`torch.utils.data.DataLoader`.
 
 >>> import torch
 >>> from torch import nn
 >>> from torch.utils.data import DataLoader, TensorDataset
->>> X, y = linear_data(256)
+>>> X = torch.rand(256, 2, generator=torch.Generator().manual_seed(0))
+>>> y = X @ torch.tensor([[3.0], [1.0]]) + 4  # y = 3 * x1 + x2 + 4
 >>> model = nn.Linear(2, 1)
 >>> loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
 >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -36,22 +27,21 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from pttour import _checks
+from pttour.precision import _check_reduced_dtype
+
 __all__ = [
     "History",
     "check_same_shape",
     "fit",
-    "linear_data",
     "train_step",
 ]
-
-# Autocast only lowers precision to these; anything else is either a no-op or a warning.
-_AUTOCAST_DTYPES = (torch.float16, torch.bfloat16)
 
 
 def check_same_shape(output: torch.Tensor, target: torch.Tensor) -> None:
@@ -63,26 +53,15 @@ def check_same_shape(output: torch.Tensor, target: torch.Tensor) -> None:
     but wrong number, and PyTorch only warns. Call this before such a loss to
     make the mistake an error.
 
-    >>> import torch
     >>> check_same_shape(torch.zeros(100, 1), torch.zeros(100, 1))
     >>> check_same_shape(torch.zeros(100, 1), torch.zeros(100, 2))
     Traceback (most recent call last):
         ...
     ValueError: output shape (100, 1) and target shape (100, 2) differ; an element-wise loss
     such as MSELoss would broadcast them to (100, 2) and compare the wrong elements. ...
-
-    Parameters
-    ----------
-    output : torch.Tensor
-        What the model returned.
-    target : torch.Tensor
-        What the loss compares it with.
-
-    Raises
-    ------
-    ValueError
-        If the two shapes differ; the message names both shapes and a fix.
     """
+    _checks.tensor("output", output)
+    _checks.tensor("target", target)
     if output.shape == target.shape:
         return
     out_shape, tgt_shape = tuple(output.shape), tuple(target.shape)
@@ -104,18 +83,12 @@ def check_same_shape(output: torch.Tensor, target: torch.Tensor) -> None:
     raise ValueError(f"output shape {out_shape} and target shape {tgt_shape} differ; {what}. {fix}")
 
 
-def _validate_amp(scaler: torch.amp.GradScaler | None, autocast_dtype: torch.dtype | None) -> None:
+def _check_amp(device_type: str, scaler: object, autocast_dtype: object) -> None:
     """Reject mixed-precision settings that torch would ignore or only warn about."""
-    if autocast_dtype is not None and autocast_dtype not in _AUTOCAST_DTYPES:
-        raise ValueError(
-            f"autocast_dtype={autocast_dtype} is not a reduced precision autocast supports; "
-            "use torch.bfloat16 or torch.float16, or None for full precision."
-        )
-    if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
-        raise TypeError(
-            f"scaler must be a torch.amp.GradScaler, got {type(scaler).__name__}; "
-            'create one with torch.amp.GradScaler("cuda").'
-        )
+    if autocast_dtype is not None:
+        _check_reduced_dtype(device_type, autocast_dtype, "autocast_dtype")
+    if scaler is not None:
+        _checks.require_type("scaler", scaler, torch.amp.GradScaler, "a torch.amp.GradScaler")
 
 
 def train_step(
@@ -140,9 +113,11 @@ def train_step(
     float16 gradients do not underflow, and the scaler unscales them and skips
     steps whose gradients overflowed.
 
-    >>> import torch
-    >>> from torch import nn
-    >>> X, y = linear_data(64)
+    Refused: an optimizer over another model's (or a copy's) parameters, which would
+    step nothing, and float16 autocast on the CPU (use bfloat16 there).
+
+    >>> X = torch.rand(64, 2, generator=torch.Generator().manual_seed(0))
+    >>> y = X @ torch.tensor([[3.0], [1.0]]) + 4
     >>> model = nn.Linear(2, 1)
     >>> with torch.no_grad():
     ...     _ = model.weight.zero_(), model.bias.zero_()
@@ -154,17 +129,15 @@ def train_step(
     Traceback (most recent call last):
         ...
     ValueError: output shape (64, 1) and target shape (64,) differ; ...
+    >>> train_step(model, X, y, nn.MSELoss(), torch.optim.SGD(nn.Linear(2, 1).parameters()))
+    Traceback (most recent call last):
+        ...
+    ValueError: the optimizer updates none of the model's parameters ...
 
     Parameters
     ----------
-    model : torch.nn.Module
-        The model; its parameters are those the optimizer updates.
     inputs, targets : torch.Tensor
         One batch, already on the model's device.
-    loss_fn : callable
-        ``loss_fn(output, targets)`` returning a scalar tensor.
-    optimizer : torch.optim.Optimizer
-        Built over ``model.parameters()``.
     scaler : torch.amp.GradScaler, optional
         Loss scaling for float16 mixed precision (not needed for bfloat16).
     autocast_dtype : torch.dtype, optional
@@ -178,12 +151,26 @@ def train_step(
     ------
     ValueError
         If the output and target shapes differ (see :func:`check_same_shape`),
-        the loss is not a single value, or ``autocast_dtype`` is not a reduced
-        float type.
+        the loss is not a single value, ``autocast_dtype`` is not a reduced
+        float type (or is float16 on the CPU), or the optimizer updates none of the
+        model's parameters.
     TypeError
-        If ``scaler`` is not a :class:`torch.amp.GradScaler`.
+        If an argument has the wrong type; the message names it.
     """
-    _validate_amp(scaler, autocast_dtype)
+    _checks.module("model", model)
+    _checks.tensor("inputs", inputs)
+    _checks.tensor("targets", targets)
+    _checks.function("loss_fn", loss_fn)
+    _checks.optimizer("optimizer", optimizer)
+    _checks.boolean("check_shapes", check_shapes)
+    _check_amp(inputs.device.type, scaler, autocast_dtype)
+    owned = {id(p) for p in model.parameters()}
+    if not any(id(p) in owned for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError(
+            "the optimizer updates none of the model's parameters (it was built over another "
+            "model, or a copy of this one), so every step would change nothing. Build it from "
+            "this model: torch.optim.SGD(model.parameters(), lr=...)."
+        )
     # set_to_none frees the old gradient tensors instead of writing zeros into them.
     optimizer.zero_grad(set_to_none=True)
     with torch.autocast(
@@ -223,16 +210,6 @@ class History:
     0.25
     >>> len(history.epoch_losses)
     3
-
-    Parameters
-    ----------
-    epoch_losses : list of float
-        One mean loss per epoch, in order.
-
-    Raises
-    ------
-    ValueError
-        From :attr:`final_loss` when no epoch was recorded.
     """
 
     epoch_losses: list[float]
@@ -245,27 +222,15 @@ class History:
         return self.epoch_losses[-1]
 
 
-def _model_device(model: nn.Module) -> torch.device | None:
-    """The device of the model's first parameter or buffer, or None if it has neither."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return None
-
-
-def _same_device(a: torch.device, b: torch.device) -> bool:
-    """Whether two devices are the same, treating ``cuda`` as the current ``cuda:N``."""
-    if a.type != b.type:
-        return False
-    return a.index is None or b.index is None or a.index == b.index
-
-
-def _resolve_device(model: nn.Module, device: torch.device | str | None) -> torch.device:
+def _resolve_device(model: nn.Module, device: object) -> torch.device:
     """The device batches must go to: the model's, checked against ``device`` if given."""
-    model_device = _model_device(model)
+    model_device = next((t.device for t in (*model.parameters(), *model.buffers())), None)
     if device is None:
-        return model_device if model_device is not None else torch.device("cpu")
-    device = torch.device(device)
-    if model_device is not None and not _same_device(model_device, device):
+        return model_device or torch.device("cpu")
+    device = torch.device(_checks.require_type("device", device, (str, torch.device), "a device"))
+    if model_device is not None and (
+        model_device.type != device.type or device.index not in (None, model_device.index)
+    ):
         raise ValueError(
             f"device={str(device)!r} but the model's parameters are on {model_device}; "
             "call model.to(device) before creating the optimizer, then call fit."
@@ -291,10 +256,9 @@ def fit(
     and passed to :func:`train_step`, so gradients are cleared on every step
     and shape mistakes stop the run. The model is put in training mode first.
 
-    >>> import torch
-    >>> from torch import nn
     >>> from torch.utils.data import DataLoader, TensorDataset
-    >>> X, y = linear_data(100, weights=(2.0,), bias=-1.0)
+    >>> X = torch.rand(100, 1, generator=torch.Generator().manual_seed(0))
+    >>> y = 2 * X - 1
     >>> model = nn.Linear(1, 1)
     >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     >>> loader = DataLoader(TensorDataset(X, y), batch_size=25)
@@ -304,14 +268,8 @@ def fit(
 
     Parameters
     ----------
-    model : torch.nn.Module
-        The model, already on its device.
     loader : iterable of (inputs, targets)
         Typically a :class:`torch.utils.data.DataLoader`; iterated once per epoch.
-    loss_fn : callable
-        ``loss_fn(output, targets)`` returning a scalar tensor with ``reduction='mean'``.
-    optimizer : torch.optim.Optimizer
-        Built over ``model.parameters()``.
     epochs : int
         Number of passes over ``loader``; at least 1.
     device : torch.device or str, optional
@@ -327,25 +285,38 @@ def fit(
         yields no batch or a batch that is not an (inputs, targets) pair, or a
         step fails as described in :func:`train_step`.
     TypeError
-        If ``epochs`` is not an int.
+        If an argument has the wrong type (the message names it), or the loader yields
+        something other than (inputs, targets) pairs of tensors, such as dicts.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int):
-        raise TypeError(f"epochs must be an int, got {epochs!r}; pass e.g. epochs=10.")
-    if epochs < 1:
-        raise ValueError(f"epochs={epochs} trains nothing; pass epochs=1 or more.")
-    _validate_amp(scaler, autocast_dtype)
+    _checks.module("model", model)
+    _checks.require_type("loader", loader, Iterable, "an iterable of batches, e.g. a DataLoader")
+    _checks.function("loss_fn", loss_fn)
+    _checks.optimizer("optimizer", optimizer)
+    _checks.integer("epochs", epochs, minimum=1)
     target_device = _resolve_device(model, device)
+    _check_amp(target_device.type, scaler, autocast_dtype)
     model.train()
     history = History(epoch_losses=[])
     for epoch in range(epochs):
         total, count = 0.0, 0
         for batch in loader:
+            if not isinstance(batch, (tuple, list)):
+                kind = type(batch).__name__
+                if isinstance(batch, Mapping):
+                    kind = f"dicts with the keys {sorted(batch)}"
+                raise TypeError(
+                    f"fit expects (inputs, targets) pairs, but the loader yields {kind}. Make "
+                    "the dataset return (input, target), or write the loop yourself."
+                )
             if len(batch) != 2:
                 raise ValueError(
                     f"the loader yielded a batch of {len(batch)} items; fit expects "
                     "(inputs, targets) pairs, e.g. DataLoader(TensorDataset(X, y))."
                 )
-            inputs, targets = (t.to(target_device, non_blocking=True) for t in batch)
+            inputs, targets = (
+                _checks.tensor(f"batch[{i}]", t).to(target_device, non_blocking=True)
+                for i, t in enumerate(batch)
+            )
             loss = train_step(
                 model,
                 inputs,
@@ -366,59 +337,3 @@ def fit(
             )
         history.epoch_losses.append(total / count)
     return history
-
-
-def linear_data(
-    n_samples: int,
-    *,
-    weights: Sequence[float] = (3.0, 1.0),
-    bias: float = 4.0,
-    noise_std: float = 0.0,
-    seed: int = 0,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Make a regression problem ``y = X @ weights + bias (+ noise)`` with matching shapes.
-
-    ``X`` has one column per weight and ``y`` has shape ``(n_samples, 1)``,
-    exactly what ``nn.Linear(len(weights), 1)`` outputs, so the loss never has
-    to broadcast. The data come from a private :class:`torch.Generator`, so the
-    same ``seed`` gives the same data and the global random state is untouched.
-
-    >>> X, y = linear_data(100)
-    >>> X.shape, y.shape, X.dtype
-    (torch.Size([100, 2]), torch.Size([100, 1]), torch.float32)
-    >>> bool(torch.allclose(y, 3 * X[:, :1] + X[:, 1:] + 4))
-    True
-    >>> bool(torch.equal(linear_data(5, seed=1)[0], linear_data(5, seed=1)[0]))
-    True
-
-    Parameters
-    ----------
-    n_samples : int
-        Number of rows; at least 1.
-    weights : sequence of float, default (3.0, 1.0)
-        One coefficient per feature; ``X`` is uniform in [0, 1).
-    bias : float, default 4.0
-        Added to every target.
-    noise_std : float, default 0.0
-        Standard deviation of Gaussian noise added to ``y``.
-    seed : int, default 0
-        Seed of the private generator.
-
-    Raises
-    ------
-    ValueError
-        If ``n_samples`` < 1, ``weights`` is empty, or ``noise_std`` < 0.
-    """
-    if n_samples < 1:
-        raise ValueError(f"n_samples={n_samples} makes no data; pass n_samples=1 or more.")
-    if len(weights) == 0:
-        raise ValueError("weights is empty; pass at least one coefficient, e.g. weights=(3.0,).")
-    if noise_std < 0:
-        raise ValueError(f"noise_std={noise_std} is negative; pass 0.0 or more.")
-    generator = torch.Generator().manual_seed(seed)
-    w = torch.tensor([float(v) for v in weights]).view(-1, 1)
-    X = torch.rand(n_samples, len(weights), generator=generator)
-    y = X @ w + float(bias)
-    if noise_std > 0:
-        y = y + noise_std * torch.randn(n_samples, 1, generator=generator)
-    return X, y
