@@ -827,12 +827,10 @@ def test_every_erratum_is_complete_and_valid(errata):
         assert erratum.anchor == erratum.id.lower()
 
 
-def test_ids_are_unique_sequential_and_in_article_order(errata):
+def test_ids_are_unique_and_ascending(errata):
     entries = errata.entries
-    assert [e.id for e in entries] == [f"E{n:02d}" for n in range(1, len(entries) + 1)]
-    order = list(errata.sections)
-    positions = [order.index(e.section) for e in entries]
-    assert positions == sorted(positions), "errata are not in article order"
+    ids = [e.id for e in entries]
+    assert ids == sorted(set(ids)), ids
     assert len({e.title for e in entries}) == len(entries), "two errata share a title"
     assert list(errata.sections) == list(_TUTORIAL_OF_SECTION)
     assert errata.kinds == (
@@ -907,17 +905,15 @@ def test_the_loader_rejects_bad_values(errata, change: dict[str, str], message: 
         pttour_errata.parse(data, errata.tutorials)
 
 
-@pytest.mark.parametrize("change", ["swap", "duplicate", "drop"])
-def test_the_loader_rejects_ids_out_of_order_repeated_or_missing(errata, change):
+@pytest.mark.parametrize("change", ["swap", "duplicate"])
+def test_the_loader_rejects_ids_out_of_order_or_repeated(errata, change):
     data = _raw()
     entries = data["erratum"]
     if change == "swap":
         entries[0], entries[1] = entries[1], entries[0]
-    elif change == "duplicate":
-        entries[1] = {**entries[1], "id": entries[0]["id"]}
     else:
-        del entries[1]
-    with pytest.raises(ValueError, match=r"E01, E02 \.\.\. in order"):
+        entries[1] = {**entries[1], "id": entries[0]["id"]}
+    with pytest.raises(ValueError, match="unique and in ascending order"):
         pttour_errata.parse(data, errata.tutorials)
 
 
@@ -925,7 +921,7 @@ def test_rendered_page_gives_every_erratum_a_heading_an_anchor_and_a_link(errata
     page = pttour_errata.render(errata)
     assert page.startswith("Errata of the original article\n")
     for erratum in errata.entries:
-        heading = f"{erratum.id}: {erratum.title}"
+        heading = f"Erratum {erratum.id}: {erratum.title}"
         assert f".. _{erratum.anchor}:\n\n{heading}\n{'~' * len(heading)}\n" in page
         assert f"erratum {erratum.id} <{erratum.label}>`" in page
         assert f"**What happens:** {erratum.observed}\n" in page
