@@ -289,8 +289,8 @@ plt.show()
 # Takeaways
 # ---------
 #
-# * PyTorch builds the computation graph while your code runs: Python control flow and the
-#   data decide its shape.
+# * PyTorch records the computation graph while your code runs: Python control flow and
+#   the data decide its shape.
 # * ``backward()`` differentiates a one-element output with respect to the floating-point
 #   leaves that require gradients; reduce a larger output first, or pass ``gradient=``.
 # * Choose the device once with ``torch.accelerator``, and move data with ``.to(device)``.

@@ -169,7 +169,7 @@ if torch.cuda.is_available():
     print(f"{properties.name}, {properties.total_memory / 2**30:.1f} GiB")
     print(f"compute capability {properties.major}.{properties.minor}")
 else:
-    print("no CUDA GPU is usable here: code that picks its device this way runs on the CPU")
+    print("no CUDA GPU is usable here")
 
 # %%
 # The same checks, packaged

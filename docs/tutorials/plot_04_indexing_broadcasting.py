@@ -55,8 +55,8 @@ print(x)
 print(f"picked = {picked}")
 
 # %%
-# Shapes: view, reshape and contiguity
-# ------------------------------------
+# Shapes: ``view``, ``reshape`` and contiguity
+# --------------------------------------------
 #
 # A tensor's elements sit in one block of memory. Its shape and its *strides* (how many
 # elements to skip to move one step along each dimension) say how to read that block.
@@ -124,8 +124,8 @@ import matplotlib.pyplot as plt
 
 col = torch.tensor([[0], [10], [20]])
 row = torch.tensor([[1, 2, 3, 4]])
-panels = {"column (3, 1)": col, "row (1, 4)": row, "column + row (3, 4)": col + row}
-fig, axes = plt.subplots(1, 3, figsize=(7, 2.4), width_ratios=[1, 4, 4])
+panels = {"column\n(3, 1)": col, "row\n(1, 4)": row, "column + row\n(3, 4)": col + row}
+fig, axes = plt.subplots(1, 3, figsize=(6, 2.4), width_ratios=[1, 4, 4])
 for ax, (title, values) in zip(axes, panels.items(), strict=True):
     ax.imshow(values, cmap="Blues", vmin=-10, vmax=40)
     for i in range(values.shape[0]):
