@@ -224,8 +224,9 @@ print(f"result_type(int32s, 2.5) -> {torch.result_type(int32s, 2.5)}")
 # zero-dimensional ``float64`` tensor does not widen a ``float32`` tensor, but it does decide
 # the type when it meets integers, where a Python ``2.5`` gives ``float32``.
 #
-# An in-place operation keeps its target's dtype. Across categories it fails; within one it
-# silently casts down, and an integer that does not fit wraps around:
+# An in-place operation keeps its target's dtype. When the result needs a higher category (a
+# float into an integer tensor) it fails; otherwise the result is silently cast to the
+# target's dtype, even a narrower one, and an integer that does not fit wraps around:
 
 counts = torch.tensor([1, 2, 3])
 try:
