@@ -123,13 +123,15 @@ def parse(data: dict[str, Any], tutorials: dict[str, str]) -> Errata:
     """Check the data read from the TOML file and build :class:`Errata` from it.
 
     Raises ``ValueError`` naming the erratum and the field for an unknown or empty field, a
-    malformed id, an unknown section, kind or tutorial, or ids that are not E01, E02 ... in order.
+    malformed id, an unknown section, kind or tutorial, or ids that are repeated or out of
+    ascending order. An id is never renumbered or reused (links to ``errata.html#e07`` stay
+    valid), so a withdrawn erratum leaves a gap.
     """
     kinds, sections = tuple(data["kinds"]), dict(data["sections"])
     entries = tuple(_erratum(e, kinds, sections, tutorials) for e in data["erratum"])
     ids = [e.id for e in entries]
-    if ids != [f"E{n:02d}" for n in range(1, len(ids) + 1)]:
-        raise ValueError(f"errata ids must run E01, E02 ... in order without gaps; got {ids}")
+    if ids != sorted(set(ids)):
+        raise ValueError(f"errata ids must be unique and in ascending order; got {ids}")
     return Errata(kinds, sections, entries, tutorials)
 
 

@@ -7,196 +7,75 @@ operating system and your GPU, and a wrong one often fails quietly: an interpret
 for current releases, or a multi-gigabyte CUDA build on a machine without a GPU. After
 reading this page you will be able to:
 
-* create an environment with a supported Python and install the right PyTorch build;
+* create an environment with a supported Python, activate it and install the right PyTorch
+  build;
 * check what is installed, from Python or from the command line;
-* read the versions that matter: torch, CUDA, cuDNN, and the devices torch can use.
+* read the versions that matter: torch, its build, CUDA, and the accelerator torch can use.
+
+**What you need:** PyTorch ≥ 2.6 and pttour. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%
-# What to install today
+# Create an environment
 # ---------------------
 #
-# Use a Python that current PyTorch releases support (3.10 or newer), in its own virtual
-# environment, so that the project's packages do not mix with the system's. Either tool
-# works; with the standard ``venv`` module:
+# Give each project its own virtual environment, so that its packages do not mix with the
+# system's. Python's standard ``venv`` module is enough:
 #
 # .. code-block:: bash
 #
 #     python3.12 -m venv .venv
 #     source .venv/bin/activate          # on Windows: .venv\Scripts\activate
 #
-# or with conda:
+# conda works too, with a Python version that current PyTorch releases support:
 #
 # .. code-block:: bash
 #
 #     conda create -n pt python=3.12
-#     conda activate pt
 #
-# Then take the install command for your platform from the selector at
-# https://pytorch.org/get-started/locally/. It differs by operating system and by compute
-# platform. On Linux, for example:
-#
-# .. code-block:: bash
-#
-#     # no NVIDIA GPU: the CPU-only build, much smaller
-#     pip install torch --index-url https://download.pytorch.org/whl/cpu
-#     # NVIDIA GPU: the selector gives the command for the current CUDA versions
-#
-# Install ``torchvision`` or ``torchaudio`` only if you use them, from the same index as
-# ``torch`` so that their versions match.
-#
-# Check what is installed
-# -----------------------
-#
-# :func:`pttour.collect_environment` gathers the facts that decide whether a setup works:
-# the Python and torch versions, what the torch build was compiled for, and the devices that
-# torch can actually use. Printed, it reads like this. The output below describes the
-# machine that built this page; yours will differ.
-
-import pttour
-
-report = pttour.collect_environment()
-print(report.to_text())
-
-# %%
-# The same report is available from the command line, which is handy in a bug report or a
-# CI log. Add ``--json`` for a machine-readable version:
-#
-# .. code-block:: bash
-#
-#     python -m pttour env
-#     python -m pttour env --json
-#
-# The command exits with status 1 when pttour does not support the environment. The JSON it
-# prints is ``report.to_dict()``, serialised:
-
-import json
-
-print(json.dumps(report.to_dict(), indent=2))
-
-# %%
-# When something is too old
-# -------------------------
-#
-# Each problem is one sentence that says what to install. :func:`pttour.version_problems`
-# checks any pair of version strings, so we can see the advice for an old setup without
-# installing one:
-
-for problem in pttour.version_problems("3.8.18", "1.13.1"):
-    print(problem)
-
-# %%
-# :func:`pttour.require_supported` turns those sentences into an exception. Call it at the
-# top of a script, and an old setup stops there with the advice, instead of failing later
-# with an obscure error. Here it checks a copy of the report with old versions filled in:
-
-import dataclasses
-
-old_report = dataclasses.replace(
-    report,
-    python_version="3.8.18",
-    torch_version="1.13.1",
-    problems=tuple(pttour.version_problems("3.8.18", "1.13.1")),
-)
-try:
-    pttour.require_supported(old_report)
-except pttour.UnsupportedEnvironmentError as err:
-    print(f"{type(err).__name__}: {err}")
-
-# %%
-# Reading the versions yourself
-# -----------------------------
-#
-# The report is built from a few attributes of torch that are worth knowing. The local
-# version suffix after ``+`` names the build: ``cpu``, or ``cu`` and a CUDA version such as
-# ``cu128``. ``torch.version.cuda`` is the CUDA version torch was compiled with (``None`` in a
-# CPU build); it is not the version of the driver installed on the machine.
-
-import torch
-
-facts = {
-    "torch.__version__": torch.__version__,
-    "torch.version.cuda": torch.version.cuda,
-    "torch.cuda.is_available()": torch.cuda.is_available(),
-    "torch.cuda.device_count()": torch.cuda.device_count(),
-    "torch.backends.cudnn.is_available()": torch.backends.cudnn.is_available(),
-    "torch.backends.cudnn.version()": torch.backends.cudnn.version(),
-    "torch.backends.mps.is_built()": torch.backends.mps.is_built(),
-    "torch.backends.mps.is_available()": torch.backends.mps.is_available(),
-}
-width = max(len(name) for name in facts)
-for name, value in facts.items():
-    print(f"{name:<{width}}  {value}")
-
-# %%
-# ``torch.cuda.is_available()`` is the question that matters: it is ``True`` only when the
-# build supports CUDA, a driver is installed and a GPU is visible. On Apple silicon, ask
-# ``torch.backends.mps.is_available()`` instead. On a machine with a GPU, this shows which
-# one torch will use:
-
-if torch.cuda.is_available():
-    index = torch.cuda.current_device()
-    properties = torch.cuda.get_device_properties(index)
-    print(f"cuda:{index}: {properties.name}, {properties.total_memory / 2**30:.1f} GiB")
-    print(f"compute capability {properties.major}.{properties.minor}")
-else:
-    print("no CUDA GPU is usable here; code that calls pttour.pick_device() runs on the CPU")
-
-# %%
 # .. _erratum-e03:
 #
 # Erratum E03: Python 3.7
 # -----------------------
 #
-# The article's setup creates its conda environment with Python 3.7.
-#
-# Every torch wheel declares which Python versions it supports, in the ``Requires-Python``
-# field of its metadata, and pip skips the releases whose range excludes the running
-# interpreter. The installed torch declares:
+# The article creates its conda environment with Python 3.7. Every torch wheel declares the
+# Python versions it supports in the ``Requires-Python`` field of its metadata, and pip skips
+# the releases whose range excludes the running interpreter. The installed torch declares:
 
 import importlib.metadata
 import platform
+import sys
 
 requires_python = importlib.metadata.metadata("torch")["Requires-Python"]
-print(f"torch {torch.__version__} Requires-Python: {requires_python}")
-print(f"this interpreter: Python {platform.python_version()}")
+print(f"torch Requires-Python: {requires_python}")
+print(f"this interpreter:      Python {platform.python_version()}")
 
 # %%
-# In a Python 3.7 environment, pip can therefore only find old releases: the 1.13 series
-# was the last one built for 3.7, and Python 3.7 itself stopped receiving security fixes in
-# June 2023. pttour's own check says the same thing in one sentence:
+# In a Python 3.7 environment pip therefore finds only old releases: the 1.13 series was the
+# last built for 3.7, and Python 3.7 itself stopped receiving security fixes in June 2023.
+# The fix: create the environment with Python 3.10 or newer, for example
+# ``conda create -n pt python=3.12``, and check the interpreter before installing anything.
+# :ref:`All errata <e03>`
 
-for problem in pttour.version_problems("3.7.16", torch.__version__):
-    print(problem)
-
-# %%
-# The fix is to create the environment with a supported Python, and to check it:
-
-for python_version in ("3.7.16", "3.12.8"):
-    problems = pttour.version_problems(python_version, torch.__version__)
-    print(f"Python {python_version}: {'supported' if not problems else 'too old'}")
+print(f"this Python is supported: {sys.version_info >= (3, 10)}")
 
 # %%
-# .. code-block:: bash
-#
-#     conda create -n pt python=3.12
-#
 # .. _erratum-e04:
 #
 # Erratum E04: Bare activate
 # --------------------------
 #
-# The article activates its environment with a bare ``activate pt``.
-#
-# That is the syntax of conda before version 4.4, released in December 2017. On Linux and
-# macOS a bare ``activate`` is usually not found; where an old script of that name exists,
-# running it without ``source`` changes nothing in the current shell. Since 4.4,
-# ``conda activate`` is the command on every platform, after ``conda init`` has set up the
-# shell once:
+# The article then activates the environment with a bare ``activate pt``. Before conda 4.4
+# (December 2017), that was the Windows form; Linux and macOS used ``source activate pt``.
+# In a Linux or macOS shell a bare ``activate`` is usually not found, and where a script of
+# that name is on the ``PATH``, running it without ``source`` changes nothing in the current
+# shell. Since conda 4.4, ``conda activate`` works on every platform, and since 4.6
+# ``conda init`` sets up your shell for it once:
 #
 # .. code-block:: bash
 #
-#     conda init bash        # once; then open a new shell (or use zsh, fish, powershell)
+#     conda init bash        # once, then open a new shell (or: zsh, fish, powershell)
 #     conda activate pt
 #
 # Nothing here runs conda, but Python can tell which environment it runs in. After a
@@ -204,14 +83,13 @@ for python_version in ("3.7.16", "3.12.8"):
 # ``sys.prefix`` different from ``sys.base_prefix``, and conda sets ``CONDA_DEFAULT_ENV``.
 
 import os
-import sys
 
-print(f"inside a venv:         {sys.prefix != sys.base_prefix}")
-print(f"conda environment:     {os.environ.get('CONDA_DEFAULT_ENV', 'none')}")
+print(f"inside a venv:     {sys.prefix != sys.base_prefix}")
+print(f"conda environment: {os.environ.get('CONDA_DEFAULT_ENV', 'none')}")
 
 # %%
 # If these do not show the environment you expect, the activation did not happen, and
-# ``pip install`` would install into another Python.
+# ``pip install`` would install into another Python. :ref:`All errata <e04>`
 #
 # .. _erratum-e05:
 #
@@ -219,58 +97,111 @@ print(f"conda environment:     {os.environ.get('CONDA_DEFAULT_ENV', 'none')}")
 # ------------------------------------
 #
 # The article installs PyTorch with a plain ``pip install torch torchvision`` and stops
-# there, without checking the result.
-#
-# On Linux on x86-64, the ``torch`` wheel on PyPI is a CUDA build: it pulls in NVIDIA's runtime
+# there. On Linux x86-64, the ``torch`` wheel on PyPI is a CUDA build: it pulls in NVIDIA's
 # libraries as separate packages, several gigabytes, even on a machine without a GPU. The
-# CPU-only build is a different wheel, on PyTorch's own package index, with the version
-# suffix ``+cpu``. The installed metadata shows which build you have:
+# CPU-only build is a different wheel, on PyTorch's own package index. The installed
+# metadata shows which build you have:
+
+import torch
 
 distribution = importlib.metadata.distribution("torch")
-local_suffix = torch.__version__.partition("+")[2] or "(none)"
-nvidia_packages = [
-    requirement
-    for requirement in distribution.requires or []
-    if requirement.lower().startswith("nvidia-")
-]
-installed_bytes = sum(
-    path.locate().stat().st_size for path in distribution.files or [] if path.locate().is_file()
-)
-print(f"version suffix:            {local_suffix}")
-print(f"compiled for CUDA:         {torch.version.cuda}")
-print(f"NVIDIA packages required:  {len(nvidia_packages)}")
-print(f"size of the torch package: {installed_bytes / 2**20:.0f} MiB")
+nvidia = [r for r in distribution.requires or [] if r.lower().startswith("nvidia-")]
+size = sum(f.locate().stat().st_size for f in distribution.files or [] if f.locate().is_file())
+print(f"torch.__version__:         {torch.__version__}")
+print(f"torch.version.cuda:        {torch.version.cuda}")
+print(f"NVIDIA packages required:  {len(nvidia)}")
+print(f"size of the torch package: {size / 2**20:.0f} MiB")
 
 # %%
-# A CUDA build installed from PyPI lists a dozen or more ``nvidia-...`` packages here, and
-# those come on top of the size of ``torch`` itself. The article also installs
-# ``torchvision`` without ever using it, and never checks that the install works or that the
-# GPU is visible.
+# A CUDA build from PyPI lists a dozen or more ``nvidia-...`` packages here, on top of its
+# own size. The article also installs ``torchvision`` without ever using it, and never checks
+# that the install works.
 #
-# The fix: take the command from the selector on pytorch.org (for a CPU-only machine,
-# ``pip install torch --index-url https://download.pytorch.org/whl/cpu``), install only what
-# you use, and check the result at once:
+# The fix: take the command for your platform from the selector at
+# https://pytorch.org/get-started/locally/, install only what you use, and check the result
+# at once. On a machine without an NVIDIA GPU:
 #
 # .. code-block:: bash
 #
-#     python -c "import torch; print(torch.__version__, torch.cuda.is_available())"
-#     python -m pttour env
+#     pip install torch --index-url https://download.pytorch.org/whl/cpu
+#     python -c "import torch; print(torch.__version__, torch.accelerator.is_available())"
 #
-# The same check from Python; on a GPU machine the second value must be ``True``:
+# When you need ``torchvision`` or ``torchaudio``, install them in the same command and from
+# the same index as ``torch``: each torchvision release requires one exact torch version, and
+# the index keeps the build (CPU or CUDA) the same. Installed later from PyPI, torchvision can
+# replace your torch with another version and build. :ref:`All errata <e05>`
+#
+# Check what is installed
+# -----------------------
+#
+# A few attributes of torch answer the questions that decide whether a setup works:
 
-print(torch.__version__, torch.cuda.is_available())
-print(f"pttour supports this environment: {report.supported}")
+facts = {
+    "torch.__version__": torch.__version__,
+    "torch.version.cuda": torch.version.cuda,
+    "torch.version.hip": torch.version.hip,
+    "torch.backends.cudnn.version()": torch.backends.cudnn.version(),
+    "torch.accelerator.is_available()": torch.accelerator.is_available(),
+    "torch.accelerator.current_accelerator()": torch.accelerator.current_accelerator(),
+    "torch.accelerator.device_count()": torch.accelerator.device_count(),
+}
+for name, value in facts.items():
+    print(f"{name:<40} {value}")
+
+# %%
+# * The local version suffix after ``+`` names the build of a wheel from PyTorch's index:
+#   ``cpu``, ``cu`` and a CUDA version such as ``cu128``, ``rocm`` and a ROCm version, or
+#   ``xpu``. Wheels from PyPI have no suffix (on Linux x86-64 they are CUDA builds), so
+#   ``torch.version.cuda`` is the reliable answer.
+# * ``torch.version.cuda`` is the CUDA version torch was compiled with (``None`` in a CPU
+#   build), not the version of the driver on the machine; ``torch.version.hip`` is the same
+#   for AMD's ROCm.
+# * ``torch.accelerator.is_available()`` is the question that matters: it is ``True`` only
+#   when the build supports an accelerator, its driver is installed and a device is visible.
+#   ``current_accelerator()`` names the kind of accelerator the build was made for: ``cuda``
+#   (also on ROCm), ``mps``, ``xpu``... It answers even when no device is visible, so ask
+#   ``is_available()`` first.
+#
+# On a machine with an NVIDIA GPU, this shows which one torch will use:
+
+if torch.cuda.is_available():
+    properties = torch.cuda.get_device_properties(torch.cuda.current_device())
+    print(f"{properties.name}, {properties.total_memory / 2**30:.1f} GiB")
+    print(f"compute capability {properties.major}.{properties.minor}")
+else:
+    print("no CUDA GPU is usable here")
+
+# %%
+# The same checks, packaged
+# -------------------------
+#
+# For a bug report, PyTorch ships its own, longer report, which PyTorch's issue template asks
+# for:
+#
+# .. code-block:: bash
+#
+#     python -m torch.utils.collect_env
+#
+# pttour packages the checks of this page in one command, which exits with status 1 when the
+# Python or torch is older than pttour supports. Add ``--json`` for a machine-readable report;
+# :func:`pttour.collect_environment` gives the same report in Python.
+
+import subprocess
+
+result = subprocess.run(
+    [sys.executable, "-m", "pttour", "env"], capture_output=True, text=True, check=False
+)
+print(result.stdout, end="")
+print(f"exit status: {result.returncode}")
 
 # %%
 # Takeaways
 # ---------
 #
-# * Use Python 3.10 or newer in its own environment, and activate it with
-#   ``conda activate`` or ``source .venv/bin/activate``.
+# * Use Python 3.10 or newer in an environment of its own, and activate it with
+#   ``conda activate`` (after ``conda init``) or ``source .venv/bin/activate``.
 # * Take the install command from pytorch.org for your platform: the CPU-only build comes
-#   from PyTorch's own index, and a plain ``pip install torch`` on Linux brings CUDA.
-# * Check the install right away: ``torch.__version__``, ``torch.version.cuda`` and
-#   ``torch.cuda.is_available()``, or all at once with ``python -m pttour env``.
-# * :func:`pttour.collect_environment` and :class:`pttour.EnvironmentReport` give the
-#   report in code, :func:`pttour.version_problems` explains what is too old, and
-#   :func:`pttour.require_supported` stops a script early with that advice.
+#   from PyTorch's own index, while a plain ``pip install torch`` on Linux x86-64 brings CUDA.
+#   Install ``torchvision`` in the same command, from the same index.
+# * Check the install at once: ``torch.__version__``, ``torch.version.cuda`` and
+#   ``torch.accelerator.is_available()``, or everything with ``python -m pttour env``.
