@@ -92,7 +92,7 @@ for method in ("forward", "setup_context", "backward", "jvp"):
 #   rule makes it ``grad_output`` times the local derivative, here ``sigmoid(x)``.
 # - ``jvp`` is the forward-mode counterpart, used by ``torch.func.jacfwd``; the class
 #   attribute ``generate_vmap_rule = True`` lets ``torch.func.vmap`` batch the function. The
-#   next tutorial, :ref:`sphx_glr_auto_tutorials_plot_09_torch_func.py`, uses both.
+#   next tutorial, :ref:`sphx_glr_auto_tutorials_plot_15_torch_func.py`, uses both.
 #
 # The backward uses only differentiable torch operations on the saved input. That is what
 # makes the second derivative work: autograd records the backward as it runs and can
@@ -340,5 +340,5 @@ except TypeError as err:
 #   :func:`pttour.check_function_gradients` to check, and
 #   :class:`pttour.WrongBackwardSoftplus` as the bug they catch.
 #
-# Next: :ref:`sphx_glr_auto_tutorials_plot_09_torch_func.py` transforms functions, this one
+# Next: :ref:`sphx_glr_auto_tutorials_plot_15_torch_func.py` transforms functions, this one
 # included, with ``torch.func``.

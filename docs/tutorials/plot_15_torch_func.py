@@ -124,7 +124,7 @@ print("their mean equals the batch gradient:", torch.allclose(per_sample.mean(0)
 
 # %%
 # The transforms also work through a custom ``torch.autograd.Function`` written in the style
-# of :ref:`sphx_glr_auto_tutorials_plot_08_custom_autograd.py`. :func:`pttour.softplus`
+# of :ref:`sphx_glr_auto_tutorials_plot_14_custom_autograd.py`. :func:`pttour.softplus`
 # calls :class:`pttour.SoftplusFunction`, whose ``generate_vmap_rule = True`` lets ``vmap``
 # batch it; its derivative is ``sigmoid``.
 
@@ -432,5 +432,5 @@ print({name: tuple(g.shape) for name, g in grads.items()})
 # - The library packages per-sample gradients: :func:`pttour.per_sample_gradients` (one
 #   batched pass) and :func:`pttour.per_sample_gradients_loop` (the reference loop).
 #
-# Previous: :ref:`sphx_glr_auto_tutorials_plot_08_custom_autograd.py` writes the custom
+# Previous: :ref:`sphx_glr_auto_tutorials_plot_14_custom_autograd.py` writes the custom
 # function that the transforms above differentiate.
