@@ -2,7 +2,7 @@
 Custom autograd functions
 =========================
 
-Autograd differentiates any composition of PyTorch operations, so most code never needs a
+Autograd differentiates code built from PyTorch operations, so most code never needs a
 hand-written gradient. Sometimes you still want to write one: an operation has no derivative,
 autograd's derivative of your formula is wrong or unstable somewhere, or the forward calls code
 autograd cannot see. ``torch.autograd.Function`` lets you write the forward and the backward
@@ -60,7 +60,8 @@ for formula in (naive_softplus, stable_softplus):
     x = torch.tensor([0.0, 100.0], device=device, requires_grad=True)
     value = formula(x)
     value.sum().backward()
-    print(f"{formula.__name__}: value {[round(v, 4) for v in value.tolist()]}, slope {x.grad}")
+    rounded = [round(v, 4) for v in value.tolist()]
+    print(f"{formula.__name__}: value {rounded}, slope {x.grad.tolist()}")
 
 # %%
 # (PyTorch's own ``torch.nn.functional.softplus`` is right everywhere; use it in real code.
@@ -106,7 +107,7 @@ class Softplus(torch.autograd.Function):
 x = torch.tensor([0.0, 100.0], device=device, requires_grad=True)
 value = Softplus.apply(x)  # a Function is called through .apply
 value.sum().backward()
-print(f"Softplus: value {[round(v, 4) for v in value.tolist()]}, slope {x.grad}")
+print(f"Softplus: value {[round(v, 4) for v in value.tolist()]}, slope {x.grad.tolist()}")
 
 # %%
 # The backward uses only differentiable torch operations on the saved input. That is what makes
@@ -240,10 +241,10 @@ except GradcheckError as err:
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
 # When the backward cannot be built from differentiable torch operations, because it calls
-# NumPy or a compiled kernel, PyTorch offers the decorator
-# ``@torch.autograd.function.once_differentiable``. It turns double backward into an error only
-# in some cases, for example when the backward's ``grad_output`` itself requires grad. In the
-# others, the function's part of the second derivative is silently dropped. With
+# NumPy or a compiled kernel, PyTorch offers the decorator ``once_differentiable`` from
+# ``torch.autograd.function``. It turns double backward into an error only in some cases, for
+# example when the backward's ``grad_output`` itself requires grad. In the others, the
+# function's part of the second derivative is silently dropped. With
 # ``f(x) = sum(softplus(x)) + sum(x**3)`` the sum passes a constant ``grad_output``, so the
 # curvature of softplus is missing and only the ``6x`` of the cube is left.
 

@@ -64,7 +64,7 @@ print(f"float16: {numbers.half().tolist()}, bfloat16: {numbers.bfloat16().tolist
 # in float32; the others run in the dtype of their input. Nothing is converted in place: the
 # parameters stay float32, and autocast casts a 16-bit copy of them for each product. It works
 # on a GPU, and on the CPU with bfloat16. We use bfloat16, except on CUDA GPUs older than the
-# A100 (compute capability below 8.0), whose tensor cores accelerate only float16. The loss is
+# A100 (compute capability below 8.0), which lack fast bfloat16 arithmetic. The loss is
 # computed inside the context too; ``backward()`` runs outside it.
 
 import torch.nn.functional as F
