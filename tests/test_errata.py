@@ -808,8 +808,8 @@ _TUTORIAL_OF_SECTION = {
     "§2": "plot_01_what_is_pytorch",
     "§3": "plot_02_environment",
     "§4.1": "plot_03_tensors",
-    "§4.2": "plot_04_autograd_training",
-    "§4.3": "plot_05_gradient_checking",
+    "§4.2": "plot_05_autograd_training",
+    "§4.3": "plot_07_gradients_by_hand",
     "§4.4": "plot_06_data_loading",
     "§4.5": "plot_07_checkpoints",
 }

@@ -402,5 +402,5 @@ print(f"model on {model.weight.device}, batch on {batch.device}, output on {mode
 #   :func:`pttour.check_same_shape`, :func:`pttour.linear_data` and
 #   :func:`pttour.pick_device`.
 #
-# Next, :ref:`sphx_glr_auto_tutorials_plot_05_gradient_checking.py` checks that the
+# Next, :ref:`sphx_glr_auto_tutorials_plot_07_gradients_by_hand.py` checks that the
 # gradients autograd computes are right.

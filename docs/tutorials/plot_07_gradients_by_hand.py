@@ -538,5 +538,5 @@ for name, _ in layer.named_parameters():
 #   :func:`pttour.check_model_gradients` and :func:`pttour.check_function_gradients`, which
 #   return a :class:`pttour.GradcheckReport` of :class:`pttour.GradientComparison` rows.
 #
-# Previous: :ref:`sphx_glr_auto_tutorials_plot_04_autograd_training.py` shows how the
+# Previous: :ref:`sphx_glr_auto_tutorials_plot_05_autograd_training.py` shows how the
 # gradients are used in a training step.
