@@ -123,13 +123,23 @@ def parse(data: dict[str, Any], tutorials: dict[str, str]) -> Errata:
     """Check the data read from the TOML file and build :class:`Errata` from it.
 
     Raises ``ValueError`` naming the erratum and the field for an unknown or empty field, a
-    malformed id, an unknown section, kind or tutorial, or ids that are not E01, E02 ... in order.
+    malformed id, an unknown section, kind or tutorial, a repeated id, or entries out of article
+    order. Ids are never reused or renumbered, so an erratum found later gets the next free id
+    and sits in its section: the entries run section by section, by id within a section.
     """
     kinds, sections = tuple(data["kinds"]), dict(data["sections"])
     entries = tuple(_erratum(e, kinds, sections, tutorials) for e in data["erratum"])
     ids = [e.id for e in entries]
-    if ids != [f"E{n:02d}" for n in range(1, len(ids) + 1)]:
-        raise ValueError(f"errata ids must run E01, E02 ... in order without gaps; got {ids}")
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"errata ids must be unique; {', '.join(repeated)} appear twice")
+    order = list(sections)
+    keys = [(order.index(e.section), e.id) for e in entries]
+    if keys != sorted(keys):
+        raise ValueError(
+            f"errata must run in article order, section by section and by id within a section; "
+            f"got {ids}"
+        )
     return Errata(kinds, sections, entries, tutorials)
 
 
