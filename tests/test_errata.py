@@ -250,7 +250,7 @@ def test_e11_mse_loss_broadcasts_a_target_of_another_shape():
     torch.testing.assert_close(loss, broadcast, msg=outdated("E11", "MSELoss stopped broadcasting"))
 
     # Fix: one target column, the output's shape; no warning.
-    right_target = x @ torch.tensor([[3.0], [2.0]], dtype=torch.float64) + 4
+    right_target = x @ torch.tensor([[3.0], [1.0]], dtype=torch.float64) + 4
     assert right_target.shape == output.shape, fix_fails("E11")
     with no_warnings("E11"):
         nn.functional.mse_loss(output, right_target)
@@ -283,6 +283,15 @@ def test_e13_modules_and_tensors_default_to_the_cpu():
     assert nn.Linear(2, 1).to(device)(torch.rand(3, 2).to(device)).device == device, fix_fails(
         "E13"
     )
+    # The fix's way to pick the device names a usable one on any machine.
+    picked = (
+        torch.accelerator.current_accelerator()
+        if torch.accelerator.is_available()
+        else torch.device("cpu")
+    )
+    assert nn.Linear(2, 1).to(picked)(torch.rand(3, 2).to(picked)).device.type == picked.type, (
+        fix_fails("E13")
+    )
 
 
 @pytest.mark.cuda
@@ -291,6 +300,54 @@ def test_e13_model_on_gpu_data_on_cpu_fails():
     with still_raises("E13", RuntimeError, "Expected all tensors to be on the same device"):
         model(torch.rand(3, 2))
     assert model(torch.rand(3, 2).to("cuda")).device.type == "cuda", fix_fails("E13")
+
+
+def test_e44_a_full_batch_sgd_step_is_plain_gradient_descent():
+    model = _linear([0.5, -2.0], 0.25)
+    x, y = _xy(8)
+    first, second = (
+        torch.autograd.grad(nn.functional.mse_loss(model(x), y), model.weight)[0] for _ in range(2)
+    )
+    assert torch.equal(first, second), outdated("E44", "the full-batch gradient changed by itself")
+    before = model.weight.detach().clone()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    nn.functional.mse_loss(model(x), y).backward()
+    optimizer.step()
+    torch.testing.assert_close(
+        model.weight, before - 0.1 * first, msg=outdated("E44", "SGD no longer steps by -lr * grad")
+    )
+    # Fix: mini-batches from a shuffling loader give a different gradient at each step.
+    loader = DataLoader(
+        TensorDataset(x, y), batch_size=2, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
+    grads = [
+        torch.autograd.grad(nn.functional.mse_loss(model(xb), yb), model.weight)[0]
+        for xb, yb in loader
+    ]
+    assert len(grads) == 4, fix_fails("E44")
+    assert not all(torch.equal(grads[0], g) for g in grads[1:]), fix_fails("E44")
+
+
+def test_e45_one_step_does_not_reach_the_minimum():
+    model = _linear([0.0, 0.0], 0.0)
+    x, y = _xy(8)  # a plane: the minimum of the loss is 0
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def step() -> float:
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    start = step()
+    after_one = nn.functional.mse_loss(model(x), y).item()
+    assert after_one < start, outdated("E45", "one SGD step no longer lowers the loss")
+    assert after_one > 0.5 * start, outdated("E45", "one step now gets near the minimum")
+    # Fix: repeating the step brings the loss towards its minimum.
+    for _ in range(5000):
+        last = step()
+    assert last < 1e-3 * start, fix_fails("E45")
 
 
 # ---------------------------------------------------------------------------------------
