@@ -388,6 +388,13 @@ def test_e15_gradcheck_returns_true_or_raises():
         torch.autograd.gradcheck(_SquareWithWrongBackward.apply, (x,))
     quiet = torch.autograd.gradcheck(_SquareWithWrongBackward.apply, (x,), raise_exception=False)
     assert quiet is False, outdated("E15", f"gradcheck now returns {quiet!r} on a mismatch")
+    # The error class is not reachable through the function's dotted name.
+    assert not hasattr(torch.autograd.gradcheck, "GradcheckError"), outdated(
+        "E15", "torch.autograd.gradcheck.GradcheckError now resolves"
+    )
+    assert issubclass(GradcheckError, RuntimeError), outdated(
+        "E15", "GradcheckError is no longer a RuntimeError"
+    )
 
 
 def test_e16_backward_leaves_parameters_unchanged():
@@ -540,6 +547,12 @@ def test_e22_the_step_trades_truncation_for_round_off():
     assert abs(float32_estimate - 2.0) > 0.2, outdated(
         "E22", f"float32 with a step of 1e-7 now gives {float32_estimate}"
     )
+    # The article's own setting, float64 with a step of 1e-7, is accurate.
+    one64 = torch.tensor(1.0, dtype=torch.float64)
+    float64_estimate = (((one64 + h) ** 2 - (one64 - h) ** 2) / (2 * h)).item()
+    assert abs(float64_estimate - 2.0) < 1e-8, outdated(
+        "E22", f"float64 with a step of 1e-7 now gives {float64_estimate}"
+    )
     # Fix: float64 with gradcheck's default step.
     assert error(1e-6) < 1e-9, fix_fails("E22")
 
@@ -552,6 +565,41 @@ def test_e23_parameter_name_is_none():
     )
     # Fix: named_parameters() knows the names.
     assert [name for name, _ in model.named_parameters()] == ["weight", "bias"]
+
+
+def test_e41_gradcheck_has_two_positional_arguments_and_keyword_options():
+    parameters = inspect.signature(torch.autograd.gradcheck).parameters.values()
+    positional = [p.name for p in parameters if p.kind != p.KEYWORD_ONLY]
+    keyword_only = {p.name for p in parameters if p.kind == p.KEYWORD_ONLY}
+    assert positional == ["func", "inputs"], outdated("E41", f"positional now {positional}")
+    assert len(keyword_only) > 10, outdated("E41", f"keyword-only now {sorted(keyword_only)}")
+    assert {"eps", "atol", "rtol", "raise_exception"} <= keyword_only, outdated(
+        "E41", f"the tolerance options changed: {sorted(keyword_only)}"
+    )
+    x = torch.tensor([0.5, 1.5, -2.0], dtype=torch.float64)
+    with still_raises("E41", ValueError, "at least one input tensor to require gradient"):
+        torch.autograd.gradcheck(torch.square, (x,))
+    x32 = x.float().requires_grad_()
+    with still_warns("E41", UserWarning, "not a double precision"):
+        passed = torch.autograd.gradcheck(lambda t: t**3, (x32,), raise_exception=False)
+    assert passed is False, outdated("E41", "float32 inputs now pass gradcheck for x cubed")
+    # Fix: float64 inputs that require grad, options by keyword.
+    x.requires_grad_()
+    assert torch.autograd.gradcheck(torch.square, (x,), eps=1e-6, atol=1e-5), fix_fails("E41")
+
+
+def test_e46_the_loop_runs_over_the_parameters_of_one_layer():
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1 = nn.Linear(2, 1)
+
+    net = Net()
+    assert len(list(net.children())) == 1, outdated("E46", "Net now has several layers")
+    assert len(list(net.parameters())) == 2, outdated("E46", "the loop no longer sees two items")
+    # Fix: named_parameters() says what the loop checks.
+    names = [name for name, _ in net.named_parameters()]
+    assert names == ["fc1.weight", "fc1.bias"], fix_fails("E46")
 
 
 # ---------------------------------------------------------------------------------------
