@@ -164,8 +164,8 @@ def full_batch_sgd(steps: int, clear: bool = True) -> list[float]:
     return losses
 
 
-losses = full_batch_sgd(1001)
-print("loss after 1, 10, 100, 1000 steps:", [f"{losses[i]:.1e}" for i in (1, 10, 100, 1000)])
+losses = full_batch_sgd(301)
+print("loss after 1, 10, 100, 300 steps:", [f"{losses[i]:.1e}" for i in (1, 10, 100, 300)])
 
 # %%
 # .. _erratum-e12:

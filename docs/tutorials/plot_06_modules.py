@@ -150,8 +150,8 @@ print("evaluation, in batch a:", output_of_sample(batch_a))
 print("evaluation, in batch b:", output_of_sample(batch_b))
 
 # %%
-# In training mode a batch of one sample has no variance to normalise with, and batch
-# normalisation refuses it; in evaluation mode one sample is fine. This is one reason to
+# In training mode a batch of one sample has no variance to normalise with, and
+# ``BatchNorm1d`` refuses it; in evaluation mode one sample is fine. This is one reason to
 # predict in evaluation mode:
 
 norm.train()
@@ -201,8 +201,9 @@ print("under no_grad():", out.requires_grad, out.grad_fn)
 # ``torch.inference_mode()`` disables everything ``no_grad()`` does and, in addition, the
 # bookkeeping that autograd keeps on every tensor (the version counter that detects in-place
 # changes, and the records of views), which makes it a little faster. The price: what it
-# creates are *inference tensors*, which can never enter autograd later, nor be changed in
-# place outside inference mode. A result of ``no_grad()`` has no such restriction.
+# creates are *inference tensors*. Autograd refuses to save them for a later backward pass,
+# and they cannot be changed in place outside inference mode (``.clone()`` one to get a normal
+# tensor). A result of ``no_grad()`` has no such restriction.
 
 with torch.inference_mode():
     frozen = model(x)
@@ -271,8 +272,8 @@ print(f"model on {next(model.parameters()).device}; predicted classes {predicted
 # - ``model.train()`` and ``model.eval()`` switch Dropout and BatchNorm between their two
 #   behaviours; they do not touch autograd.
 # - ``torch.no_grad()`` stops autograd from recording; ``torch.inference_mode()`` also drops
-#   its bookkeeping, and its results can never enter autograd. Predict with ``model.eval()``
-#   and ``torch.inference_mode()``.
+#   its bookkeeping, and autograd cannot save its results for a later backward pass. Predict
+#   with ``model.eval()`` and ``torch.inference_mode()``.
 # - ``model.to(device)`` moves the model in place; ``tensor.to(device)`` returns a copy.
 #
 # Next, :ref:`sphx_glr_auto_tutorials_plot_07_gradients_by_hand.py` checks that the gradients

@@ -16,7 +16,7 @@ what you checked.
 # The model and its gradients
 # ---------------------------
 #
-# The article's model is one linear layer, ``fc1``, in float64, fitted to the plane
+# The article's model is one linear layer, ``fc1``, in float64, with targets on the plane
 # ``3*x1 + x2``. ``backward()`` fills the ``.grad`` of both parameters.
 
 import torch
@@ -143,9 +143,9 @@ print("random array:", np.random.default_rng(0).normal(size=tuple(net.fc1.weight
 # Comparing, parameter by parameter
 # ---------------------------------
 #
-# ``torch.testing.assert_close`` checks the shapes, then every element against a relative and
-# an absolute tolerance, and raises ``AssertionError`` naming the worst element. The loop skips
-# a parameter without a gradient and names each one:
+# ``torch.testing.assert_close`` checks the shapes, dtypes and devices, then every element
+# against a relative and an absolute tolerance, and raises ``AssertionError`` naming the worst
+# element. The loop skips a parameter without a gradient and names each one:
 
 for name, param in net.named_parameters():
     if param.grad is None:

@@ -139,8 +139,9 @@ plt.show()
 
 # %%
 # The error falls with the step until rounding takes over. In float64 the best steps, near
-# ``gradcheck``'s default ``eps=1e-6``, give about ten correct digits; in float32 no step gives
-# more than about four, too few to tell a subtle bug from noise.
+# ``gradcheck``'s default ``eps=1e-6``, give ten digits or more. In float32 the error hardly
+# falls below ``1e-5``, and at ``1e-6`` only two or three digits are left: too few to tell a
+# subtle bug from noise.
 #
 # .. _erratum-e22:
 #
@@ -157,9 +158,10 @@ for dtype in (torch.float64, torch.float32):
     print(f"{dtype}, eps=1e-7: d(x**2)/dx at 1 = {slope.item()}")
 
 # %%
-# float32 numbers just above 1 are ``1.19e-7`` apart, so ``1 ± 1e-7`` round to
-# ``1 ± 1.19e-7`` and the estimate is 19 % too large. Choose the step together with the
-# precision: float64 and a step near ``1e-6`` (:ref:`all errata <e22>`).
+# In float32, ``1 + 1e-7`` and ``1 - 1e-7`` round to the nearest float32 numbers,
+# ``1 ± 1.19e-7``: the step taken is 19 % larger than the one we divide by, and so is the
+# estimate. Choose the step together with the precision: float64 and a step near ``1e-6``
+# (:ref:`all errata <e22>`).
 #
 # .. _erratum-e15:
 #
