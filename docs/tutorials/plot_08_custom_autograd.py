@@ -178,7 +178,7 @@ print(result.message)
 
 # %%
 # The library's own checker, :func:`pttour.check_function_gradients`, met in
-# :ref:`sphx_glr_auto_tutorials_plot_07_gradients_by_hand.py`, answers a different
+# :ref:`sphx_glr_auto_tutorials_plot_08_gradcheck.py`, answers a different
 # question: *how far* is the backward from finite differences, for each input? It reduces
 # the output to one number by a fixed random projection and returns a table of error sizes,
 # which tells a rounding-level difference from a real bug at a glance.
