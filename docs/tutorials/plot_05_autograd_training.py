@@ -165,7 +165,7 @@ def full_batch_sgd(steps: int, clear: bool = True) -> list[float]:
 
 
 losses = full_batch_sgd(301)
-print("loss after 1, 10, 100, 300 steps:", [f"{losses[i]:.1e}" for i in (1, 10, 100, 300)])
+print("loss after 1, 10, 100, 300 steps:", ", ".join(f"{losses[i]:.1e}" for i in (1, 10, 100, 300)))
 
 # %%
 # .. _erratum-e12:
@@ -185,10 +185,11 @@ fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot(full_batch_sgd(30, clear=False), marker="o", markersize=3, label="without zero_grad()")
 ax.plot(full_batch_sgd(30), marker="o", markersize=3, label="with zero_grad()")
 ax.set_yscale("log")
+ax.set_ylim(top=3e3)  # room for the legend above the curves
 ax.set_xlabel("step")
 ax.set_ylabel("training loss (MSE)")
 ax.set_title("30 full-batch SGD steps, lr = 0.1")
-ax.legend()
+ax.legend(loc="upper right", ncols=2)
 plt.show()
 
 # %%

@@ -139,9 +139,9 @@ plt.show()
 
 # %%
 # The error falls with the step until rounding takes over. In float64 the best steps, near
-# ``gradcheck``'s default ``eps=1e-6``, give ten digits or more. In float32 the error hardly
-# falls below ``1e-5``, and at ``1e-6`` only two or three digits are left: too few to tell a
-# subtle bug from noise.
+# ``gradcheck``'s default ``eps=1e-6``, give ten digits or more. In float32 the best steps,
+# near ``1e-3``, give four to six, and at ``1e-6`` only two or three are left: too few to tell
+# a subtle bug from noise.
 #
 # .. _erratum-e22:
 #
