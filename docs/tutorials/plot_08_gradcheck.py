@@ -53,9 +53,9 @@ print("forward, right:", CubeWithWrongBackward.apply(points).tolist())
 # torch.autograd.gradcheck
 # ------------------------
 #
-# ``gradcheck`` computes the whole Jacobian of a function twice, from its backward and by
-# finite differences, and compares them. It returns ``True`` when they agree, and raises
-# ``GradcheckError`` with both Jacobians when they do not:
+# ``gradcheck`` computes the Jacobian of a function with respect to each input that requires
+# gradients twice, from its backward and by finite differences, and compares them. It returns
+# ``True`` when they agree, and raises ``GradcheckError`` with both Jacobians when they do not:
 
 from torch.autograd.gradcheck import GradcheckError
 
