@@ -30,7 +30,7 @@ device = (
     else torch.device("cpu")
 )
 torch.manual_seed(0)
-X = torch.rand(256, 2)
+X = torch.rand(100, 2)
 y = X @ torch.tensor([[3.0], [1.0]]) + 4
 model = nn.Linear(2, 1)
 loss_fn = nn.MSELoss()
@@ -203,7 +203,7 @@ plt.show()
 from torch.utils.data import DataLoader, TensorDataset
 
 loader = DataLoader(
-    TensorDataset(X, y), batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0)
+    TensorDataset(X, y), batch_size=10, shuffle=True, generator=torch.Generator().manual_seed(0)
 )
 model = nn.Linear(2, 1).to(device)
 start = {k: v.clone() for k, v in model.state_dict().items()}  # to rerun it below
