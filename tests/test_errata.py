@@ -284,7 +284,7 @@ def test_e11_mse_loss_broadcasts_a_target_of_another_shape():
     torch.testing.assert_close(loss, broadcast, msg=outdated("E11", "MSELoss stopped broadcasting"))
 
     # Fix: one target column, the output's shape; no warning.
-    right_target = x @ torch.tensor([[3.0], [2.0]], dtype=torch.float64) + 4
+    right_target = x @ torch.tensor([[3.0], [1.0]], dtype=torch.float64) + 4
     assert right_target.shape == output.shape, fix_fails("E11")
     with no_warnings("E11"):
         nn.functional.mse_loss(output, right_target)
@@ -317,6 +317,15 @@ def test_e13_modules_and_tensors_default_to_the_cpu():
     assert nn.Linear(2, 1).to(device)(torch.rand(3, 2).to(device)).device == device, fix_fails(
         "E13"
     )
+    # The fix's way to pick the device names a usable one on any machine.
+    picked = (
+        torch.accelerator.current_accelerator()
+        if torch.accelerator.is_available()
+        else torch.device("cpu")
+    )
+    assert nn.Linear(2, 1).to(picked)(torch.rand(3, 2).to(picked)).device.type == picked.type, (
+        fix_fails("E13")
+    )
 
 
 @pytest.mark.cuda
@@ -325,6 +334,54 @@ def test_e13_model_on_gpu_data_on_cpu_fails():
     with still_raises("E13", RuntimeError, "Expected all tensors to be on the same device"):
         model(torch.rand(3, 2))
     assert model(torch.rand(3, 2).to("cuda")).device.type == "cuda", fix_fails("E13")
+
+
+def test_e44_a_full_batch_sgd_step_is_plain_gradient_descent():
+    model = _linear([0.5, -2.0], 0.25)
+    x, y = _xy(8)
+    first, second = (
+        torch.autograd.grad(nn.functional.mse_loss(model(x), y), model.weight)[0] for _ in range(2)
+    )
+    assert torch.equal(first, second), outdated("E44", "the full-batch gradient changed by itself")
+    before = model.weight.detach().clone()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    nn.functional.mse_loss(model(x), y).backward()
+    optimizer.step()
+    torch.testing.assert_close(
+        model.weight, before - 0.1 * first, msg=outdated("E44", "SGD no longer steps by -lr * grad")
+    )
+    # Fix: mini-batches from a shuffling loader give a different gradient at each step.
+    loader = DataLoader(
+        TensorDataset(x, y), batch_size=2, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
+    grads = [
+        torch.autograd.grad(nn.functional.mse_loss(model(xb), yb), model.weight)[0]
+        for xb, yb in loader
+    ]
+    assert len(grads) == 4, fix_fails("E44")
+    assert not all(torch.equal(grads[0], g) for g in grads[1:]), fix_fails("E44")
+
+
+def test_e45_one_step_does_not_reach_the_minimum():
+    model = _linear([0.0, 0.0], 0.0)
+    x, y = _xy(8)  # a plane: the minimum of the loss is 0
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def step() -> float:
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    start = step()
+    after_one = nn.functional.mse_loss(model(x), y).item()
+    assert after_one < start, outdated("E45", "one SGD step no longer lowers the loss")
+    assert after_one > 0.5 * start, outdated("E45", "one step now gets near the minimum")
+    # Fix: repeating the step brings the loss towards its minimum.
+    for _ in range(5000):
+        last = step()
+    assert last < 1e-3 * start, fix_fails("E45")
 
 
 # ---------------------------------------------------------------------------------------
@@ -365,6 +422,13 @@ def test_e15_gradcheck_returns_true_or_raises():
         torch.autograd.gradcheck(_SquareWithWrongBackward.apply, (x,))
     quiet = torch.autograd.gradcheck(_SquareWithWrongBackward.apply, (x,), raise_exception=False)
     assert quiet is False, outdated("E15", f"gradcheck now returns {quiet!r} on a mismatch")
+    # The error class is not reachable through the function's dotted name.
+    assert not hasattr(torch.autograd.gradcheck, "GradcheckError"), outdated(
+        "E15", "torch.autograd.gradcheck.GradcheckError now resolves"
+    )
+    assert issubclass(GradcheckError, RuntimeError), outdated(
+        "E15", "GradcheckError is no longer a RuntimeError"
+    )
 
 
 def test_e16_backward_leaves_parameters_unchanged():
@@ -517,6 +581,12 @@ def test_e22_the_step_trades_truncation_for_round_off():
     assert abs(float32_estimate - 2.0) > 0.2, outdated(
         "E22", f"float32 with a step of 1e-7 now gives {float32_estimate}"
     )
+    # The article's own setting, float64 with a step of 1e-7, is accurate.
+    one64 = torch.tensor(1.0, dtype=torch.float64)
+    float64_estimate = (((one64 + h) ** 2 - (one64 - h) ** 2) / (2 * h)).item()
+    assert abs(float64_estimate - 2.0) < 1e-8, outdated(
+        "E22", f"float64 with a step of 1e-7 now gives {float64_estimate}"
+    )
     # Fix: float64 with gradcheck's default step.
     assert error(1e-6) < 1e-9, fix_fails("E22")
 
@@ -529,6 +599,41 @@ def test_e23_parameter_name_is_none():
     )
     # Fix: named_parameters() knows the names.
     assert [name for name, _ in model.named_parameters()] == ["weight", "bias"]
+
+
+def test_e41_gradcheck_has_two_positional_arguments_and_keyword_options():
+    parameters = inspect.signature(torch.autograd.gradcheck).parameters.values()
+    positional = [p.name for p in parameters if p.kind != p.KEYWORD_ONLY]
+    keyword_only = {p.name for p in parameters if p.kind == p.KEYWORD_ONLY}
+    assert positional == ["func", "inputs"], outdated("E41", f"positional now {positional}")
+    assert len(keyword_only) > 10, outdated("E41", f"keyword-only now {sorted(keyword_only)}")
+    assert {"eps", "atol", "rtol", "raise_exception"} <= keyword_only, outdated(
+        "E41", f"the tolerance options changed: {sorted(keyword_only)}"
+    )
+    x = torch.tensor([0.5, 1.5, -2.0], dtype=torch.float64)
+    with still_raises("E41", ValueError, "at least one input tensor to require gradient"):
+        torch.autograd.gradcheck(torch.square, (x,))
+    x32 = x.float().requires_grad_()
+    with still_warns("E41", UserWarning, "not a double precision"):
+        passed = torch.autograd.gradcheck(lambda t: t**3, (x32,), raise_exception=False)
+    assert passed is False, outdated("E41", "float32 inputs now pass gradcheck for x cubed")
+    # Fix: float64 inputs that require grad, options by keyword.
+    x.requires_grad_()
+    assert torch.autograd.gradcheck(torch.square, (x,), eps=1e-6, atol=1e-5), fix_fails("E41")
+
+
+def test_e46_the_loop_runs_over_the_parameters_of_one_layer():
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1 = nn.Linear(2, 1)
+
+    net = Net()
+    assert len(list(net.children())) == 1, outdated("E46", "Net now has several layers")
+    assert len(list(net.parameters())) == 2, outdated("E46", "the loop no longer sees two items")
+    # Fix: named_parameters() says what the loop checks.
+    names = [name for name, _ in net.named_parameters()]
+    assert names == ["fc1.weight", "fc1.bias"], fix_fails("E46")
 
 
 # ---------------------------------------------------------------------------------------
@@ -837,15 +942,15 @@ def _raw() -> dict:
     return tomllib.loads(pttour_errata.DATA.read_text(encoding="utf-8"))
 
 
-_TUTORIAL_OF_SECTION = {
-    "§1": "plot_01_what_is_pytorch",
-    "§2": "plot_01_what_is_pytorch",
-    "§3": "plot_02_environment",
-    "§4.1": "plot_03_tensors",
-    "§4.2": "plot_04_autograd_training",
-    "§4.3": "plot_05_gradient_checking",
-    "§4.4": "plot_06_data_loading",
-    "§4.5": "plot_07_checkpoints",
+_TUTORIALS_OF_SECTION = {  # the pages that reproduce a section's errata
+    "§1": ("plot_01_what_is_pytorch",),
+    "§2": ("plot_01_what_is_pytorch",),
+    "§3": ("plot_02_environment",),
+    "§4.1": ("plot_03_tensors",),
+    "§4.2": ("plot_05_autograd_training",),
+    "§4.3": ("plot_07_gradients_by_hand", "plot_08_gradcheck"),
+    "§4.4": ("plot_06_data_loading",),
+    "§4.5": ("plot_07_checkpoints",),
 }
 
 
@@ -856,17 +961,19 @@ def test_every_erratum_is_complete_and_valid(errata):
             assert getattr(erratum, field).strip(), f"{erratum.id} has an empty {field}"
         assert erratum.kind in errata.kinds
         assert erratum.tutorial in errata.tutorials
-        assert erratum.tutorial == _TUTORIAL_OF_SECTION[erratum.section], erratum.id
+        assert erratum.tutorial in _TUTORIALS_OF_SECTION[erratum.section], erratum.id
         assert erratum.label == f"erratum-{erratum.id.lower()}"
         assert erratum.anchor == erratum.id.lower()
 
 
-def test_ids_are_unique_and_ascending(errata):
+def test_ids_are_unique_and_in_article_order(errata):
     entries = errata.entries
-    ids = [e.id for e in entries]
-    assert ids == sorted(set(ids)), ids
+    assert len({e.id for e in entries}) == len(entries), "two errata share an id"
+    order = list(errata.sections)
+    keys = [(order.index(e.section), e.id) for e in entries]
+    assert keys == sorted(keys), "errata are not in article order (by section, then by id)"
     assert len({e.title for e in entries}) == len(entries), "two errata share a title"
-    assert list(errata.sections) == list(_TUTORIAL_OF_SECTION)
+    assert list(errata.sections) == list(_TUTORIALS_OF_SECTION)
     assert errata.kinds == (
         "crash",
         "wrong-result",
@@ -913,7 +1020,8 @@ def test_each_tutorial_defines_exactly_the_labels_of_its_errata(errata):
 
 
 def test_for_tutorial_splits_the_errata_by_tutorial(errata):
-    pages = [errata.for_tutorial(name) for name in _TUTORIAL_OF_SECTION.values()]
+    names = dict.fromkeys(name for names in _TUTORIALS_OF_SECTION.values() for name in names)
+    pages = [errata.for_tutorial(name) for name in names]
     assert all(pages), "one of the article's tutorials reproduces no erratum"
     assert [e.id for e in errata.for_tutorial("plot_03_tensors")] == [
         "E06",
@@ -924,7 +1032,9 @@ def test_for_tutorial_splits_the_errata_by_tutorial(errata):
         "E39",
         "E40",
     ]
-    assert sorted({e for page in pages for e in page}, key=lambda e: e.id) == list(errata.entries)
+    assert sorted({e for page in pages for e in page}, key=lambda e: e.id) == sorted(
+        errata.entries, key=lambda e: e.id
+    )
     with pytest.raises(ValueError, match="unknown tutorial 'plot_00'"):
         errata.for_tutorial("plot_00")
 
@@ -947,16 +1057,35 @@ def test_the_loader_rejects_bad_values(errata, change: dict[str, str], message: 
         pttour_errata.parse(data, errata.tutorials)
 
 
-@pytest.mark.parametrize("change", ["swap", "duplicate"])
-def test_the_loader_rejects_ids_out_of_order_or_repeated(errata, change):
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("swap ids", "article order"),
+        ("swap sections", "article order"),
+        ("duplicate", "must be unique; E01 appear"),
+    ],
+)
+def test_the_loader_rejects_ids_out_of_order_or_repeated(errata, change, message):
     data = _raw()
     entries = data["erratum"]
-    if change == "swap":
-        entries[0], entries[1] = entries[1], entries[0]
+    if change == "swap ids":  # two entries of one section, the later id first
+        entries[5], entries[6] = entries[6], entries[5]
+    elif change == "swap sections":
+        entries[0], entries[-1] = entries[-1], entries[0]
     else:
         entries[1] = {**entries[1], "id": entries[0]["id"]}
-    with pytest.raises(ValueError, match="unique and in ascending order"):
+    with pytest.raises(ValueError, match=message):
         pttour_errata.parse(data, errata.tutorials)
+
+
+def test_the_loader_accepts_an_id_found_later_in_its_section(errata):
+    data = _raw()
+    entries = data["erratum"]
+    first_section = [e for e in entries if e["section"] == entries[0]["section"]]
+    later = {**first_section[-1], "id": "E99", "title": "found later"}
+    entries.insert(len(first_section), later)
+    parsed = pttour_errata.parse(data, errata.tutorials)
+    assert parsed.entries[len(first_section)].id == "E99"
 
 
 def test_rendered_page_gives_every_erratum_a_heading_an_anchor_and_a_link(errata):

@@ -123,15 +123,23 @@ def parse(data: dict[str, Any], tutorials: dict[str, str]) -> Errata:
     """Check the data read from the TOML file and build :class:`Errata` from it.
 
     Raises ``ValueError`` naming the erratum and the field for an unknown or empty field, a
-    malformed id, an unknown section, kind or tutorial, or ids that are repeated or out of
-    ascending order. An id is never renumbered or reused (links to ``errata.html#e07`` stay
-    valid), so a withdrawn erratum leaves a gap.
+    malformed id, an unknown section, kind or tutorial, a repeated id, or entries out of article
+    order. Ids are never reused or renumbered, so an erratum found later gets the next free id
+    and sits in its section: the entries run section by section, by id within a section.
     """
     kinds, sections = tuple(data["kinds"]), dict(data["sections"])
     entries = tuple(_erratum(e, kinds, sections, tutorials) for e in data["erratum"])
     ids = [e.id for e in entries]
-    if ids != sorted(set(ids)):
-        raise ValueError(f"errata ids must be unique and in ascending order; got {ids}")
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"errata ids must be unique; {', '.join(repeated)} appear twice")
+    order = list(sections)
+    keys = [(order.index(e.section), e.id) for e in entries]
+    if keys != sorted(keys):
+        raise ValueError(
+            f"errata must run in article order, section by section and by id within a section; "
+            f"got {ids}"
+        )
     return Errata(kinds, sections, entries, tutorials)
 
 

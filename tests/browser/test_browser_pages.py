@@ -116,8 +116,8 @@ def test_switcher_lands_on_the_same_tutorial_in_the_other_language(
     [
         ("en", "tensor", "tensors"),
         ("zh_CN", "张量", "tensors"),
-        ("en", "gradient", "gradient_checking"),
-        ("zh_CN", "梯度", "gradient_checking"),
+        ("en", "gradient", "gradients_by_hand"),
+        ("zh_CN", "梯度", "gradients_by_hand"),
     ],
 )
 def test_search_lists_the_tutorial(page: Page, lang: str, query: str, topic: str) -> None:
