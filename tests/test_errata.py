@@ -810,8 +810,8 @@ _TUTORIAL_OF_SECTION = {
     "§4.1": "plot_03_tensors",
     "§4.2": "plot_04_autograd_training",
     "§4.3": "plot_05_gradient_checking",
-    "§4.4": "plot_06_data_loading",
-    "§4.5": "plot_07_checkpoints",
+    "§4.4": "plot_09_datasets",
+    "§4.5": "plot_11_saving_loading",
 }
 
 
@@ -870,7 +870,7 @@ def test_tutorials_are_the_gallery_scripts_titled_by_their_docstrings(errata):
     scripts = sorted(p.stem for p in pttour_errata.TUTORIALS.glob("plot_*.py"))
     assert list(errata.tutorials) == scripts
     assert errata.tutorials["plot_03_tensors"] == "Tensors"
-    assert errata.tutorials["plot_07_checkpoints"] == "Saving and loading checkpoints"
+    assert errata.tutorials["plot_11_saving_loading"] == "Saving and loading checkpoints"
 
 
 def test_each_tutorial_defines_exactly_the_labels_of_its_errata(errata):
@@ -925,7 +925,7 @@ def test_rendered_page_gives_every_erratum_a_heading_an_anchor_and_a_link(errata
     page = pttour_errata.render(errata)
     assert page.startswith("Errata of the original article\n")
     for erratum in errata.entries:
-        heading = f"{erratum.id}: {erratum.title}"
+        heading = f"Erratum {erratum.id}: {erratum.title}"
         assert f".. _{erratum.anchor}:\n\n{heading}\n{'~' * len(heading)}\n" in page
         assert f"erratum {erratum.id} <{erratum.label}>`" in page
         assert f"**What happens:** {erratum.observed}\n" in page

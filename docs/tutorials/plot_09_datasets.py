@@ -127,7 +127,7 @@ print(f"batch on {inputs_batch.device}, pinned before the copy: {batch[0].is_pin
 # ``seed``. Two loaders with the same seed replay the same epochs, whatever else the
 # program draws in between, and each epoch still gets a new order. The generator is kept
 # as ``loader.generator``: saving its state in a checkpoint lets a resumed run continue
-# the same sequence of epochs, as :ref:`sphx_glr_auto_tutorials_plot_07_checkpoints.py`
+# the same sequence of epochs, as :ref:`sphx_glr_auto_tutorials_plot_11_saving_loading.py`
 # shows.
 
 indices = pttour.SequenceDataset(torch.arange(8))
