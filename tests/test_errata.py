@@ -19,8 +19,10 @@ import importlib.util
 import inspect
 import io
 import math
+import multiprocessing
 import os
 import pickle
+import random
 import re
 import sys
 import warnings
@@ -526,6 +528,9 @@ def test_e24_dataloader_has_no_augmentation_options():
     # Fix: the dataset transforms, the loader batches.
     loader = DataLoader(_FlippedDataset(torch.tensor([[1.0, 2.0], [3.0, 4.0]])), batch_size=2)
     assert next(iter(loader)).tolist() == [[2.0, 1.0], [4.0, 3.0]], fix_fails("E24")
+    # Augmentation that mixes samples: collate_fn receives all the samples of a batch.
+    mixed = DataLoader(torch.arange(4.0), batch_size=4, collate_fn=lambda s: torch.stack(s).mean())
+    assert next(iter(mixed)).item() == 1.5, fix_fails("E24")
 
 
 def test_e25_two_samples_with_batch_size_two_make_one_batch():
@@ -575,6 +580,48 @@ def test_e27_unseeded_shuffling_follows_the_global_random_state():
     reference = seeded_order()
     torch.manual_seed(1)
     assert seeded_order() == reference, fix_fails("E27")
+
+
+class _WorkerDraws(Dataset):
+    """Each sample: the worker id and one draw from each global generator of the worker."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, index: int) -> tuple[int, list[float]]:
+        import numpy as np
+
+        info = torch.utils.data.get_worker_info()
+        return info.id, [torch.rand(()).item(), random.random(), float(np.random.rand())]
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(),
+    reason="the workers are started with fork, which this platform does not have",
+)
+def test_e27_workers_seed_torch_random_and_numpy_from_the_loader_generator():
+    pytest.importorskip("numpy", reason="NumPy is not installed; the workers then skip it")
+
+    def draws(seed: int) -> list[tuple[int, tuple[float, ...]]]:
+        loader = DataLoader(
+            _WorkerDraws(),
+            batch_size=None,  # one sample at a time, not collated
+            num_workers=2,
+            generator=torch.Generator().manual_seed(seed),
+            multiprocessing_context="fork",
+        )
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns about fork in a process with threads; not what is tested.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return [(worker, tuple(values)) for worker, values in loader]
+
+    first = draws(0)
+    assert [worker for worker, _ in first] == [0, 1, 0, 1]
+    by_worker = {worker: values for worker, values in first[:2]}
+    for generator in range(3):  # torch, random, numpy: each differs between the workers
+        assert by_worker[0][generator] != by_worker[1][generator], fix_fails("E27")
+    assert draws(0) == first, fix_fails("E27")  # the same seed repeats every draw
+    assert draws(1) != first, fix_fails("E27")
 
 
 # ---------------------------------------------------------------------------------------
@@ -803,15 +850,15 @@ def _raw() -> dict:
     return tomllib.loads(pttour_errata.DATA.read_text(encoding="utf-8"))
 
 
-_TUTORIAL_OF_SECTION = {
-    "§1": "plot_01_what_is_pytorch",
-    "§2": "plot_01_what_is_pytorch",
-    "§3": "plot_02_environment",
-    "§4.1": "plot_03_tensors",
-    "§4.2": "plot_04_autograd_training",
-    "§4.3": "plot_05_gradient_checking",
-    "§4.4": "plot_09_datasets",
-    "§4.5": "plot_11_saving_loading",
+_TUTORIAL_OF_SECTION = {  # a section that needs more than one page is split over several
+    "§1": ("plot_01_what_is_pytorch",),
+    "§2": ("plot_01_what_is_pytorch",),
+    "§3": ("plot_02_environment",),
+    "§4.1": ("plot_03_tensors",),
+    "§4.2": ("plot_04_autograd_training",),
+    "§4.3": ("plot_05_gradient_checking",),
+    "§4.4": ("plot_09_datasets", "plot_10_shuffling_workers"),
+    "§4.5": ("plot_11_saving_loading",),
 }
 
 
@@ -822,7 +869,7 @@ def test_every_erratum_is_complete_and_valid(errata):
             assert getattr(erratum, field).strip(), f"{erratum.id} has an empty {field}"
         assert erratum.kind in errata.kinds
         assert erratum.tutorial in errata.tutorials
-        assert erratum.tutorial == _TUTORIAL_OF_SECTION[erratum.section], erratum.id
+        assert erratum.tutorial in _TUTORIAL_OF_SECTION[erratum.section], erratum.id
         assert erratum.label == f"erratum-{erratum.id.lower()}"
         assert erratum.anchor == erratum.id.lower()
 
@@ -881,7 +928,8 @@ def test_each_tutorial_defines_exactly_the_labels_of_its_errata(errata):
 
 
 def test_for_tutorial_splits_the_errata_by_tutorial(errata):
-    pages = [errata.for_tutorial(name) for name in _TUTORIAL_OF_SECTION.values()]
+    names = {name for section in _TUTORIAL_OF_SECTION.values() for name in section}
+    pages = [errata.for_tutorial(name) for name in sorted(names)]
     assert all(pages), "one of the article's tutorials reproduces no erratum"
     assert [e.id for e in errata.for_tutorial("plot_03_tensors")] == ["E06", "E07", "E08", "E09"]
     assert sorted({e for page in pages for e in page}, key=lambda e: e.id) == list(errata.entries)
