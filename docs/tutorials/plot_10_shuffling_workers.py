@@ -137,7 +137,8 @@ def worker_draws(dataset: Dataset, seed: int) -> list[tuple[int, list[float]]]:
 first_run = worker_draws(GlobalDraws(), seed=0)
 for worker, draws in first_run:
     print(f"worker {worker}: torch, random, numpy = {draws}")
-print(f"the same draws again with the same seed: {worker_draws(GlobalDraws(), seed=0) == first_run}")
+again = worker_draws(GlobalDraws(), seed=0)
+print(f"the same draws again with the same seed: {again == first_run}")
 
 # %%
 # The two workers take turns, one batch each. Their draws differ from each other and from
