@@ -123,13 +123,20 @@ def parse(data: dict[str, Any], tutorials: dict[str, str]) -> Errata:
     """Check the data read from the TOML file and build :class:`Errata` from it.
 
     Raises ``ValueError`` naming the erratum and the field for an unknown or empty field, a
-    malformed id, an unknown section, kind or tutorial, or ids that are not E01, E02 ... in order.
+    malformed id, an unknown section, kind or tutorial, or ids that repeat or are out of
+    article order (entries go by section, and by id within a section: a mistake found later
+    gets the next free id and joins its section).
     """
     kinds, sections = tuple(data["kinds"]), dict(data["sections"])
     entries = tuple(_erratum(e, kinds, sections, tutorials) for e in data["erratum"])
     ids = [e.id for e in entries]
-    if ids != [f"E{n:02d}" for n in range(1, len(ids) + 1)]:
-        raise ValueError(f"errata ids must run E01, E02 ... in order without gaps; got {ids}")
+    order = list(sections)
+    in_article_order = sorted(entries, key=lambda e: (order.index(e.section), e.id))
+    if len(set(ids)) != len(ids) or list(entries) != in_article_order:
+        raise ValueError(
+            f"errata ids must be unique, with the entries in article order (by section, then "
+            f"by id: E01, E02 ... in order within a section); got {ids}"
+        )
     return Errata(kinds, sections, entries, tutorials)
 
 
