@@ -19,8 +19,8 @@ the model elsewhere. After reading this page you will be able to:
 # A model to save
 # ---------------
 #
-# The model has batch normalisation and dropout, two layers that behave differently in
-# training and in evaluation. The page works in a temporary folder, removed at the end.
+# The model has a ``BatchNorm1d`` layer and dropout, which behave differently in training
+# and in evaluation. The page works in a temporary folder, removed at the end.
 
 import os
 import tempfile
@@ -102,8 +102,8 @@ for epoch in range(3):
 # -------------------------------------------------
 #
 # ``model.state_dict()`` maps names to tensors. The article says that it holds only the
-# parameters, but it also holds *buffers*: here the statistics that batch normalisation
-# gathers in training and uses in evaluation, without which the model predicts differently.
+# parameters, but it also holds *buffers*: here the statistics that ``BatchNorm1d`` gathers
+# in training and uses in evaluation, without which the model predicts differently.
 # Save and load the whole state dict (:ref:`E36 on the errata page <e36>`):
 
 print("not parameters:", [n for n in model.state_dict() if n not in dict(model.named_parameters())])
@@ -260,8 +260,8 @@ print(f"two models built after the same seed: same weights {torch.equal(first, N
 # ---------------------------------------------------------
 #
 # The article announces loading "to use a saved model", but only resumes training. A loaded
-# model is in training mode: batch normalisation refuses a single sample, and dropout
-# changes every answer. Call ``model.eval()``, and predict under ``torch.inference_mode()``
+# model is in training mode: ``BatchNorm1d`` refuses a single sample, and dropout changes
+# every answer. Call ``model.eval()``, and predict under ``torch.inference_mode()``
 # so that autograd records nothing (:ref:`E43 on the errata page <e43>`):
 
 careless = Net().to(device)

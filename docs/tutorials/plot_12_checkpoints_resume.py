@@ -22,8 +22,9 @@ able to:
 #
 # The run has every part whose state a checkpoint must keep: the weights, an optimizer (Adam
 # keeps running averages), a learning-rate scheduler, a shuffling loader with its own
-# generator, and dropout, which draws random numbers at every step. It trains on the CPU:
-# see the end of the page for accelerators. The files go to a temporary folder.
+# generator, and dropout, which draws random numbers at every step. It trains on the CPU;
+# the section on exact resume says what an accelerator adds. The files go to a temporary
+# folder.
 
 import os
 import tempfile
@@ -240,8 +241,8 @@ print(f"resumed run == uninterrupted run: {same_weights(resumed)}")
 print(f"checkpoints: {sorted(p.name for p in Path('runs').iterdir())}")
 
 # %%
-# A file that does not fit is refused with an error that names it, and nothing is changed:
-# here the checkpoint that the failed save above left half written.
+# A file that cannot be used is refused, before anything is changed, with an error that
+# names it: here the checkpoint that the failed save above left half written.
 
 try:
     pttour.load_checkpoint("checkpoint.pth", build_run(seed=1)[0])
