@@ -131,7 +131,7 @@ torch.save(model, "whole-model.pt")
 try:
     torch.load("whole-model.pt")
 except pickle.UnpicklingError as err:
-    print(next(line.strip() for line in str(err).splitlines() if "GLOBAL" in line))
+    print("UnpicklingError:", next(ln for ln in str(err).splitlines() if "GLOBAL" in ln).strip())
 
 # %%
 # .. _erratum-e29:
@@ -191,7 +191,7 @@ torch.save({"model": model.state_dict(), "extra": CreatesFolder()}, "downloaded.
 try:
     torch.load("downloaded.pt", weights_only=True)
 except pickle.UnpicklingError as err:
-    print(next(line.strip() for line in str(err).splitlines() if "GLOBAL" in line))
+    print("UnpicklingError:", next(ln for ln in str(err).splitlines() if "GLOBAL" in ln).strip())
 print(f"code ran with weights_only=True:  {Path('code-was-run').exists()}")
 torch.load("downloaded.pt", weights_only=False)
 print(f"code ran with weights_only=False: {Path('code-was-run').exists()}")
