@@ -20,7 +20,7 @@ the model elsewhere. After reading this page you will be able to:
 # ---------------
 #
 # The model has a ``BatchNorm1d`` layer and dropout, which behave differently in training
-# and in evaluation. The page works in a temporary folder, removed at the end.
+# and in evaluation. The files of this page go to a temporary folder, ``root``.
 
 import os
 import tempfile
@@ -33,8 +33,8 @@ if torch.accelerator.is_available():
     device = torch.accelerator.current_accelerator()
 else:
     device = torch.device("cpu")
-page_folder, workdir = Path.cwd(), tempfile.TemporaryDirectory()
-os.chdir(workdir.name)
+workdir = tempfile.TemporaryDirectory()
+root = Path(workdir.name)
 
 
 class Net(nn.Sequential):
@@ -127,9 +127,9 @@ for label, net in [("trained", model), ("parameters", only_parameters), ("state"
 
 import pickle
 
-torch.save(model, "whole-model.pt")
+torch.save(model, root / "whole-model.pt")
 try:
-    torch.load("whole-model.pt")
+    torch.load(root / "whole-model.pt")
 except pickle.UnpicklingError as err:
     print("UnpicklingError:", next(ln for ln in str(err).splitlines() if "GLOBAL" in ln).strip())
 
@@ -143,12 +143,12 @@ except pickle.UnpicklingError as err:
 # ``exists()`` is a method of ``pathlib.Path``, not of ``str``: make the path a ``Path``
 # (:ref:`E29 on the errata page <e29>`).
 
-checkpoint_path = "checkpoints/checkpoint.pth"
+checkpoint_path = f"{root}/checkpoints/checkpoint.pth"
 try:
     checkpoint_path.exists()
 except AttributeError as err:
     print(f"AttributeError: {err}")
-checkpoint_path = Path("checkpoints/checkpoint.pth")
+checkpoint_path = Path(checkpoint_path)
 print(f"Path: exists() = {checkpoint_path.exists()}")
 
 # %%
@@ -165,7 +165,7 @@ checkpoint = {"epoch": epoch, "model": model.state_dict(), "optimizer": optimize
 try:
     torch.save(checkpoint, checkpoint_path)
 except RuntimeError as err:
-    print(f"RuntimeError: {err}")
+    print(f"RuntimeError: {err}".replace(str(root), "<root>"))
 checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
 torch.save(checkpoint, checkpoint_path)
 
@@ -183,18 +183,18 @@ torch.save(checkpoint, checkpoint_path)
 
 
 class CreatesFolder:
-    def __reduce__(self):  # unpickling calls os.mkdir("code-was-run")
-        return (os.mkdir, ("code-was-run",))
+    def __reduce__(self):  # unpickling calls os.mkdir(root / "code-was-run")
+        return (os.mkdir, (root / "code-was-run",))
 
 
-torch.save({"model": model.state_dict(), "extra": CreatesFolder()}, "downloaded.pt")
+torch.save({"model": model.state_dict(), "extra": CreatesFolder()}, root / "downloaded.pt")
 try:
-    torch.load("downloaded.pt", weights_only=True)
+    torch.load(root / "downloaded.pt", weights_only=True)
 except pickle.UnpicklingError as err:
     print("UnpicklingError:", next(ln for ln in str(err).splitlines() if "GLOBAL" in ln).strip())
-print(f"code ran with weights_only=True:  {Path('code-was-run').exists()}")
-torch.load("downloaded.pt", weights_only=False)
-print(f"code ran with weights_only=False: {Path('code-was-run').exists()}")
+print(f"code ran with weights_only=True:  {(root / 'code-was-run').exists()}")
+torch.load(root / "downloaded.pt", weights_only=False)
+print(f"code ran with weights_only=False: {(root / 'code-was-run').exists()}")
 
 # %%
 # .. _erratum-e33:
@@ -209,12 +209,12 @@ print(f"code ran with weights_only=False: {Path('code-was-run').exists()}")
 from unittest import mock
 
 with mock.patch.object(torch.serialization, "location_tag", return_value="cuda:0"):
-    torch.save({"weight": torch.ones(2)}, "saved-on-gpu.pt")
+    torch.save({"weight": torch.ones(2)}, root / "saved-on-gpu.pt")
 try:
-    print(torch.load("saved-on-gpu.pt", weights_only=True)["weight"].device)
+    print(torch.load(root / "saved-on-gpu.pt", weights_only=True)["weight"].device)
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
-weight = torch.load("saved-on-gpu.pt", map_location=device, weights_only=True)["weight"]
+weight = torch.load(root / "saved-on-gpu.pt", map_location=device, weights_only=True)["weight"]
 print(f"loaded with map_location={str(device)!r}: on {weight.device}")
 
 # %%
@@ -292,5 +292,4 @@ print(f"predictions {[round(v, 4) for v in first.flatten().tolist()]}, alone {si
 # * Next, :ref:`sphx_glr_auto_tutorials_plot_12_checkpoints_resume.py` makes checkpoints
 #   survive a crash, and resumes a run exactly.
 
-os.chdir(page_folder)
 workdir.cleanup()

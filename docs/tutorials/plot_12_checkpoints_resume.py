@@ -24,7 +24,7 @@ able to:
 # keeps running averages), a learning-rate scheduler, a shuffling loader with its own
 # generator, and dropout, which draws random numbers at every step. It trains on the CPU;
 # the section on exact resume says what an accelerator adds. The files go to a temporary
-# folder.
+# folder, ``root``.
 
 import os
 import tempfile
@@ -34,8 +34,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-page_folder, workdir = Path.cwd(), tempfile.TemporaryDirectory()
-os.chdir(workdir.name)
+workdir = tempfile.TemporaryDirectory()
+root = Path(workdir.name)
 torch.manual_seed(0)
 inputs = torch.randn(64, 2)
 dataset = TensorDataset(inputs, inputs @ torch.tensor([[2.0], [-1.0]]) + 0.5)
@@ -80,14 +80,14 @@ class FailsHalfway:
         raise OSError("the save was interrupted")
 
 
-model = straight[0]
-torch.save({"epoch": 5, "model": model.state_dict()}, "checkpoint.pth")  # the last good one
+model, in_place = straight[0], root / "checkpoint.pth"
+torch.save({"epoch": 5, "model": model.state_dict()}, in_place)  # the last good one
 try:
-    torch.save({"epoch": 6, "model": model.state_dict(), "x": FailsHalfway()}, "checkpoint.pth")
+    torch.save({"epoch": 6, "model": model.state_dict(), "x": FailsHalfway()}, in_place)
 except OSError as err:
     print(f"OSError: {err}")
 try:
-    torch.load("checkpoint.pth", weights_only=True)
+    torch.load(in_place, weights_only=True)
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 
@@ -113,14 +113,14 @@ def save_atomically(obj: object, path: Path) -> None:
         temporary.unlink(missing_ok=True)  # after a failure, nothing is left behind
 
 
-path = Path("atomic.pth")
+path = root / "atomic.pth"
 save_atomically({"epoch": 5, "model": model.state_dict()}, path)
 try:
     save_atomically({"epoch": 6, "model": model.state_dict(), "x": FailsHalfway()}, path)
 except OSError as err:
     print(f"OSError: {err}")
 print(f"still loads: epoch {torch.load(path, weights_only=True)['epoch']}")
-print(f"files: {sorted(p.name for p in Path().iterdir() if p.name.startswith('atomic'))}")
+print(f"files: {sorted(p.name for p in root.iterdir() if p.name.startswith('atomic'))}")
 
 # %%
 # .. _erratum-e37:
@@ -156,9 +156,9 @@ def same_weights(run: tuple) -> bool:
 model, optimizer, scheduler, loader = stop_after_three_epochs()
 saved = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
 saved["scheduler"] = scheduler.state_dict()
-save_atomically(saved, Path("article-style.pth"))
+save_atomically(saved, root / "article-style.pth")
 
-resumed = resume(torch.load("article-style.pth", weights_only=True))
+resumed = resume(torch.load(root / "article-style.pth", weights_only=True))
 for _ in range(3):
     train_epoch(*resumed)
 print(f"resumed run == uninterrupted run: {same_weights(resumed)}")
@@ -176,9 +176,9 @@ saved = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
 saved["scheduler"] = scheduler.state_dict()
 saved["torch_rng"] = torch.get_rng_state()
 saved["loader_rng"] = loader.generator.get_state()
-save_atomically(saved, Path("exact.pth"))
+save_atomically(saved, root / "exact.pth")
 
-checkpoint = torch.load("exact.pth", weights_only=True)
+checkpoint = torch.load(root / "exact.pth", weights_only=True)
 resumed = resume(checkpoint)
 torch.set_rng_state(checkpoint["torch_rng"])
 resumed[3].generator.set_state(checkpoint["loader_rng"])
@@ -235,19 +235,19 @@ def train_with_checkpoints(folder: Path, last_epoch: int, seed: int) -> tuple:
 # second call builds a new run, even from another seed, finds ``epoch-0003.pt`` and
 # continues to six:
 
-train_with_checkpoints(Path("runs"), last_epoch=3, seed=0)
-resumed = train_with_checkpoints(Path("runs"), last_epoch=6, seed=123)
+train_with_checkpoints(root / "runs", last_epoch=3, seed=0)
+resumed = train_with_checkpoints(root / "runs", last_epoch=6, seed=123)
 print(f"resumed run == uninterrupted run: {same_weights(resumed)}")
-print(f"checkpoints: {sorted(p.name for p in Path('runs').iterdir())}")
+print(f"checkpoints: {sorted(p.name for p in (root / 'runs').iterdir())}")
 
 # %%
 # A file that cannot be used is refused, before anything is changed, with an error that
 # names it: here the checkpoint that the failed save above left half written.
 
 try:
-    pttour.load_checkpoint("checkpoint.pth", build_run(seed=1)[0])
+    pttour.load_checkpoint(in_place, build_run(seed=1)[0])
 except pttour.CorruptCheckpointError as err:
-    print(f"CorruptCheckpointError: {err}")
+    print(f"CorruptCheckpointError: {err}".replace(str(root), "<root>"))
 
 # %%
 # Takeaways
@@ -260,5 +260,4 @@ except pttour.CorruptCheckpointError as err:
 # * :func:`pttour.save_checkpoint`, :func:`pttour.load_checkpoint` and
 #   :func:`pttour.latest_checkpoint` are the tested version of both.
 
-os.chdir(page_folder)
 workdir.cleanup()
