@@ -19,14 +19,17 @@ import importlib.util
 import inspect
 import io
 import math
+import multiprocessing
 import os
 import pickle
+import random
 import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
@@ -665,6 +668,9 @@ def test_e24_dataloader_has_no_augmentation_options():
     # Fix: the dataset transforms, the loader batches.
     loader = DataLoader(_FlippedDataset(torch.tensor([[1.0, 2.0], [3.0, 4.0]])), batch_size=2)
     assert next(iter(loader)).tolist() == [[2.0, 1.0], [4.0, 3.0]], fix_fails("E24")
+    # Augmentation that mixes samples: collate_fn receives all the samples of a batch.
+    mixed = DataLoader(torch.arange(4.0), batch_size=4, collate_fn=lambda s: torch.stack(s).mean())
+    assert next(iter(mixed)).item() == 1.5, fix_fails("E24")
 
 
 def test_e25_two_samples_with_batch_size_two_make_one_batch():
@@ -716,6 +722,48 @@ def test_e27_unseeded_shuffling_follows_the_global_random_state():
     assert seeded_order() == reference, fix_fails("E27")
 
 
+class _WorkerDraws(Dataset):
+    """Each sample: the worker id and one draw from each global generator of the worker."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, index: int) -> tuple[int, list[float]]:
+        import numpy as np
+
+        info = torch.utils.data.get_worker_info()
+        return info.id, [torch.rand(()).item(), random.random(), float(np.random.rand())]
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(),
+    reason="the workers are started with fork, which this platform does not have",
+)
+def test_e27_workers_seed_torch_random_and_numpy_from_the_loader_generator():
+    pytest.importorskip("numpy", reason="NumPy is not installed; the workers then skip it")
+
+    def draws(seed: int) -> list[tuple[int, tuple[float, ...]]]:
+        loader = DataLoader(
+            _WorkerDraws(),
+            batch_size=None,  # one sample at a time, not collated
+            num_workers=2,
+            generator=torch.Generator().manual_seed(seed),
+            multiprocessing_context="fork",
+        )
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns about fork in a process with threads; not what is tested.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return [(worker, tuple(values)) for worker, values in loader]
+
+    first = draws(0)
+    assert [worker for worker, _ in first] == [0, 1, 0, 1]
+    by_worker = {worker: values for worker, values in first[:2]}
+    for generator in range(3):  # torch, random, numpy: each differs between the workers
+        assert by_worker[0][generator] != by_worker[1][generator], fix_fails("E27")
+    assert draws(0) == first, fix_fails("E27")  # the same seed repeats every draw
+    assert draws(1) != first, fix_fails("E27")
+
+
 # ---------------------------------------------------------------------------------------
 # §4.5 Saving and loading
 
@@ -729,6 +777,9 @@ def test_e28_a_pickled_whole_model_is_refused_by_default():
     buffer.seek(0)
     with still_raises("E28", pickle.UnpicklingError, "Unsupported global"):
         torch.load(buffer)
+    buffer.seek(0)
+    with torch.serialization.safe_globals([nn.Linear]):  # allowlisted, the class loads
+        assert isinstance(torch.load(buffer), nn.Linear), outdated("E28", "allowlisting fails")
 
     # Fix: save the state dict; rebuild the model in code.
     model = _linear([0.5, -2.0], 0.25, dtype=torch.float32)
@@ -779,12 +830,19 @@ class _DictDataset(Dataset):
 
 
 def test_e32_a_tensor_batch_has_no_keys():
+    pairs = DataLoader(TensorDataset(torch.rand(2, 2), torch.rand(2, 1)), batch_size=2)
+    with still_raises("E32", TypeError, "list indices must be integers or slices, not str"):
+        next(iter(pairs))["image"]
     batch = next(iter(DataLoader(torch.tensor([[1.0, 2.0], [3.0, 4.0]]), batch_size=2)))
-    # torch may also warn that it reads the string as a sequence of indices.
+    with (
+        still_warns("E32", UserWarning, "non-tuple sequence for multidimensional indexing"),
+        still_raises("E32", IndexError, "too many indices for tensor of dimension 2"),
+    ):
+        batch["image"]  # five characters, five indices: more than two dimensions
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        with still_raises("E32", IndexError, "too many indices"):
-            batch["image"]
+        with still_raises("E32", TypeError, "str"):
+            batch["ab"]  # with other shapes, a TypeError
     # Fix: a dataset of dictionaries gives batches with keys.
     sample = next(iter(DataLoader(_DictDataset(), batch_size=2)))
     assert sample["image"].shape == (2, 2), fix_fails("E32")
@@ -804,6 +862,54 @@ def test_e33_a_cuda_checkpoint_needs_map_location(monkeypatch: pytest.MonkeyPatc
     buffer.seek(0)
     loaded = torch.load(buffer, map_location="cpu", weights_only=True)
     assert loaded["weight"].device.type == "cpu", fix_fails("E33")
+
+
+def _adam_state_after_one_step() -> dict:
+    model = nn.Linear(2, 1)
+    optimizer = torch.optim.Adam(model.parameters())
+    model(torch.ones(1, 2)).sum().backward()
+    optimizer.step()
+    return optimizer.state_dict()
+
+
+def test_e33_the_optimizer_places_its_state_when_it_loads_it():
+    # Optimizer.load_state_dict casts the state to each parameter's device *and* floating
+    # dtype at load time; the dtype shows on a CPU what the device does on a GPU.
+    state = _adam_state_after_one_step()
+    late = nn.Linear(2, 1)
+    optimizer = torch.optim.Adam(late.parameters())
+    optimizer.load_state_dict(state)
+    late.double()  # converted after loading: the loaded state stays as it was
+    assert optimizer.state[late.weight]["exp_avg"].dtype == torch.float32, outdated(
+        "E33", "the optimizer's state now follows a later conversion of the model"
+    )
+    # Fix: convert or move the model first, create the optimizer, then load.
+    early = nn.Linear(2, 1).double()
+    optimizer = torch.optim.Adam(early.parameters())
+    optimizer.load_state_dict(state)
+    assert optimizer.state[early.weight]["exp_avg"].dtype == torch.float64, fix_fails("E33")
+
+
+@pytest.mark.cuda
+def test_e33_moving_the_model_after_loading_leaves_the_optimizer_state_behind():
+    state = _adam_state_after_one_step()
+    late = nn.Linear(2, 1)
+    optimizer = torch.optim.Adam(late.parameters())
+    optimizer.load_state_dict(state)
+    late.to("cuda")
+    assert optimizer.state[late.weight]["exp_avg"].device.type == "cpu", outdated(
+        "E33", "the optimizer's state now follows the model to the GPU"
+    )
+    late(torch.ones(1, 2, device="cuda")).sum().backward()
+    with still_raises("E33", RuntimeError, ""):
+        optimizer.step()
+    # Fix: move the model first, create the optimizer, then load.
+    early = nn.Linear(2, 1).to("cuda")
+    optimizer = torch.optim.Adam(early.parameters())
+    optimizer.load_state_dict(state)
+    early(torch.ones(1, 2, device="cuda")).sum().backward()
+    optimizer.step()
+    assert optimizer.state[early.weight]["exp_avg"].device.type == "cuda", fix_fails("E33")
 
 
 @pytest.mark.cuda
@@ -864,6 +970,13 @@ class _Payload:
         return (print, ("payload ran",))
 
 
+class _OsPayload:
+    """Unpickling it would call os.getcwd, a function of a module torch blocks."""
+
+    def __reduce__(self):
+        return (os.getcwd, ())
+
+
 def test_e35_loading_a_pickle_can_run_code(capsys: pytest.CaptureFixture[str]):
     buffer = io.BytesIO()
     torch.save({"weights": torch.ones(1), "extra": _Payload()}, buffer)
@@ -878,6 +991,12 @@ def test_e35_loading_a_pickle_can_run_code(capsys: pytest.CaptureFixture[str]):
     assert "payload ran" in capsys.readouterr().out, outdated(
         "E35", "weights_only=False no longer runs the callables a file names"
     )
+    # A function of a blocked module, such as os, is refused with another message.
+    buffer = io.BytesIO()
+    torch.save({"extra": _OsPayload()}, buffer)
+    buffer.seek(0)
+    with still_raises("E35", pickle.UnpicklingError, f"whose module {os.name} is blocked"):
+        torch.load(buffer)
     # Fix: a state dict loads with weights_only=True.
     buffer = io.BytesIO()
     torch.save(nn.Linear(2, 1).state_dict(), buffer)
@@ -925,6 +1044,55 @@ def test_e37_resuming_without_the_random_state_changes_the_run():
     assert epoch_orders(restored, 1)[0] == uninterrupted[1], fix_fails("E37")
 
 
+def test_e42_a_layer_draws_its_weights_when_it_is_built():
+    with mock.patch.object(nn.Linear, "reset_parameters", autospec=True) as reset:
+        nn.Linear(2, 1)
+    assert reset.call_count == 1, outdated("E42", "nn.Linear no longer initialises itself")
+    torch.manual_seed(1)
+    other = nn.Linear(2, 1).weight.detach().clone()
+    # Fix: seeding torch before building the model gives the same initial weights.
+    torch.manual_seed(0)
+    first = nn.Linear(2, 1).weight.detach().clone()
+    torch.manual_seed(0)
+    assert torch.equal(nn.Linear(2, 1).weight, first), fix_fails("E42")
+    assert not torch.equal(first, other), outdated("E42", "the weights ignore the global seed")
+
+
+def _net_with_batchnorm_and_dropout() -> nn.Module:
+    layers = [nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 1)]
+    return nn.Sequential(*layers)
+
+
+def test_e43_a_loaded_model_predicts_only_in_eval_mode():
+    torch.manual_seed(0)
+    trained = _net_with_batchnorm_and_dropout()
+    trained(torch.randn(16, 2))  # training mode: batch normalisation gathers statistics
+    buffer = io.BytesIO()
+    torch.save({"model": trained.state_dict()}, buffer)
+    x = torch.randn(4, 2)
+
+    def load() -> nn.Module:
+        buffer.seek(0)
+        model = _net_with_batchnorm_and_dropout()
+        model.load_state_dict(torch.load(buffer, weights_only=True)["model"])
+        return model
+
+    careless = load()
+    assert careless.training, outdated("E43", "load_state_dict now leaves training mode")
+    with still_raises("E43", ValueError, "Expected more than 1 value per channel when training"):
+        careless(x[:1])
+    assert not torch.equal(careless(x), careless(x)), outdated("E43", "dropout is inactive")
+    assert careless(x).requires_grad, outdated("E43", "autograd no longer records by default")
+    # Fix: eval() and inference_mode give one prediction per input, without autograd.
+    predictor = load().eval()
+    with torch.inference_mode():
+        first, second, single = predictor(x), predictor(x), predictor(x[:1])
+    assert torch.equal(first, second), fix_fails("E43")
+    assert torch.allclose(single, first[:1]), fix_fails("E43")
+    assert not first.requires_grad, fix_fails("E43")
+    assert torch.equal(first, trained.eval()(x).detach()), fix_fails("E43")
+
+
 # ---------------------------------------------------------------------------------------
 # The errata themselves
 
@@ -949,8 +1117,8 @@ _TUTORIALS_OF_SECTION = {  # the pages that reproduce a section's errata
     "§4.1": ("plot_03_tensors",),
     "§4.2": ("plot_05_autograd_training",),
     "§4.3": ("plot_07_gradients_by_hand", "plot_08_gradcheck"),
-    "§4.4": ("plot_06_data_loading",),
-    "§4.5": ("plot_07_checkpoints",),
+    "§4.4": ("plot_09_datasets", "plot_10_shuffling_workers"),
+    "§4.5": ("plot_11_saving_loading", "plot_12_checkpoints_resume"),
 }
 
 
@@ -969,6 +1137,7 @@ def test_every_erratum_is_complete_and_valid(errata):
 def test_ids_are_unique_and_in_article_order(errata):
     entries = errata.entries
     assert len({e.id for e in entries}) == len(entries), "two errata share an id"
+    assert {f"E{n:02d}" for n in range(1, 38)} <= {e.id for e in entries}, "one of E01-E37 is gone"
     order = list(errata.sections)
     keys = [(order.index(e.section), e.id) for e in entries]
     assert keys == sorted(keys), "errata are not in article order (by section, then by id)"
@@ -1009,7 +1178,7 @@ def test_tutorials_are_the_gallery_scripts_titled_by_their_docstrings(errata):
     scripts = sorted(p.stem for p in pttour_errata.TUTORIALS.glob("plot_*.py"))
     assert list(errata.tutorials) == scripts
     assert errata.tutorials["plot_03_tensors"] == "Tensors: creation, dtype and device"
-    assert errata.tutorials["plot_07_checkpoints"] == "Saving and loading checkpoints"
+    assert errata.tutorials["plot_11_saving_loading"] == "Saving and loading a model"
 
 
 def test_each_tutorial_defines_exactly_the_labels_of_its_errata(errata):
