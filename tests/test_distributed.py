@@ -253,11 +253,11 @@ def test_launch_rejects_functions_new_processes_cannot_import():
     def local(rank, world_size):
         return rank
 
-    with pytest.raises(TypeError, match=r"<lambda>.* cannot be sent to a new process"):
+    with pytest.raises(TypeError, match=r"^fn '.*<lambda>' cannot be pickled"):
         launch(lambda rank, world_size: rank, 1)
-    with pytest.raises(TypeError, match=r"fn=<function .*local.* cannot be sent.*top level"):
+    with pytest.raises(TypeError, match=r"^fn '.*<locals>\.local' cannot be pickled.*top level"):
         launch(local, 1)
-    with pytest.raises(TypeError, match=r"fn=functools\.partial\(<function .*local"):
+    with pytest.raises(TypeError, match=r"^fn '.*<locals>\.local' cannot be pickled"):
         launch(functools.partial(local), 1)
     with pytest.raises(TypeError, match="fn must be callable"):
         launch(42, 1)
@@ -278,7 +278,7 @@ def test_launch_rejects_a_function_from_an_interactive_session(monkeypatch):
 
 
 def test_launch_rejects_unpicklable_arguments_and_bad_timeouts():
-    with pytest.raises(TypeError, match=r"argument 1=<generator .* cannot be sent"):
+    with pytest.raises(TypeError, match=r"^argument 1 \(generator\) cannot be pickled"):
         launch(_fail_on_rank_one, 1, "folder", (n for n in range(3)))
     with pytest.raises(ValueError, match="timeout=0 must be a finite, positive number"):
         launch(_fail_on_rank_one, 1, "folder", timeout=0)

@@ -156,7 +156,7 @@ def launch(fn: Callable[..., Any], world_size: int, *args: Any, timeout: float =
     >>> launch(lambda rank, world_size: rank, 2)
     Traceback (most recent call last):
         ...
-    TypeError: fn=<function <lambda> at ...> cannot be sent to a new process: ...
+    TypeError: fn '<lambda>' cannot be pickled, so a new process cannot receive it. ...
 
     Parameters
     ----------
@@ -221,19 +221,22 @@ def launch(fn: Callable[..., Any], world_size: int, *args: Any, timeout: float =
 
 def _check_picklable(fn: Callable[..., Any], args: tuple) -> None:
     """Refuse what a freshly started Python process could not receive or import."""
-    for what, value in (("fn", fn), *((f"argument {i}", arg) for i, arg in enumerate(args))):
+    inner = getattr(fn, "func", fn)  # a functools.partial's function
+    name = getattr(inner, "__qualname__", type(inner).__name__)
+    for what, value in ((f"fn {name!r}", fn), *((f"argument {i} ({type(a).__name__})", a)
+                                                  for i, a in enumerate(args))):  # fmt: skip
         try:
             pickle.dumps(value)
         except (pickle.PicklingError, TypeError, AttributeError) as err:
             raise TypeError(
-                f"{what}={value!r} cannot be sent to a new process: {err}. Define functions "
-                "at the top level of an importable module (functools.partial binds arguments)."
+                f"{what} cannot be pickled, so a new process cannot receive it. Define "
+                "functions with def at the top level of an importable module, and bind their "
+                "arguments with functools.partial."
             ) from err
-    inner = getattr(fn, "func", fn)  # a functools.partial's function
     main = sys.modules.get("__main__")
     if getattr(inner, "__module__", None) == "__main__" and not hasattr(main, "__file__"):
         raise TypeError(
-            f"fn={fn!r} was defined in an interactive session or notebook; processes started "
+            f"fn {name!r} was defined in an interactive session or notebook; processes started "
             "with 'spawn' cannot import it from there. Put it in a .py module and import it."
         )
 
