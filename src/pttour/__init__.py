@@ -37,7 +37,7 @@ from pttour.precision import *
 from pttour.tensors import *
 from pttour.training import *
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the only place the version is written; packaging reads it here
 
 __all__ = [
     *autograd_functions.__all__,
