@@ -11,6 +11,9 @@ listing them. After reading it you will be able to:
 * pick a device once with :func:`pttour.pick_device` and move tensors to it;
 * share memory between NumPy arrays and tensors, and know when a copy is made;
 * judge when a GPU is faster than a CPU, and when it is not.
+
+**What you need:** PyTorch ≥ 2.6, pttour, NumPy and matplotlib. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%

@@ -10,6 +10,9 @@ reading this page you will be able to:
 * create an environment with a supported Python and install the right PyTorch build;
 * check what is installed, from Python or from the command line;
 * read the versions that matter: torch, CUDA, cuDNN, and the devices torch can use.
+
+**What you need:** PyTorch ≥ 2.6 and pttour. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%

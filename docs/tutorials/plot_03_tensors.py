@@ -11,6 +11,9 @@ page you will be able to:
 * tell apart a tensor's shape, its number of dimensions and its number of elements;
 * predict the dtype of the result when tensors of different dtypes meet;
 * avoid the legacy ``torch.Tensor(...)`` constructor, and know what it does differently.
+
+**What you need:** PyTorch ≥ 2.6, pttour and NumPy. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%

@@ -8,6 +8,9 @@ parameters against it. After this tutorial you will be able to say exactly what
 ``loss.backward()`` computes and where it stores the result, explain why gradients must be
 cleared in every step, write one correct optimisation step, and train a small model over a
 ``DataLoader`` with :func:`pttour.fit`.
+
+**What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%

@@ -9,6 +9,9 @@ tutorial you will be able to estimate a gradient numerically with central differ
 choose the step size and the precision that make the estimate trustworthy, compare it with
 autograd for every parameter of a model with :func:`pttour.check_model_gradients`, and read
 the result of ``torch.autograd.gradcheck``.
+
+**What you need:** PyTorch ≥ 2.6, pttour, NumPy and matplotlib. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%

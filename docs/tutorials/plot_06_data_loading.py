@@ -13,6 +13,9 @@ dataset for samples and stacks them into batches. After reading this page you wi
 * make the shuffling order and the randomness in worker processes reproducible, with
   :func:`pttour.make_loader`;
 * judge whether worker processes make loading faster on your machine.
+
+**What you need:** PyTorch ≥ 2.6, pttour, NumPy and matplotlib. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%

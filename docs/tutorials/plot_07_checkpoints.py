@@ -16,6 +16,9 @@ the first one stopped. After reading this page you will be able to:
 * write checkpoints so that a crash never destroys the last good one;
 * resume a run so that it matches an uninterrupted run bit for bit, starting from the
   newest checkpoint found by :func:`pttour.latest_checkpoint`.
+
+**What you need:** PyTorch ≥ 2.6 and pttour. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%

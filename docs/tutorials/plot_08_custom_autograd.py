@@ -17,6 +17,9 @@ you will be able to:
   :func:`pttour.check_function_gradients`;
 * recognise two bugs that ordinary training does not reveal: a backward that ignores
   ``grad_output``, and a backward that detaches.
+
+**What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%

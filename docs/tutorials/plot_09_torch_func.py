@@ -16,6 +16,9 @@ you will be able to:
 * compute per-sample gradients of a model with :func:`pttour.per_sample_gradients`, and
   check them against :func:`pttour.per_sample_gradients_loop`;
 * avoid the usual traps of ``vmap``: randomness, in-place operations and batch norm.
+
+**What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%

@@ -14,6 +14,9 @@ and halve the memory that activations take. After this tutorial you will be able
 * train with :func:`pttour.fit` in mixed precision on any device, with the scaler that
   :func:`pttour.make_grad_scaler` returns;
 * tell when mixed precision helps and when it does not.
+
+**What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%
