@@ -10,12 +10,15 @@ every tutorial in both languages, and, once ``nox -s docs`` has built it, the si
 from __future__ import annotations
 
 import ast
+import doctest
 import importlib.metadata
+import json
 import re
 import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from packaging.requirements import Requirement
@@ -142,6 +145,54 @@ def test_every_address_of_the_project_is_one_of_the_metadata() -> None:
         if not any(url.startswith(known) for known in URLS.values())
     ]
     assert not stray, stray
+
+
+# -- docs/_ext/pttour_install.py -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def install_ext():
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        import pttour_install
+    finally:
+        sys.path.pop(0)
+    return pttour_install
+
+
+def test_install_extension_examples_hold(install_ext) -> None:
+    result = doctest.testmod(install_ext, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+def test_install_extension_reads_the_metadata(install_ext) -> None:
+    assert install_ext.project_url(METADATA, "Documentation") == SITE_URL
+    assert install_ext.torch_minimum(METADATA) == TORCH_MINIMUM
+    with pytest.raises(KeyError, match=r"no 'Homepage' in \[project\.urls\]"):
+        install_ext.project_url(METADATA, "Homepage")
+
+
+def test_install_cell_names_the_minimum_and_the_wheel(install_ext) -> None:
+    cell = install_ext.install_cell("https://example.org/site/", "1.2.3", "2.6")
+    assert 'if _needs("torch", (2, 6)):\n    %pip install "torch>=2.6"' in cell
+    assert "%pip install https://example.org/site/dist/pttour-1.2.3-py3-none-any.whl" in cell
+
+
+@pytest.mark.parametrize(("first_cell", "stale"), [("print('today')", False), ("old", True)])
+def test_notebook_with_an_outdated_first_cell_makes_its_tutorial_run_again(
+    install_ext, tmp_path: Path, first_cell: str, stale: bool
+) -> None:
+    gallery = tmp_path / "auto_tutorials"
+    gallery.mkdir()
+    cell = {"cell_type": "code", "source": [first_cell], "metadata": {}, "outputs": []}
+    (gallery / "plot_01_x.ipynb").write_text(json.dumps({"cells": [cell]}), encoding="utf-8")
+    md5 = gallery / "plot_01_x.py.md5"
+    md5.write_text("0123", encoding="utf-8")
+    conf = {"gallery_dirs": "auto_tutorials", "first_notebook_cell": "print('today')\n"}
+    app = SimpleNamespace(srcdir=str(tmp_path), config=SimpleNamespace(sphinx_gallery_conf=conf))
+    install_ext.refresh_stale_notebooks(app)
+    assert md5.exists() is not stale
 
 
 # -- the wheel on the built site -----------------------------------------------------------------
