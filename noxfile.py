@@ -49,14 +49,33 @@ def cuda(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Check style and common bugs with ruff."""
+    """Check style and common bugs with ruff, and the GitHub workflows against their schema."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", "src", "tests", "docs", "noxfile.py", *session.posargs)
     session.run("ruff", "format", "--check", "src", "tests", "docs", "noxfile.py")
+    workflows = sorted(str(path) for path in Path(".github/workflows").glob("*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+
+
+@nox.session(default=False)
+def build(session: nox.Session) -> None:
+    """Build the sdist and the wheel into dist/ and check them (metadata, README, contents)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "build"))
+    shutil.rmtree("dist", ignore_errors=True)
+    # Without options, build makes the sdist, then the wheel from the unpacked sdist: the wheel
+    # only builds when the sdist holds everything it needs.
+    session.run("python", "-m", "build", "--outdir", "dist")
+    dists = sorted(str(path) for path in Path("dist").iterdir())
+    session.run("twine", "check", "--strict", *dists)
+    wheels = [dist for dist in dists if dist.endswith(".whl")]
+    session.run("check-wheel-contents", "--toplevel", "pttour", *wheels)
+    for dist in dists:
+        session.log(f"{dist}: {Path(dist).stat().st_size:,} bytes")
 
 
 DOCS_LANGUAGES = ("en", "zh_CN")  # English is the source; Chinese comes from docs/locale
 DOCS_BUILD = "docs/_build"
+SITE_WHEEL_DIR = f"{DOCS_BUILD}/html/dist"
 
 
 def _sphinx_html(session: nox.Session, language: str, *extra: str) -> None:
@@ -86,8 +105,19 @@ def docs(session: nox.Session) -> None:
     # ... and Chinese reuses the pages they produced: plot_gallery=0 guarantees it runs none.
     _sphinx_html(session, "zh_CN", "-D", "plot_gallery=0")
     shutil.copyfile("docs/site_root/index.html", f"{DOCS_BUILD}/html/index.html")
-    session.log(f"site: {DOCS_BUILD}/html/index.html (language chooser), en/, zh_CN/")
-    session.run("pytest", "-q", "-rs", "tests/test_docs_site.py", "tests/test_docs_catalogs.py")
+    # The wheel of this checkout at its stable address, html/dist/pttour-VERSION-py3-none-any.whl,
+    # which both install pages link (docs/_ext/pttour_install.py).
+    shutil.rmtree(SITE_WHEEL_DIR, ignore_errors=True)
+    session.run("pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", SITE_WHEEL_DIR, ".")
+    session.log(f"site: {DOCS_BUILD}/html/index.html (language chooser), en/, zh_CN/, dist/")
+    session.run(
+        "pytest",
+        "-q",
+        "-rs",
+        "tests/test_docs_site.py",
+        "tests/test_docs_catalogs.py",
+        "tests/test_packaging.py",
+    )
 
 
 @nox.session(default=False)
@@ -150,6 +180,34 @@ def browser(session: nox.Session) -> None:
         session.warn(f"the site predates {', '.join(stale)}; `nox -s docs` would rebuild it")
     install_project(session, "browser")
     session.run("pytest", "tests/browser", *session.posargs)
+
+
+@nox.session(default=False)
+def downloads(session: nox.Session) -> None:
+    """Run every downloaded script and notebook, in both languages, as a reader would."""
+    wheels = sorted(Path(SITE_WHEEL_DIR).glob("pttour-*.whl"))
+    if len(wheels) != 1:
+        session.error(f"no single pttour wheel in {SITE_WHEEL_DIR}: run `nox -s docs` first")
+    # The runner (pytest) lives in this session's venv; the reader's venv beside it holds only
+    # the pinned torch and the reader group. The tests install pttour into it from the site.
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    reader = Path(session.virtualenv.location).with_name("downloads-reader")
+    python = reader / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    if not python.is_file():
+        session.run("python", "-m", "venv", str(reader))
+    reader_packages = nox.project.dependency_groups(PYPROJECT, "reader")
+    session.run(
+        str(python), "-m", "pip", "install", "--quiet", TORCH, *reader_packages, external=True
+    )
+    session.run(
+        "pytest",
+        # tests/conftest.py needs torch, which this venv does not have
+        "--confcutdir",
+        "tests/downloads",
+        "tests/downloads",
+        *session.posargs,
+        env={"PTTOUR_READER_PYTHON": str(python)},
+    )
 
 
 @nox.session(venv_backend="none", default=False)

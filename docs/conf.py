@@ -8,11 +8,14 @@ language, the switcher link) is set from ``language`` in ``docs/_ext/pttour_site
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
+
+from pttour_install import install_cell, project_url, torch_minimum
 
 import pttour  # after the path set-up on purpose: fail early if pttour is not installed
 
@@ -22,6 +25,12 @@ author = "The pttour authors"
 copyright = "The pttour authors, BSD-3-Clause"  # no year: the pages must not change each January
 release = version = pttour.__version__
 language = "en"
+# The site's address, from [project.urls] in pyproject.toml: https://pttour.github.io/pttour/
+# holds the language chooser, en/, zh_CN/ and dist/ (the wheel).
+_metadata = importlib.metadata.metadata("pttour")
+pttour_site_url = project_url(_metadata, "Documentation")
+_torch_minimum = torch_minimum(_metadata)  # the lower bound of torch in the dependencies
+del _metadata
 
 extensions = [
     "sphinx.ext.autodoc",
@@ -34,6 +43,7 @@ extensions = [
     "pttour_errata",  # docs/errata.rst from docs/_data/errata.toml
     "pttour_api",  # the ``pttour-api`` directive: one module's public names + mini-galleries
     "pttour_downloads",  # Chinese pages offer translated scripts and notebooks
+    "pttour_install",  # the ``pttour-wheel`` directive; notebooks keep an up-to-date first cell
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -88,7 +98,8 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "show_signature": True,
     "download_all_examples": True,
-    "first_notebook_cell": None,
+    # Every notebook starts with a cell that installs what is missing (Jupyter and Colab).
+    "first_notebook_cell": install_cell(pttour_site_url, release, _torch_minimum),
     "line_numbers": False,
     "capture_repr": ("_repr_html_", "__repr__"),
     "thumbnail_size": (320, 224),

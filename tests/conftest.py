@@ -23,9 +23,10 @@ def _cuda_skip_reason() -> str | None:
 
 CUDA_SKIP_REASON = _cuda_skip_reason()
 
-# The browser tests need a built site and Chromium: `nox -s browser` runs them by naming the
-# folder (a path given on the command line is collected even when listed here).
-collect_ignore = ["browser"]
+# The browser tests need a built site and Chromium, the download tests a built site and the
+# reader's venv: `nox -s browser` and `nox -s downloads` run them by naming their folder (a path
+# given on the command line is collected even when listed here).
+collect_ignore = ["browser", "downloads"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -16,6 +16,9 @@ After reading it you will be able to:
 * save a checkpoint from rank 0 only and load it on every rank, with
   :func:`pttour.save_checkpoint_ddp` and :func:`pttour.load_checkpoint_ddp`;
 * run the same training on many GPUs and machines with ``torchrun`` and the NCCL backend.
+
+**What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%

@@ -35,7 +35,7 @@ from pttour.precision import *
 from pttour.tensors import *
 from pttour.training import *
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the only place the version is written; packaging reads it here
 
 _MODULES = (autograd_functions, checkpoint, data, devices, distributed, environment, errors)
 _MODULES += (functional, gradcheck, precision, tensors, training)

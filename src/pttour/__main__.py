@@ -1,5 +1,7 @@
 """Command line: ``python -m pttour env [--json]`` (also installed as ``pttour``).
 
+``pttour --version`` prints the installed version of pttour.
+
 ``env`` prints what is installed and whether pttour supports it. When it does not,
 the report is still printed (it shows what was found), the problem goes to stderr
 as one sentence saying what to install, and the exit status is 1.
@@ -11,7 +13,7 @@ import argparse
 import json
 import sys
 
-from pttour import environment
+from pttour import __version__, environment
 from pttour.errors import UnsupportedEnvironmentError
 
 __all__ = ["main"]
@@ -55,6 +57,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="pttour",
         description="pttour: a tour of PyTorch's everyday APIs, done right.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     env = commands.add_parser(
         "env",

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._runs import RUNS, DownloadRuns
-from ._site import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, SITE, downloads, site_is_built
+from ._site import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, SITE, site_is_built
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -35,30 +34,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.path.is_relative_to(here):
             item.add_marker(skip)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start running the selected downloads in the background, before the first test runs."""
-    if not site_is_built():
-        return
-    for item in session.items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        if getattr(item, "originalname", "") != "test_download_runs" or not params:
-            continue
-        path = downloads(params["lang"], params["name"]).get(params["suffix"])
-        if path is not None:
-            RUNS.start(path)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """End the background runs that are still going (after ``-x`` or Ctrl-C, say)."""
-    RUNS.close()
-
-
-@pytest.fixture(scope="session")
-def download_runs() -> DownloadRuns:
-    """The background runs of the downloaded scripts and notebooks."""
-    return RUNS
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -1,0 +1,192 @@
+"""A reader downloads a tutorial, installs what its header says, and runs it.
+
+Every script and notebook of both languages runs in the reader's venv, where pttour comes
+from the wheel on the built site; a script run before pttour is installed stops at pttour, and
+its header says where to get it. The notebooks start with a cell that installs what is
+missing: it installs nothing here, and the right things where they are missing.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ._reader import LANGUAGES, SUFFIXES, TUTORIALS, Reader, Wheel, download
+
+DOWNLOADS = [
+    (lang, name, suffix) for name in TUTORIALS for lang in LANGUAGES for suffix in SUFFIXES
+]
+DOWNLOAD_IDS = [f"{lang}-{name}{suffix}" for lang, name, suffix in DOWNLOADS]
+
+
+def _cells(notebook: dict, kind: str) -> list[str]:
+    return ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == kind]
+
+
+def _header(path: Path) -> str:
+    """What a reader sees first: the script's docstring, the notebook's first text cell."""
+    if path.suffix == ".ipynb":
+        return _cells(json.loads(path.read_text(encoding="utf-8")), "markdown")[0]
+    return ast.get_docstring(ast.parse(path.read_bytes()), clean=False) or ""
+
+
+def _download(lang: str, name: str, suffix: str) -> Path:
+    path = download(lang, name, suffix)
+    assert path is not None, f"the {lang} page of {name} offers no {suffix} download"
+    return path
+
+
+def test_reader_has_the_wheel_from_the_site(reader: Reader, wheel: Wheel) -> None:
+    probe = (
+        "import importlib.metadata, json, pttour; "
+        "print(json.dumps({'file': pttour.__file__, 'version': pttour.__version__, "
+        "'direct_url': importlib.metadata.distribution('pttour').read_text('direct_url.json')}))"
+    )
+    env = reader.env(Path(tempfile.gettempdir()))
+    found = json.loads(
+        subprocess.run(
+            [str(reader.python), "-c", probe], capture_output=True, text=True, check=True, env=env
+        ).stdout
+    )
+    assert found["version"] == wheel.version
+    assert Path(found["file"]).is_relative_to(reader.prefix), found["file"]
+    assert json.loads(found["direct_url"])["url"] == wheel.path.resolve().as_uri()
+    version = subprocess.run(
+        ["pttour", "--version"], capture_output=True, text=True, check=True, env=env
+    )
+    assert version.stdout == f"pttour {wheel.version}\n"
+
+
+def test_without_pttour_the_script_stops_at_pttour(reader: Reader, wheel: Wheel) -> None:
+    """The failure names pttour, and the script's header names it and the install page."""
+    outcome = reader.without_pttour
+    assert outcome is not None, f"the en page of {TUTORIALS[0]} offers no .py download"
+    assert outcome.returncode != 0, f"ran to the end without pttour:\n{outcome.output}"
+    assert "ModuleNotFoundError: No module named 'pttour'" in outcome.output, outcome.output
+    header = _header(_download(LANGUAGES[0], TUTORIALS[0], ".py"))
+    assert "pttour" in header
+    assert wheel.install_page(LANGUAGES[0]) in header, header
+
+
+@pytest.mark.parametrize(("lang", "name", "suffix"), DOWNLOADS, ids=DOWNLOAD_IDS)
+def test_download_says_what_it_needs(wheel: Wheel, lang: str, name: str, suffix: str) -> None:
+    header = _header(_download(lang, name, suffix))
+    assert f"PyTorch ≥ {wheel.torch_minimum}" in header, header
+    assert "pttour" in header.replace(wheel.site_url, "")
+    assert wheel.install_page(lang) in header, header
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", TUTORIALS)
+def test_notebook_starts_with_the_install_cell(wheel: Wheel, lang: str, name: str) -> None:
+    notebook = json.loads(_download(lang, name, ".ipynb").read_text(encoding="utf-8"))
+    first = notebook["cells"][0]
+    assert first["cell_type"] == "code"
+    cell = "".join(first["source"])
+    assert f'%pip install "torch>={wheel.torch_minimum}"' in cell
+    assert f"%pip install {wheel.url}" in cell, f"not today's wheel:\n{cell}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("lang", "name", "suffix"), DOWNLOADS, ids=DOWNLOAD_IDS)
+def test_download_runs(reader: Reader, lang: str, name: str, suffix: str) -> None:
+    path = _download(lang, name, suffix)
+    outcome = reader.outcome(path)
+    assert outcome.returncode == 0, (
+        f"{lang} {path.name} failed (exit status {outcome.returncode}) running "
+        f"`{outcome.command}` in a temporary folder; its output ends with:\n{outcome.output}"
+    )
+    if outcome.notebook is not None:
+        install = outcome.notebook["cells"][0]
+        assert install["outputs"] == [], f"the install cell did something here: {install}"
+
+
+def _notebook(*sources: str) -> dict:
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"cell-{i}",
+            "metadata": {},
+            "outputs": [],
+            "source": source,
+        }
+        for i, source in enumerate(sources)
+    ]
+    kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    return {"cells": cells, "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
+
+
+@pytest.mark.slow
+def test_install_cell_installs_only_what_is_missing(
+    reader: Reader, wheel: Wheel, tmp_path: Path
+) -> None:
+    """Run the notebooks' first cell in a kernel that pretends packages are missing or old.
+
+    The kernel's ``%pip`` records its arguments instead of installing, so nothing is installed
+    and the network is never reached; the indented ``%pip`` lines run as IPython runs them.
+    """
+    install = "".join(
+        json.loads(_download(LANGUAGES[0], TUTORIALS[0], ".ipynb").read_text(encoding="utf-8"))[
+            "cells"
+        ][0]["source"]
+    )
+    major, minor = (int(part) for part in wheel.torch_minimum.split(".")[:2])
+    too_old = f"{major}.{minor - 1}.1+cu121" if minor else f"{major - 1}.99.0"
+    scenarios = {
+        "nothing installed": {},
+        "torch too old": {"torch": too_old, "matplotlib": "3.9.2", "pttour": wheel.version},
+        "everything there": {
+            "torch": f"{wheel.torch_minimum}.0",
+            "matplotlib": "3.9.2",
+            "pttour": wheel.version,
+        },
+    }
+    setup = """
+import importlib.metadata, json
+_calls, _installed = [], {}
+get_ipython().run_line_magic = lambda magic, line, *args, **kwargs: _calls.append(magic + " " + line)
+def _version(name):
+    if name not in _installed:
+        raise importlib.metadata.PackageNotFoundError(name)
+    return _installed[name]
+importlib.metadata.version = _version
+"""
+    sources = [setup]
+    for installed in scenarios.values():
+        sources += [
+            f"_calls.clear(); _installed = {installed!r}",
+            install,
+            "print(json.dumps(_calls))",
+        ]
+    path = tmp_path / "install_cell.ipynb"
+    path.write_text(json.dumps(_notebook(*sources)), encoding="utf-8")
+    outcome = reader.run(path)
+    assert outcome.returncode == 0, outcome.output
+    assert outcome.notebook is not None
+    printed = [
+        json.loads("".join(output["text"]))  # nbformat may keep a text as a list of lines
+        for cell in outcome.notebook["cells"]
+        for output in cell["outputs"]
+        if output.get("name") == "stdout"
+    ]
+    calls = {
+        scenario: [shlex.split(call) for call in made]
+        for scenario, made in zip(scenarios, printed, strict=True)
+    }
+    torch = ["pip", "install", f"torch>={wheel.torch_minimum}"]
+    assert calls == {
+        "nothing installed": [
+            torch,
+            ["pip", "install", "matplotlib"],
+            ["pip", "install", wheel.url],
+        ],
+        "torch too old": [torch],
+        "everything there": [],
+    }
