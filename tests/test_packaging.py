@@ -82,13 +82,18 @@ def test_command_line_prints_the_version(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def _imported(script: Path) -> set[str]:
-    """The top-level names of the modules a script imports that are not Python's own."""
+    """The top-level modules a script needs that are not Python's own: those it imports, and
+    those it runs as ``python -m NAME`` (a ``"-m", "NAME"`` pair of string constants)."""
     names = set()
-    for node in ast.walk(ast.parse(script.read_bytes())):
+    tree = ast.parse(script.read_bytes())
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names |= {alias.name.partition(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.partition(".")[0])
+        elif isinstance(node, ast.List | ast.Tuple):
+            items = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+            names |= {b.partition(".")[0] for a, b in zip(items, items[1:]) if a == "-m"}
     return names - set(sys.stdlib_module_names)
 
 
