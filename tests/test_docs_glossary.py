@@ -133,9 +133,7 @@ def test_messages_use_the_glossary(po_file: Path) -> None:
 def test_every_exception_still_applies() -> None:
     """An exception whose message is gone, or that now follows the glossary, is removed."""
     terms = {t.english: t for t in load_terms()}
-    messages = {
-        _catalog_name(p): list(polib.pofile(str(p)).translated_entries()) for p in CATALOGS
-    }
+    messages = {_catalog_name(p): list(polib.pofile(str(p)).translated_entries()) for p in CATALOGS}
     stale = []
     for catalog, term, begins in sorted(_exceptions()):
         assert term in terms, f"exception names {term!r}, which is not a glossary term"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib.metadata
+import itertools
 import json
 import re
 import sys
@@ -93,7 +94,7 @@ def _imported(script: Path) -> set[str]:
             names.add(node.module.partition(".")[0])
         elif isinstance(node, ast.List | ast.Tuple):
             items = [e.value for e in node.elts if isinstance(e, ast.Constant)]
-            names |= {b.partition(".")[0] for a, b in zip(items, items[1:]) if a == "-m"}
+            names |= {b.partition(".")[0] for a, b in itertools.pairwise(items) if a == "-m"}
     return names - set(sys.stdlib_module_names)
 
 
