@@ -73,8 +73,8 @@ val_loader = DataLoader(val_set, batch_size=256)  # no shuffling needed to evalu
 # ``model(x)``, never ``model.forward(x)``, so that PyTorch's hooks run.
 #
 # The last layer returns one raw score per class, the *logits*, with no softmax:
-# ``nn.CrossEntropyLoss`` applies ``log_softmax`` itself, in a numerically safe way. The
-# dropout layer zeroes a random 10 % of the hidden values during training only.
+# ``nn.CrossEntropyLoss`` applies ``log_softmax`` itself, in a numerically safe way. During
+# training only, the dropout layer zeroes each hidden value with probability 0.1.
 
 from torch import nn
 
@@ -181,6 +181,7 @@ print(f"linear model: {evaluate(linear, val_loader, loss_fn)[1]:.3f} of the vali
 # points.
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import ListedColormap
 
 grid = torch.linspace(-1.3, 1.3, 200)
 grid_x, grid_y = torch.meshgrid(grid, grid, indexing="xy")
@@ -196,9 +197,10 @@ left.plot(epochs, history["validation loss"], label="validation loss")
 left.set_xlabel("epoch")
 left.set_ylabel("cross-entropy loss")
 left.legend()
-right.contourf(grid_x, grid_y, regions, levels=[-0.5, 0.5, 1.5, 2.5], cmap="Pastel1", alpha=0.8)
+colours = ListedColormap(["tab:blue", "tab:orange", "tab:green"])  # class 0, 1, 2
+right.contourf(grid_x, grid_y, regions, levels=[-0.5, 0.5, 1.5, 2.5], cmap=colours, alpha=0.3)
 right.scatter(
-    *val_points.T, c=val_labels, cmap="Set1", vmin=0, vmax=8, s=10, edgecolors="k", linewidths=0.3
+    *val_points.T, c=val_labels, cmap=colours, vmin=0, vmax=2, s=12, edgecolors="k", linewidths=0.3
 )
 right.set_aspect("equal")
 right.set_title("decision regions, validation points")
@@ -271,7 +273,7 @@ workdir.cleanup()
 
 # %%
 # ``inference_mode`` and ``eval()`` do different jobs: the first stops autograd from
-# recording, the second changes how layers such as dropout and batch normalisation
+# recording, the second changes how layers such as ``nn.Dropout`` and ``nn.BatchNorm1d``
 # behave. Prediction needs both. ``torch.no_grad()`` is the older, slightly slower
 # alternative to ``inference_mode``; use it when a result must later take part in autograd,
 # which tensors created under ``inference_mode`` cannot.
