@@ -115,14 +115,14 @@ if __name__ == "__main__":
             len(dataset), world_size=WORLD_SIZE, batch_size=BATCH_PER_RANK, epoch=epoch, seed=0
         )
 
-    reader = torch.empty(12, len(dataset))  # which rank reads each sample at each step
+    reader = torch.zeros(12, len(dataset))  # 0: not read at this step, 1: rank 0, 2: rank 1
     for epoch in range(2):
         for step, indices in enumerate(global_batches(epoch)):
-            reader[epoch * 6 + step, indices[:BATCH_PER_RANK]] = 0
-            reader[epoch * 6 + step, indices[BATCH_PER_RANK:]] = 1
+            reader[epoch * 6 + step, indices[:BATCH_PER_RANK]] = 1
+            reader[epoch * 6 + step, indices[BATCH_PER_RANK:]] = 2
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    colours = ListedColormap(["tab:blue", "tab:orange"])
-    ax.imshow(reader.numpy(), cmap=colours, aspect="auto", interpolation="nearest")
+    colours = ListedColormap(["white", "tab:blue", "tab:orange"])
+    ax.imshow(reader.numpy(), cmap=colours, vmin=0, vmax=2, aspect="auto", interpolation="nearest")
     ax.axhline(5.5, color="black", linewidth=1)
     ax.set_xlabel("sample index (blue: rank 0, orange: rank 1)")
     ax.set_ylabel("step (epoch 0: 0-5, epoch 1: 6-11)")
