@@ -200,11 +200,11 @@ print(graphs[-1].code.strip())
 
 # %%
 # Two compilations, then none: the last graph takes the size as an extra input, a
-# ``SymInt``. Each compilation costs as much as a first compile, and a size is not the only
-# thing that triggers one: a new dtype does too, or a tensor that now requires grad, or a
-# model with dropout switched from ``train()`` to ``eval()``. Code whose inputs keep changing can
-# lose more than it gains. Pass ``dynamic=True`` to start with symbolic sizes, or pad the
-# inputs to a few fixed sizes.
+# ``SymInt``. Each compilation traces again and, on a cache miss, waits for the C++ compiler
+# again. A size is not the only thing that triggers one: a new dtype does too, or a tensor
+# that now requires grad, or a model with dropout switched from ``train()`` to ``eval()``.
+# Code whose inputs keep changing can lose more than it gains. Pass ``dynamic=True`` to
+# start with symbolic sizes, or pad the inputs to a few fixed sizes.
 #
 # Graph breaks
 # ------------
