@@ -165,7 +165,7 @@ plt.show()
 # does the same for the backward itself, which checks the second derivatives. Both want float64
 # inputs with ``requires_grad=True``: in float32 the finite differences drown in rounding error,
 # and ``gradcheck`` warns and then fails even for a correct function. Both return ``True`` or
-# raise ``GradcheckError``.
+# raise ``GradcheckError`` (:ref:`sphx_glr_auto_tutorials_plot_08_gradcheck.py` explains both).
 
 x = torch.tensor([-2.0, 0.5, 3.0], dtype=torch.float64, requires_grad=True)
 print("gradcheck:", torch.autograd.gradcheck(Softplus.apply, (x,)))
