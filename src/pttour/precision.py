@@ -207,14 +207,15 @@ def default_amp_dtype(device: torch.device | str) -> torch.dtype:
 def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.amp.GradScaler:
     """Return a ``torch.amp.GradScaler`` that is enabled only for float16 on CUDA.
 
-    Loss scaling exists because float16 cannot represent gradients smaller than about
-    6e-8: they become zero and those weights stop learning. The scaler multiplies the
-    loss before ``backward()``, unscales the gradients before the step, skips a step
-    whose gradients hold ``inf`` or ``nan`` and adapts the factor. bfloat16 and float32
-    have float32's range and need none of that, so for them (and on the CPU) the
-    scaler is returned disabled: its ``scale``, ``step`` and ``update`` then reduce to
-    a plain ``backward()`` and ``optimizer.step()``, and the same training loop works
-    for every choice. Pass it to :func:`pttour.train_step` or :func:`pttour.fit`.
+    Loss scaling exists because float16's smallest value above zero is about 6e-8
+    (its normal range ends at about 6e-5): a gradient of about 3e-8 or less becomes zero
+    and that weight stops learning. The scaler multiplies the loss before ``backward()``,
+    unscales the gradients before the step, skips a step whose gradients hold ``inf`` or
+    ``nan`` and adapts the factor. bfloat16 has float32's exponent range (down to about
+    1e-38 before its few subnormals) and needs none of that, so for bfloat16, for float32
+    and on the CPU the scaler is returned disabled: its ``scale``, ``step`` and
+    ``update`` then reduce to a plain ``backward()`` and ``optimizer.step()``, and the same
+    training loop works for every choice. Pass it to :func:`pttour.train_step` or :func:`pttour.fit`.
 
     >>> make_grad_scaler("cpu", torch.bfloat16).is_enabled()
     False
