@@ -137,6 +137,7 @@ def docs(session: nox.Session) -> None:
         "-rs",
         "tests/test_docs_site.py",
         "tests/test_docs_catalogs.py",
+        "tests/test_docs_glossary.py",
         "tests/test_packaging.py",
     )
 
