@@ -141,3 +141,32 @@ def test_every_exception_still_applies() -> None:
         if not hits or all(terms[term].chinese.lower() in e.msgstr.lower() for e in hits):
             stale.append(f"  {catalog}: {term!r} in {begins!r}")
     assert not stale, "exceptions that no longer apply; delete them:\n" + "\n".join(stale)
+
+
+def test_each_erratum_title_is_one_message_translated_once() -> None:
+    """An erratum's heading reads the same on its tutorial and on the errata page, in both
+    languages: the tutorial has the heading ``Erratum ENN: <title from errata.toml>``, and the two
+    catalogs translate that one message identically."""
+    import sys
+
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        import pttour_errata
+    finally:
+        sys.path.pop(0)
+    on_errata_page = {e.msgid: e.msgstr for e in polib.pofile(str(PO_DIR / "errata.po"))}
+    problems = []
+    for erratum in pttour_errata.load().entries:
+        heading = f"Erratum {erratum.id}: {erratum.title}"
+        source = (DOCS / "tutorials" / f"{erratum.tutorial}.py").read_text(encoding="utf-8")
+        if f"\n# {heading}\n" not in source:
+            problems.append(f"{erratum.tutorial}.py has no heading {heading!r}")
+            continue
+        catalog = PO_DIR / "auto_tutorials" / f"{erratum.tutorial}.po"
+        on_tutorial = {e.msgid: e.msgstr for e in polib.pofile(str(catalog))}
+        if on_tutorial.get(heading) != on_errata_page.get(heading):
+            problems.append(
+                f"{heading!r}: {on_tutorial.get(heading)!r} in {catalog.name}, "
+                f"{on_errata_page.get(heading)!r} in errata.po"
+            )
+    assert not problems, "erratum headings that differ:\n" + "\n".join(problems)
