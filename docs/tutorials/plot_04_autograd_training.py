@@ -173,7 +173,6 @@ ax.set_xlabel("epoch")
 ax.set_ylabel("mean training loss (MSE)")
 ax.set_title("Fitting y = 3*x1 + x2 + 4 with SGD")
 ax.grid(True, which="both", alpha=0.3)
-fig.tight_layout()
 plt.show()
 
 # %%

@@ -102,7 +102,6 @@ ax.text(5e-2, 1e-11, "truncation\nerror ~ eps^2", fontsize=8)
 ax.text(3e-10, 1e-11, "rounding\nerror ~ u/eps", fontsize=8)
 ax.grid(True, which="major", alpha=0.3)
 ax.legend(loc="center left")
-fig.tight_layout()
 plt.show()
 
 # %%

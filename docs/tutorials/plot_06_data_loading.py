@@ -300,7 +300,6 @@ ax.bar([str(w) for w in worker_counts], throughputs, color="tab:blue")
 ax.set_xlabel("num_workers")
 ax.set_ylabel("samples per second")
 ax.set_title("DataLoader throughput, about 1 ms to produce each sample")
-fig.tight_layout()
 plt.show()
 
 # %%

@@ -146,7 +146,6 @@ ax.set_ylabel("value")
 ax.set_title("Softplus and its derivatives from autograd")
 ax.grid(alpha=0.3)
 ax.legend()
-fig.tight_layout()
 plt.show()
 
 # %%

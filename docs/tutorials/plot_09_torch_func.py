@@ -295,7 +295,6 @@ ax.set_ylim(bottom=0)
 ax.set_title(f"Per-sample gradients on {device.type}: vmap vs a Python loop")
 ax.grid(alpha=0.3)
 ax.legend()
-fig.tight_layout()
 plt.show()
 
 # %%
