@@ -5,7 +5,7 @@ Two points that are easy to get wrong:
 * **shape is not the number of elements.** ``shape`` is the size along each
   dimension, ``torch.Size([2, 3])`` for a 2x3 matrix; the number of elements is
   their product, ``numel() == 6``; ``ndim`` is how many dimensions there are, 2.
-* **``torch.tensor`` is not ``torch.Tensor``.** The function ``torch.tensor(data,
+* ``torch.tensor`` **is not** ``torch.Tensor``. The function ``torch.tensor(data,
   dtype=...)`` copies data and infers or takes a dtype. The class constructor
   ``torch.Tensor(data)`` is a legacy spelling that always makes the default float
   dtype and accepts no ``dtype=`` argument at all: ``torch.Tensor([[1, 2]],
