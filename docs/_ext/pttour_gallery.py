@@ -206,4 +206,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", make_code_thumbnails, priority=600)
     app.connect("html-page-context", add_run_time)
     app.connect("source-read", note_generated_sources)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "env_version": 1,  # the recorded dependencies are env data: bump when they change
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -167,6 +167,21 @@ def add_language_switch(
         context["pageurl"] = site + app.builder.get_target_uri(pagename)
 
 
+def absolute_links_on_404(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """The 404 page is served at any missing address: make its body's links absolute paths.
+
+    sphinx-notfound-page does so for the theme's links and the page's images, not for links
+    written in the page.
+    """
+    if docname != getattr(app.config, "notfound_pagename", None):
+        return
+    prefix = app.config.notfound_urls_prefix or "/"
+    for reference in doctree.findall(nodes.reference):
+        uri = reference.get("refuri", "")
+        if uri and not urlsplit(uri).scheme and not uri.startswith(("/", "#")):
+            reference["refuri"] = prefix + uri
+
+
 # -- Sphinx-Gallery thumbnails on a translated build ------------------------------------------------
 
 _BARE_DOC_LINK = re.compile(r":doc:`[^`<>]+`")
@@ -323,6 +338,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_search_language(_chinese_search_language())
     app.connect("config-inited", set_language_specifics)
     app.connect("html-page-context", add_language_switch)
+    app.connect("doctree-resolved", absolute_links_on_404)
     app.add_transform(SkipBareDocLinks)
     app.add_post_transform(LocalizeGalleryThumbnails)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
