@@ -180,7 +180,7 @@ def i18n(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def browser(session: nox.Session) -> None:
-    """Read the built site in Chromium: language choice, switcher, search, copy, downloads."""
+    """Read the built site in Chromium: reflow, axe, search, switcher, copy, downloads."""
     site = Path(DOCS_BUILD, "html")
     missing = [
         str(page)

@@ -38,12 +38,17 @@ extensions = [
     "myst_parser",
     "sphinx_gallery.gen_gallery",
     "sphinx_copybutton",
+    "sphinx_last_updated_by_git",  # "Last updated" of each page from its sources' git history
+    "sphinx_sitemap",  # sitemap.xml of each language, with the other language as alternate
+    "sphinxext.opengraph",  # Open Graph tags: title, description, first figure
+    "notfound.extension",  # 404.html with absolute links, from docs/404.md
     # local extensions, in docs/_ext
     "pttour_site",  # per-language title/footer/search, language switcher, localised gallery bits
     "pttour_errata",  # docs/errata.rst from docs/_data/errata.toml
     "pttour_api",  # the ``pttour-api`` directive: one module's public names + mini-galleries
-    "pttour_downloads",  # Chinese pages offer translated scripts and notebooks
+    "pttour_downloads",  # Chinese pages offer translated scripts and notebooks; no roles in notebooks
     "pttour_install",  # the ``pttour-wheel`` directive; notebooks keep an up-to-date first cell
+    "pttour_gallery",  # card thumbnails and hover texts, run times, the sources of generated pages
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -111,15 +116,20 @@ html_static_path = ["_static"]
 html_css_files = ["pttour.css"]
 html_copy_source = False
 html_show_sourcelink = False
-html_last_updated_fmt = None  # a date on every page would change every page on every build
+# The date of the newest commit that changed a page's sources (sphinx-last-updated-by-git):
+# it moves only when the page does, and a rebuild re-reads no page for it.
+html_last_updated_fmt = "%Y-%m-%d"
+git_last_updated_timezone = "UTC"
 html_theme_options = {
     "logo": {"text": "pttour"},  # per-language text: see pttour_site.set_language_specifics
-    "navbar_end": ["language-switcher", "theme-switcher"],
-    "navbar_persistent": ["search-button"],
+    # persistent items stay in the header on a phone too (navbar_end moves into the ☰ menu)
+    "navbar_end": ["theme-switcher"],
+    "navbar_persistent": ["search-button", "language-switcher"],
     "footer_start": ["pttour-footer"],
     "footer_center": [],
     "footer_end": [],
     "secondary_sidebar_items": ["page-toc"],
+    "article_footer_items": ["last-updated", "pttour-run-time"],
     "show_toc_level": 2,
     "navigation_with_keys": False,
     "show_prev_next": True,
@@ -137,6 +147,21 @@ copybutton_prompt_is_regexp = True
 copybutton_only_copy_prompt_lines = True
 copybutton_remove_prompts = True
 copybutton_exclude = ".linenos"
+# Code only: an output block (Sphinx-Gallery's .sphx-glr-script-out) gets no copy button.
+copybutton_selector = "div:not(.sphx-glr-script-out) > div.highlight > pre"
+
+# -- Search ---------------------------------------------------------------------------------------
+# Splits a Chinese query as jieba split the index, and ranks tutorials above API objects.
+html_search_scorer = str(DOCS / "_ext" / "pttour_search.js")
+
+# -- Sitemap, Open Graph, 404 ------------------------------------------------------------------------
+# All three need the site's address, html_baseurl (the folder that holds en/ and zh_CN/);
+# pttour_site derives each language's address from it and leaves them out when it is unset.
+sitemap_url_scheme = "{lang}{link}"  # en/index.html, zh_CN/index.html: no version folder
+sitemap_locales = ["en", "zh_CN"]
+ogp_social_cards = {"enable": False}  # no matplotlib card per page: the first figure instead
+ogp_use_first_image = True
+notfound_pagename = "404"
 
 # -- i18n -----------------------------------------------------------------------------------------
 locale_dirs = ["locale/"]

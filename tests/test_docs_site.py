@@ -263,13 +263,28 @@ def test_chinese_tutorial_shows_the_outputs_of_the_english_run(name: str) -> Non
 
 
 @needs_site
-@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("name", TUTORIALS)
-def test_no_run_times_on_the_pages(lang: str, name: str) -> None:
-    # A run time changes on every build; on a page it would also be a message to translate.
-    text = _html_file(lang, f"auto_tutorials/{name}").read_text("utf-8")
-    assert "sphx-glr-timing" not in text
-    assert "Total running time" not in text
+def test_run_time_is_the_english_measurement_on_both_pages(name: str) -> None:
+    # The run time is not in the page source (it would change on every run and be a message to
+    # translate): Sphinx-Gallery records it, the page template shows it, in both languages the
+    # figure of the English run.
+    times = {}
+    for lang in LANGUAGES:
+        text = _html_file(lang, f"auto_tutorials/{name}").read_text("utf-8")
+        assert "sphx-glr-timing" not in text
+        assert "Total running time" not in text
+        shown = re.search(r'<p class="pttour-run-time">([^<]*)</p>', text)
+        assert shown, f"{lang}/{name}.html shows no run time"
+        times[lang] = re.findall(r"\d+(?:\.\d+)?", shown[1])
+    assert len(times["en"]) == 1, times
+    assert times["zh_CN"] == times["en"], times
+
+
+def test_no_catalog_holds_a_run_time() -> None:
+    for po_file in (ROOT / "docs" / "locale").rglob("*.po"):
+        text = po_file.read_text(encoding="utf-8")
+        assert "running time" not in text.lower(), po_file
+        assert "The code on this page ran in" not in text, po_file
 
 
 # The classification page prints this line once, after its last epoch.
@@ -334,9 +349,168 @@ def test_chinese_search_index_has_chinese_words() -> None:
     assert chinese - english_side, "the zh_CN search index holds no Chinese word of its own"
 
 
+# Labels of the theme and of Sphinx-Gallery that a Chinese page must not show in English.
+THEME_LABELS = (
+    "Collapse Sidebar",
+    "Expand Sidebar",
+    "On this page",
+    "Download Python source",
+    "Search the docs",
+    "Color mode",
+    "System Settings",
+    "Breadcrumb",
+    "Last updated on",
+    "Skip to main content",
+)
+
+
+def _built_pages(lang: str) -> list[Path]:
+    folder = SITE / lang
+    return sorted(
+        p for p in folder.rglob("*.html") if not p.relative_to(folder).parts[0].startswith("_")
+    )
+
+
 @needs_site
-@pytest.mark.parametrize("name", TUTORIALS)
-def test_chinese_page_chrome_has_no_english_theme_labels(name: str) -> None:
-    html = (SITE / "zh_CN" / "auto_tutorials" / f"{name}.html").read_text(encoding="utf-8")
-    for label in ("Collapse Sidebar", "Expand Sidebar", "On this page", "Download Python source"):
-        assert label not in html, f"zh_CN/{name}.html shows the English label {label!r}"
+def test_chinese_page_chrome_has_no_english_theme_labels() -> None:
+    found = [
+        f"{page.relative_to(SITE)}: {label!r}"
+        for page in _built_pages("zh_CN")
+        for label in THEME_LABELS
+        if label in page.read_text(encoding="utf-8")
+    ]
+    assert not found, "English labels on Chinese pages:\n" + "\n".join(found)
+
+
+# -- clean pages ------------------------------------------------------------------------------
+
+# What Python's warnings module writes when a warning escapes a tutorial: "FILE:LINE: CATEGORY:".
+# A tutorial that reproduces a warning on purpose prints it itself, without file and line.
+_ESCAPED_WARNING = re.compile(r"\S+:\d+: \w*Warning:")
+_TAG = re.compile(r"<[^>]+>")
+
+
+@needs_site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_warning_or_build_path_on_any_page(lang: str) -> None:
+    import html
+
+    build_paths = {str(ROOT), str(Path.home()), sys.prefix, "site-packages"}
+    problems = []
+    for page in _built_pages(lang):
+        raw = page.read_text(encoding="utf-8")
+        text = html.unescape(_TAG.sub("", raw))
+        problems += [f"{page.name}: {p!r}" for p in build_paths if p in raw]
+        problems += [f"{page.name}: {m[0]!r}" for m in _ESCAPED_WARNING.finditer(text)]
+    assert not problems, "\n".join(problems[:20])
+
+
+@needs_site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_api_page_is_a_reference_not_a_dump(lang: str) -> None:
+    import html
+
+    raw = _html_file(lang, "api").read_text(encoding="utf-8")
+    text = html.unescape(_TAG.sub("", raw))
+    assert "``" not in text, "reST markup shown literally on the API page"
+    values = [
+        html.unescape(_TAG.sub("", v))
+        for v in re.findall(r'<dt class="sig sig-object py"[^>]*>(.*?)</dt>', raw, flags=re.DOTALL)
+    ]
+    long_signatures = [v.strip()[:80] for v in values if len(" ".join(v.split())) > 400]
+    assert not long_signatures, f"signatures that dump values: {long_signatures}"
+    modules = raw.count('<section id="module-')
+    galleries = raw.count('class="sphx-glr-thumbnails')
+    assert galleries <= modules, f"{galleries} mini-galleries for {modules} modules"
+
+
+_ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`[^`]+`")
+
+
+def _notebooks(lang: str) -> list[Path]:
+    return sorted((SITE / lang / "_downloads").rglob("plot_*.ipynb"))
+
+
+@needs_site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_notebooks_have_no_sphinx_roles(lang: str) -> None:
+    notebooks = _notebooks(lang)
+    assert {p.stem for p in notebooks} == set(TUTORIALS)
+    found = []
+    for notebook in notebooks:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            if cell["cell_type"] == "markdown":
+                found += [f"{notebook.name}: {m}" for m in _ROLE.findall("".join(cell["source"]))]
+    assert not found, "\n".join(found[:20])
+
+
+@needs_site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_card_has_its_own_picture_and_whole_sentences(lang: str) -> None:
+    raw = _html_file(lang, "auto_tutorials/index").read_text(encoding="utf-8")
+    cards = re.findall(
+        r'<div class="sphx-glr-thumbcontainer" tooltip="([^"]*)">\s*<img alt="[^"]*" src="([^"]+)"',
+        raw,
+    )
+    assert len(cards) == len(TUTORIALS), f"{len(cards)} cards for {len(TUTORIALS)} tutorials"
+    pictures = {}
+    for tooltip, src in cards:
+        image = (SITE / lang / "auto_tutorials" / src).resolve()
+        pictures.setdefault(image.read_bytes(), []).append(src)
+        assert tooltip.strip().endswith((".", "。", "!", "?", "！", "？")), (
+            f"{lang}: the hover text stops mid-sentence: {tooltip!r}"
+        )
+        if lang == "zh_CN":
+            assert CJK.search(tooltip), f"the Chinese hover text is English: {tooltip!r}"
+    shared = [srcs for srcs in pictures.values() if len(srcs) > 1]
+    assert not shared, f"cards share a picture (a generic logo?): {shared}"
+
+
+@needs_site
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("page", PAGES)
+def test_page_says_when_it_was_last_updated_and_has_open_graph_tags(lang: str, page: str) -> None:
+    raw = _html_file(lang, page).read_text(encoding="utf-8")
+    last_updated = re.search(r'<p class="last-updated">([^<]*)</p>', raw)
+    assert last_updated, f"{lang}/{page}.html says nothing about when it was last updated"
+    assert re.search(r"\d{4}-\d\d-\d\d", last_updated[1]), last_updated[1]
+    for tag in ("og:title", "og:type", "og:url", "og:site_name", "og:locale"):
+        assert f'property="{tag}"' in raw, f"{lang}/{page}.html has no {tag}"
+
+
+def _site_url() -> str | None:
+    """The public address of the English site, as the build wrote it (canonical link)."""
+    found = re.search(
+        r'<link rel="canonical" href="([^"]+)index\.html"',
+        _html_file("en", "index").read_text("utf-8"),
+    )
+    return found[1] if found else None
+
+
+@needs_site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_sitemap_lists_every_page_with_its_other_language(lang: str) -> None:
+    site = _site_url()
+    if site is None:
+        pytest.skip("html_baseurl is not set in docs/conf.py: no public address, no sitemap")
+    sitemap = SITE / lang / "sitemap.xml"
+    assert sitemap.is_file(), f"{lang}/sitemap.xml was not written"
+    text = sitemap.read_text(encoding="utf-8")
+    root = site.removesuffix("en/")
+    for page in PAGES:
+        assert f"<loc>{root}{lang}/{page}.html</loc>" in text, f"{page} missing from {sitemap}"
+    other = next(o for o in LANGUAGES if o != lang)
+    assert f'href="{root}{other}/index.html"' in text
+    assert "404.html" not in text
+
+
+@needs_site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_404_page_is_in_its_language_with_absolute_links(lang: str) -> None:
+    page = SITE / lang / "404.html"
+    assert page.is_file(), f"{lang}/404.html was not built"
+    parsed = _parse(page)
+    assert parsed.lang == LANGUAGES[lang]
+    relative = [h for h, _ in parsed.links if not h.startswith(("/", "#", "http", "mailto:"))]
+    assert not relative, f"relative links on the 404 page break at other depths: {relative}"

@@ -3,7 +3,9 @@
 ``.. pttour-api:: pttour.tensors`` expands to the module's docstring (``automodule``), then
 ``autoclass`` / ``autofunction`` for each name the module exports, documented under the name a
 reader uses (``pttour.describe``, the same name the tutorials call, so their code links here).
-Below each object that a tutorial uses comes Sphinx-Gallery's mini-gallery of those tutorials.
+At the end of each module comes one Sphinx-Gallery mini-gallery: the tutorials that use any of
+its names (one per module rather than one per name keeps the page short and each card once).
+A constant shows its value only when that value is short: the page documents, it does not dump.
 
 Reading ``__all__`` keeps the page complete by construction: a new public function appears in
 the reference without anyone editing the page.
@@ -28,7 +30,9 @@ logger = logging.getLogger(__name__)
 
 PACKAGE = "pttour"
 # One message for every mini-gallery, so the catalog holds it once.
-MINIGALLERY_RUBRIC = "Tutorials that use it"
+MINIGALLERY_RUBRIC = "Tutorials that use this module"
+# Longer values (a table of errata, a mapping) are described by their docstring instead.
+MAX_VALUE_CHARS = 80
 
 
 def public_names(module_name: str) -> list[str]:
@@ -63,7 +67,11 @@ def _data_lines(module_name: str, name: str, value: object, qualified: str) -> l
     package, _, bare = qualified.rpartition(".")
     # ":module:" because automodule made the defining module current; the reader's name is
     # pttour.NAME, as for the functions.
-    lines = [f".. py:data:: {bare}", f"   :module: {package}", f"   :value: {value!r}", ""]
+    lines = [f".. py:data:: {bare}", f"   :module: {package}"]
+    shown = repr(value)
+    if len(shown) <= MAX_VALUE_CHARS and "\n" not in shown:
+        lines.append(f"   :value: {shown}")
+    lines.append("")
     lines += [f"   {line}" if line else "" for line in docs]
     return [*lines, ""]
 
@@ -84,6 +92,7 @@ class PttourApiDirective(SphinxDirective):
         package = importlib.import_module(PACKAGE)
         backreferences_dir = self.config.sphinx_gallery_conf.get("backreferences_dir") or ""
         lines = [f".. automodule:: {module_name}", ""]
+        used: list[str] = []  # the names that some tutorial uses, for the module's mini-gallery
         for name in public_names(module_name):
             obj = getattr(module, name)
             if getattr(package, name, None) is not obj:
@@ -108,12 +117,14 @@ class PttourApiDirective(SphinxDirective):
                     # dependency would make Sphinx re-read the page on every build)
                     self.env.note_dependency(str(examples))
                 if _has_tutorials(Path(self.env.srcdir), backreferences_dir, qualified):
-                    lines += [
-                        f"   .. rubric:: {MINIGALLERY_RUBRIC}",
-                        "",
-                        f"   .. minigallery:: {qualified}",
-                        "",
-                    ]
+                    used.append(qualified)
+        if used:
+            lines += [
+                f".. rubric:: {MINIGALLERY_RUBRIC}",
+                "",
+                f".. minigallery:: {' '.join(used)}",
+                "",
+            ]
         return self.parse_text_to_nodes("\n".join(lines))
 
 
@@ -158,8 +169,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-merge-info", _merge)
     app.connect("env-check-consistency", check_every_name_documented)
     return {
-        "version": "1.1",
-        "env_version": 1,  # bump when the directive's output or its env data changes
+        "version": "1.2",
+        "env_version": 2,  # bump when the directive's output or its env data changes
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }

@@ -1,4 +1,4 @@
-"""Chinese downloads: the tutorial scripts and notebooks of a translated page, translated.
+"""The tutorials' downloads: notebooks without Sphinx markup, and Chinese ones in Chinese.
 
 Sphinx-Gallery makes the ``.py``, ``.ipynb`` and ``.zip`` downloads from the English sources, and
 the Chinese build copies them as they are. After a translated HTML build this extension
@@ -6,6 +6,10 @@ rewrites those copies in the output: the prose of each script (its docstring and
 cells) goes through the page's catalog, paragraph by paragraph and title by title, exactly as
 on the page; code is left byte for byte as it ran. Anything the catalog does not translate
 stays English, so a partial translation still gives a correct script.
+
+In both languages the notebooks are rewritten too: Jupyter shows Markdown, where a Sphinx role
+such as ``:func:`pttour.fit``` is noise. Each role becomes code, or a link to its page on the
+public site when ``html_baseurl`` is set (:func:`markdown_roles`).
 """
 
 from __future__ import annotations
@@ -119,11 +123,91 @@ def _script(blocks: list[Any]) -> str:
     return "".join(parts).rstrip("\n") + "\n"
 
 
+# A Sphinx role in reST prose: :func:`pttour.fit`, :py:class:`~torch.nn.Module`, :doc:`/install`.
+_ROLE = re.compile(r":(?:[a-z]+:)?(?P<role>[a-z]+):`(?P<content>[^`]+)`")
+_TITLED = re.compile(r"(?P<title>.*?)\s*<(?P<target>[^<>]+)>", re.DOTALL)
+_CODE_ROLES = {"func", "meth", "class", "exc", "attr", "data", "obj", "mod", "const", "any"}
+_CALLABLE_ROLES = {"func", "meth"}
+
+Link = Callable[[str, str], "tuple[str, str | None]"]
+
+
+def markdown_roles(text: str, link: Link | None = None) -> str:
+    """Replace the Sphinx roles of a text by Markdown a notebook shows: code, or a link.
+
+    ``link(role, target)`` gives the text and URL of a ``doc`` or ``ref`` target, or of an
+    object (URL None when it has none). Without it, objects become code and pages their name.
+    ``:math:`` is left for Sphinx-Gallery, which makes it ``$...$``.
+
+    >>> print(markdown_roles("Call :func:`pttour.fit` or :class:`~torch.nn.Module`, see :doc:`/install`."))
+    Call `pttour.fit()` or `Module`, see install.
+    >>> urls = lambda role, target: ("Installation", "https://example.org/en/install.html")
+    >>> print(markdown_roles(":doc:`/install`", urls))
+    [Installation](https://example.org/en/install.html)
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        role, content = match["role"], match["content"].strip()
+        if role == "math":
+            return match[0]
+        titled = _TITLED.fullmatch(content)
+        title, target = (titled["title"], titled["target"]) if titled else (None, content)
+        target = target.lstrip("!")
+        short = target.startswith("~")
+        target = target.lstrip("~")
+        if role in _CODE_ROLES or role not in {"doc", "ref"}:
+            shown = title or (target.rsplit(".", 1)[-1] if short else target)
+            if role in _CALLABLE_ROLES and not title and not shown.endswith(")"):
+                shown += "()"
+            url = link(role, target)[1] if link else None
+            return f"[`{shown}`]({url})" if url else f"`{shown}`"
+        text, url = link(role, target) if link else (title or target.strip("/"), None)
+        text = title or text
+        return f"[{text}]({url})" if url else text
+
+    return _ROLE.sub(replace, text)
+
+
+def _clean_blocks(blocks: list[Any], gallery_conf: dict[str, Any]) -> list[Any]:
+    """What Sphinx-Gallery removes before it makes a notebook: ignored blocks, config comments."""
+    from sphinx_gallery import py_source_parser as parser
+
+    blocks = [b._replace(content=parser.remove_ignore_blocks(b.content)) for b in blocks]
+    if gallery_conf.get("remove_config_comments"):
+        blocks = [b._replace(content=parser.remove_config_comments(b.content)) for b in blocks]
+    if blocks and blocks[-1].content.isspace():
+        blocks = blocks[:-1]
+    return blocks
+
+
+def _notebook(
+    blocks: list[Any], gallery_conf: dict[str, Any], target_dir: Path, link: Link | None
+) -> str:
+    """The notebook of a tutorial's blocks, its text cells free of Sphinx roles."""
+    from sphinx_gallery.notebook import jupyter_notebook
+
+    blocks = [
+        b._replace(content=markdown_roles(b.content, link)) if b.type == "text" else b
+        for b in _clean_blocks(blocks, gallery_conf)
+    ]
+    return json.dumps(jupyter_notebook(blocks, gallery_conf, target_dir), indent=2)
+
+
+def tutorial_notebook(source: Path, gallery_conf: dict[str, Any], link: Link | None = None) -> str:
+    """The notebook of one tutorial as Sphinx-Gallery makes it, with links or code for roles."""
+    from sphinx_gallery.py_source_parser import split_code_and_text_blocks
+
+    _, blocks = split_code_and_text_blocks(str(source))
+    return _notebook(blocks, gallery_conf, source.parent, link)
+
+
 def translate_tutorial(
-    source: Path, translate: Callable[[str], str], gallery_conf: dict[str, Any]
+    source: Path,
+    translate: Callable[[str], str],
+    gallery_conf: dict[str, Any],
+    link: Link | None = None,
 ) -> tuple[str, str] | None:
     """The translated script and notebook of one tutorial, or None when nothing translates."""
-    from sphinx_gallery.notebook import jupyter_notebook
     from sphinx_gallery.py_source_parser import split_code_and_text_blocks
 
     _, blocks = split_code_and_text_blocks(str(source))
@@ -136,8 +220,9 @@ def translate_tutorial(
         translated_blocks.append(block)
     if count == 0:
         return None
-    notebook = jupyter_notebook(translated_blocks, gallery_conf, source.parent)
-    return _script(translated_blocks), json.dumps(notebook, indent=2)
+    return _script(translated_blocks), _notebook(
+        translated_blocks, gallery_conf, source.parent, link
+    )
 
 
 def _zip_bytes(members: dict[str, bytes]) -> bytes:
@@ -154,14 +239,50 @@ def _write(paths: list[Path], data: bytes) -> None:
             path.write_bytes(data)
 
 
-def translate_downloads(app: Sphinx, exception: Exception | None) -> None:
-    """After a translated HTML build, replace the tutorials' downloads by translated ones."""
+def _site_links(app: Sphinx, docname: str) -> Link:
+    """Resolve a role's target to its title and its address on the public site (if known)."""
+    from pttour_site import language_url, site_language
+    from sphinx.util import docname_join
+
+    env = app.env
+    site = language_url(app.config.html_baseurl, site_language(app.config.language))
+
+    def page(doc: str, anchor: str = "") -> str | None:
+        if site is None:
+            return None
+        return site + app.builder.get_target_uri(doc) + (f"#{anchor}" if anchor else "")
+
+    def link(role: str, target: str) -> tuple[str, str | None]:
+        if role == "doc":
+            doc = (
+                docname_join(docname, target.lstrip("/"))
+                if not target.startswith("/")
+                else target.lstrip("/")
+            )
+            title = env.titles[doc].astext() if doc in env.titles else target
+            return title, page(doc) if doc in env.all_docs else None
+        if role == "ref":
+            found = env.domaindata.get("std", {}).get("labels", {}).get(target.lower())
+            if found:
+                doc, anchor, title = found
+                return title or target, page(doc, anchor)
+            return target, None
+        found = env.domaindata.get("py", {}).get("objects", {}).get(target)
+        if found:
+            return target, page(found[0], found[1])
+        return target, None
+
+    return link
+
+
+def rewrite_downloads(app: Sphinx, exception: Exception | None) -> None:
+    """After an HTML build, write the tutorials' notebooks without Sphinx roles, and on a
+    translated build replace the scripts and notebooks by translated ones."""
     from pttour_site import SOURCE_LANGUAGE, site_language
 
     if exception is not None or app.builder.format != "html":
         return
-    if site_language(app.config.language) == SOURCE_LANGUAGE:
-        return
+    translating = site_language(app.config.language) != SOURCE_LANGUAGE
     gallery_conf = app.config.sphinx_gallery_conf
     gallery_dir = Path(app.srcdir, gallery_conf["gallery_dirs"])
     downloads = Path(app.outdir, "_downloads")
@@ -174,31 +295,37 @@ def translate_downloads(app: Sphinx, exception: Exception | None) -> None:
     locale_dir = Path(app.srcdir, app.config.locale_dirs[0])
     all_py: dict[str, bytes] = {}
     all_ipynb: dict[str, bytes] = {}
-    changed = 0
+    translated = 0
     for source in sorted(gallery_dir.glob("plot_*.py")):
         docname = f"{gallery_dir.name}/{source.stem}"
-        catalog = gettext.translation(
-            docname, localedir=locale_dir, languages=[app.config.language], fallback=True
-        )
-        result = translate_tutorial(source, catalog.gettext, gallery_conf)
-        notebook = source.with_suffix(".ipynb")
+        link = _site_links(app, docname)
+        result = None
+        if translating:
+            catalog = gettext.translation(
+                docname, localedir=locale_dir, languages=[app.config.language], fallback=True
+            )
+            result = translate_tutorial(source, catalog.gettext, gallery_conf, link)
         if result is None:
-            py, ipynb = source.read_bytes(), notebook.read_bytes() if notebook.is_file() else b""
+            py = source.read_bytes()
+            ipynb = tutorial_notebook(source, gallery_conf, link).encode("utf-8")
         else:
             py, ipynb = result[0].encode("utf-8"), result[1].encode("utf-8")
-            changed += 1
-            _write(copies.get(source.name, []), py)
-            _write(copies.get(notebook.name, []), ipynb)
-            members = {source.name: py, notebook.name: ipynb}
-            _write(copies.get(f"{source.stem}.zip", []), _zip_bytes(members))
+            translated += 1
+        notebook = source.with_suffix(".ipynb")
+        _write(copies.get(source.name, []), py)
+        _write(copies.get(notebook.name, []), ipynb)
+        _write(
+            copies.get(f"{source.stem}.zip", []),
+            _zip_bytes({source.name: py, notebook.name: ipynb}),
+        )
         all_py[source.name] = py
         all_ipynb[notebook.name] = ipynb
-    if changed:
-        _write(copies.get(f"{gallery_dir.name}_python.zip", []), _zip_bytes(all_py))
-        _write(copies.get(f"{gallery_dir.name}_jupyter.zip", []), _zip_bytes(all_ipynb))
-    logger.info("translated downloads: %d of %d tutorials", changed, len(all_py))
+    _write(copies.get(f"{gallery_dir.name}_python.zip", []), _zip_bytes(all_py))
+    _write(copies.get(f"{gallery_dir.name}_jupyter.zip", []), _zip_bytes(all_ipynb))
+    if translating:
+        logger.info("translated downloads: %d of %d tutorials", translated, len(all_py))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("build-finished", translate_downloads)
+    app.connect("build-finished", rewrite_downloads)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

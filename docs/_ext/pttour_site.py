@@ -1,10 +1,13 @@
 """What differs between the English and the Chinese site, and the gallery settings they share.
 
-- ``config-inited``: title, logo text, footer and search language follow ``language``, so one
-  ``conf.py`` serves both builds (``-D language=zh_CN`` switches everything).
-- ``html-page-context``: the navbar link to the same page in the other language.
+- ``config-inited``: title, logo text, footer, search language and the site's public address
+  (Open Graph, sitemap, 404 page, from ``html_baseurl``) follow ``language``, so one ``conf.py``
+  serves both builds (``-D language=zh_CN`` switches everything).
+- ``html-page-context``: the navbar link to the same page in the other language, and the
+  canonical address with the language folder in it.
 - thumbnails: Sphinx-Gallery writes each thumbnail's title and tooltip as raw HTML, which gettext
-  never sees; on a translated build they are refilled from the translated page.
+  never sees, and cuts the tooltip mid-sentence; both are refilled from the page they point to,
+  in its language, as whole sentences.
 - ``reset_matplotlib``: run by Sphinx-Gallery before each tutorial (small figures, modest DPI).
 """
 
@@ -12,7 +15,9 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from typing import Any
+from urllib.parse import urlsplit
 
 from docutils import nodes
 from sphinx import addnodes
@@ -20,7 +25,9 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
-from sphinx.util import docname_join
+from sphinx.util import docname_join, logging
+
+logger = logging.getLogger(__name__)
 
 SOURCE_LANGUAGE = "en"
 TRANSLATION_LANGUAGE = "zh_CN"
@@ -29,7 +36,7 @@ TRANSLATION_LANGUAGE = "zh_CN"
 SITE_TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "pttour — PyTorch, the right way",
-        "logo": "pttour · PyTorch, the right way",
+        "tagline": "PyTorch, the right way",
         "footer": (
             "pttour, BSD-3-Clause. Every code sample on this site ran when the site was built; "
             "the outputs you read are real."
@@ -38,16 +45,23 @@ SITE_TEXT: dict[str, dict[str, str]] = {
         "switch_title": "阅读本页的中文版",
         "collapse_sidebar": "Collapse Sidebar",
         "expand_sidebar": "Expand Sidebar",
+        "search_bar_text": "Search the docs …",
+        # {seconds}: Sphinx-Gallery's measurement, shown on the page only (never in a catalog)
+        "run_time": "The code on this page ran in {seconds} s when the site was built.",
+        "og_locale": "en_US",
     },
     "zh_CN": {
         "title": "pttour — 正确地使用 PyTorch",
-        "logo": "pttour · 正确地使用 PyTorch",
+        "tagline": "正确地使用 PyTorch",
         "footer": "pttour，BSD-3-Clause 许可。本站的每段代码都在构建网站时实际运行过，你看到的输出都是真实的。",
         "switch_label": "English",
         "switch_title": "Read this page in English",
         # the theme's own Chinese catalog has no entry for these two
         "collapse_sidebar": "收起侧边栏",
         "expand_sidebar": "展开侧边栏",
+        "search_bar_text": "搜索文档…",
+        "run_time": "构建网站时，本页代码运行用时 {seconds} 秒。",
+        "og_locale": "zh_CN",
     },
 }
 
@@ -76,23 +90,55 @@ def other_language_url(pagename: str, other_language: str, suffix: str = ".html"
     return "../" * (depth + 1) + f"{other_language}/{pagename}{suffix}"
 
 
+def language_url(baseurl: str | None, language: str) -> str | None:
+    """The public address of one language's site, from ``html_baseurl`` (None when unset).
+
+    ``html_baseurl`` is the address of the site root, the folder that holds the language
+    chooser, ``en/`` and ``zh_CN/``; an address that already ends in the language is kept.
+
+    >>> language_url("https://example.org/pttour/", "zh_CN")
+    'https://example.org/pttour/zh_CN/'
+    >>> language_url("https://example.org/pttour/en", "en")
+    'https://example.org/pttour/en/'
+    >>> language_url("", "en") is None
+    True
+    """
+    if not baseurl:
+        return None
+    root = baseurl.rstrip("/") + "/"
+    return root if root.endswith(f"/{language}/") else f"{root}{language}/"
+
+
 def set_language_specifics(app: Sphinx, config: Config) -> None:
-    """Fill title, logo text, footer and search language from ``config.language``."""
+    """Fill title, logo text, footer, search language and site addresses from the language."""
     lang = site_language(config.language)
     text = SITE_TEXT[lang]
     config.html_title = text["title"]
     config.html_short_title = "pttour"
     options = dict(config.html_theme_options)
-    options["logo"] = {**options.get("logo", {}), "text": text["logo"], "alt_text": text["title"]}
+    options["logo"] = {**options.get("logo", {}), "text": "pttour", "alt_text": text["title"]}
+    options["search_bar_text"] = text["search_bar_text"]
     config.html_theme_options = options
     config.html_context = {
         **config.html_context,
         "pttour_footer": text["footer"],
+        "pttour_logo": {"name": "pttour", "tagline": text["tagline"]},
         "pttour_collapse_sidebar": text["collapse_sidebar"],
         "pttour_expand_sidebar": text["expand_sidebar"],
     }
     # Sphinx indexes Chinese words only with jieba installed; "zh" is the search language name.
     config.html_search_language = "zh" if lang == TRANSLATION_LANGUAGE else "en"
+    # Open Graph, the sitemap and the 404 page's links need this language's public address.
+    site = language_url(config.html_baseurl, lang)
+    config.ogp_site_url = site or ""
+    config.ogp_custom_meta_tags = (f'<meta property="og:locale" content="{text["og_locale"]}">',)
+    # The 404 page is served for any missing address, so its links are absolute paths.
+    config.notfound_urls_prefix = urlsplit(site).path if site else f"/{lang}/"
+    config.sitemap_excludes = ["404.html", "search.html", "genindex.html", "py-modindex.html"]
+    if site is None:
+        # sphinx-sitemap needs absolute addresses; without html_baseurl it writes no sitemap
+        config.suppress_warnings = [*config.suppress_warnings, "sitemap.configuration"]
+        logger.info("pttour: html_baseurl is not set: no sitemap, relative Open Graph URLs")
 
 
 def add_language_switch(
@@ -103,6 +149,10 @@ def add_language_switch(
     other = SOURCE_LANGUAGE if lang == TRANSLATION_LANGUAGE else TRANSLATION_LANGUAGE
     suffix = getattr(app.builder, "out_suffix", ".html")
     url = other_language_url(pagename, other, suffix)
+    if pagename == getattr(app.config, "notfound_pagename", None):
+        # served at any missing address, so only an absolute path works: the other home page
+        prefix = app.config.notfound_urls_prefix
+        url = f"{prefix.rstrip('/').removesuffix(lang)}{other}/{app.config.root_doc}{suffix}"
     context["pttour_other_language"] = {
         "url": url,
         "label": SITE_TEXT[lang]["switch_label"],
@@ -111,6 +161,25 @@ def add_language_switch(
     }
     alternate = f'<link rel="alternate" hreflang="{other.replace("_", "-")}" href="{url}">\n'
     context["metatags"] = context.get("metatags", "") + alternate
+    # Sphinx's canonical address is html_baseurl + page, without the language folder.
+    site = language_url(app.config.html_baseurl, lang)
+    if site and context.get("pageurl"):
+        context["pageurl"] = site + app.builder.get_target_uri(pagename)
+
+
+def absolute_links_on_404(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """The 404 page is served at any missing address: make its body's links absolute paths.
+
+    sphinx-notfound-page does so for the theme's links and the page's images, not for links
+    written in the page.
+    """
+    if docname != getattr(app.config, "notfound_pagename", None):
+        return
+    prefix = app.config.notfound_urls_prefix or "/"
+    for reference in doctree.findall(nodes.reference):
+        uri = reference.get("refuri", "")
+        if uri and not urlsplit(uri).scheme and not uri.startswith(("/", "#")):
+            reference["refuri"] = prefix + uri
 
 
 # -- Sphinx-Gallery thumbnails on a translated build ------------------------------------------------
@@ -135,33 +204,56 @@ class SkipBareDocLinks(SphinxTransform):
 
 _TITLE_DIV = re.compile(r'(<div class="sphx-glr-thumbnail-title">)(.*?)(</div>)', re.DOTALL)
 _TOOLTIP = re.compile(r'tooltip="[^"]*"')
-_TOOLTIP_CHARS = 95  # as long as Sphinx-Gallery's own tooltips
+# A sentence ends at . ! ? followed by a space, or at a Chinese full stop, ! or ?.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
+HOVER_TEXT_COLUMNS = 170  # what a card shows in full: about six lines of a 200 px card
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def hover_text(paragraph: str, columns: int = HOVER_TEXT_COLUMNS) -> str:
+    """The whole sentences of ``paragraph`` that fit on a card: at least the first one.
+
+    A sentence that ends in a colon introduces what follows it, so it is never the last one.
+
+    >>> hover_text("One idea per page. It runs fast. After reading it you will be able to:")
+    'One idea per page. It runs fast.'
+    >>> hover_text("张量是多维数组。它可以在 GPU 上运行。", columns=20)
+    '张量是多维数组。'
+    """
+    sentences = [s for s in _SENTENCE_END.split(" ".join(paragraph.split())) if s]
+    chosen = sentences[:1]
+    for sentence in sentences[1:]:
+        if sentence.endswith((":", "：")) or _columns(" ".join([*chosen, sentence])) > columns:
+            break
+        chosen.append(sentence)
+    joiner = "" if chosen and chosen[0].endswith(("。", "！", "？")) else " "
+    return joiner.join(chosen)
 
 
 def _intro_of(doctree: nodes.document) -> str:
-    """The first paragraph of a page, as Sphinx-Gallery's tooltip shows it (plain, cut short)."""
+    """The card's hover text: whole sentences of the page's first paragraph."""
     for paragraph in doctree.findall(nodes.paragraph):
         if isinstance(paragraph.parent, nodes.section | nodes.document):
-            text = " ".join(paragraph.astext().split())
-            if len(text) > _TOOLTIP_CHARS:
-                text = text[: _TOOLTIP_CHARS - 1].rstrip() + "…"
-            return text
+            return hover_text(paragraph.astext())
     return ""
 
 
 class LocalizeGalleryThumbnails(SphinxPostTransform):
-    """Refill each thumbnail's title and tooltip from the (translated) page it points to.
+    """Refill each card's title and hover text from the (translated) page it points to.
 
-    Runs before references are resolved, while the ``:doc:`` link of a thumbnail still says
-    which page it points to.
+    Sphinx-Gallery cuts its hover text after 95 characters, mid-sentence, and in English only;
+    this one is whole sentences in the page's language (:func:`hover_text`). Runs before
+    references are resolved, while the ``:doc:`` link of a card still says which page it
+    points to.
     """
 
     default_priority = 5  # before sphinx.transforms.post_transforms.ReferencesResolver (10)
     formats = ("html",)
 
     def run(self, **kwargs: Any) -> None:
-        if site_language(self.config.language) == SOURCE_LANGUAGE:
-            return
         container: nodes.raw | None = None
         docname: str | None = None
         for node in list(self.document.findall()):
@@ -246,6 +338,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_search_language(_chinese_search_language())
     app.connect("config-inited", set_language_specifics)
     app.connect("html-page-context", add_language_switch)
+    app.connect("doctree-resolved", absolute_links_on_404)
     app.add_transform(SkipBareDocLinks)
     app.add_post_transform(LocalizeGalleryThumbnails)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

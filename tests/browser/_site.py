@@ -20,6 +20,9 @@ LANGUAGES = ("en", "zh_CN")  # folders of the site; English is the source
 HTML_LANG = {"en": "en", "zh_CN": "zh-CN"}  # the <html lang> of each folder's pages
 GALLERY = "auto_tutorials"
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# Tables the tests fill for the end of the run: title -> rows (header first); conftest prints
+# them and writes each to the artifacts folder.
+REPORTS: dict[str, list[list[str]]] = {}
 
 # Debian's Chromium (.ci/install-chromium installs it); Playwright drives it, never downloads one.
 CHROMIUM = Path(os.environ.get("PTTOUR_CHROMIUM", "/usr/bin/chromium"))
@@ -42,6 +45,17 @@ def site_is_built() -> bool:
     return (SITE / "index.html").is_file() and all(
         (SITE / lang / "index.html").is_file() for lang in LANGUAGES
     )
+
+
+def published_path() -> str:
+    """The URL path the site is published under (``/pttour/``), from the canonical links the
+    build wrote when ``html_baseurl`` was set; ``/`` otherwise. The 404 page links by it."""
+    index = SITE / "en" / "index.html"
+    text = index.read_text(encoding="utf-8") if index.is_file() else ""
+    found = re.search(r'<link rel="canonical" href="([^"]+)"', text)
+    if not found:
+        return "/"
+    return urlsplit(found[1]).path.removesuffix("en/index.html") or "/"
 
 
 def tutorials() -> list[str]:

@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._site import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, SITE, site_is_built
+from ._site import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPORTS,
+    ROOT,
+    SITE,
+    published_path,
+    site_is_built,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -37,7 +48,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serve files without a log line per request (pytest would show them on failures)."""
+    """Serve files without a log line per request (pytest would show them on failures).
+
+    The site is served at ``/`` and also under the path it is published at (``/pttour/`` for
+    ``https://pttour.github.io/pttour/``), where the 404 page's absolute links point.
+    """
+
+    published = "/"
+
+    def translate_path(self, path: str) -> str:
+        if self.published != "/" and path.startswith(self.published):
+            path = "/" + path.removeprefix(self.published)
+        return super().translate_path(path)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -53,6 +75,7 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 @pytest.fixture(scope="session")
 def site_url() -> Iterator[str]:
     """``http://127.0.0.1:PORT/``, serving ``docs/_build/html`` (a free port, for this run)."""
+    _QuietHandler.published = published_path()
     handler = functools.partial(_QuietHandler, directory=str(SITE))
     server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
@@ -140,30 +163,41 @@ def page_weights() -> dict[tuple[str, str], dict[str, int]]:
     return _PAGE_WEIGHTS
 
 
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    """Rows as aligned columns (a Chinese character takes two columns)."""
+    widths = [max(_width(str(cell)) for cell in column) for column in zip(*rows, strict=True)]
+    return [
+        "  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(row, widths, strict=True))
+        for row in rows
+    ]
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print what each tutorial page transfers on a first visit, when the weight test ran."""
-    if not _PAGE_WEIGHTS:
-        return
-    kinds = sorted({kind for row in _PAGE_WEIGHTS.values() for kind in row})
-    header = ["tutorial", "lang", *kinds, "total"]
-    rows = [
-        [
-            name,
-            lang,
-            *(f"{row.get(kind, 0) / 1000:.0f}" for kind in kinds),
-            f"{sum(row.values()) / 1000:.0f}",
+    """Print the tables the tests collected (page weights, axe, search ranks) and save them."""
+    if _PAGE_WEIGHTS:
+        kinds = sorted({kind for row in _PAGE_WEIGHTS.values() for kind in row})
+        REPORTS["page weight of the tutorials, first visit (kB)"] = [
+            ["tutorial", "lang", *kinds, "total"],
+            *(
+                [
+                    name,
+                    lang,
+                    *(f"{row.get(kind, 0) / 1000:.0f}" for kind in kinds),
+                    f"{sum(row.values()) / 1000:.0f}",
+                ]
+                for (name, lang), row in sorted(_PAGE_WEIGHTS.items())
+            ),
         ]
-        for (name, lang), row in sorted(_PAGE_WEIGHTS.items())
-    ]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        for line in [header, *rows]
-    ]
-    terminalreporter.section("page weight of the tutorials, first visit (kB)")
-    for line in lines:
-        terminalreporter.write_line(line)
-    report = ARTIFACTS / "page-weight.txt"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    terminalreporter.write_line(f"(also in {report.relative_to(ROOT)})")
+    for title, rows in REPORTS.items():
+        lines = _table(rows)
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        report = ARTIFACTS / (re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] + ".txt")
+        report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        terminalreporter.write_line(f"(also in {report.relative_to(ROOT)})")
