@@ -157,6 +157,7 @@ html_search_scorer = str(DOCS / "_ext" / "pttour_search.js")
 # -- Sitemap, Open Graph, 404 ------------------------------------------------------------------------
 # All three need the site's address, html_baseurl (the folder that holds en/ and zh_CN/);
 # pttour_site derives each language's address from it and leaves them out when it is unset.
+html_baseurl = pttour_site_url  # from [project.urls] Documentation in pyproject.toml
 sitemap_url_scheme = "{lang}{link}"  # en/index.html, zh_CN/index.html: no version folder
 sitemap_locales = ["en", "zh_CN"]
 ogp_social_cards = {"enable": False}  # no matplotlib card per page: the first figure instead
