@@ -4,7 +4,8 @@
 
 1. removes the catalogs of pages that no longer exist (a ``.po`` without a ``.pot``), which
    ``sphinx-intl`` leaves behind;
-2. removes obsolete (``#~``) entries, so a catalog holds only what its page says now;
+2. removes obsolete (``#~``) entries, so a catalog holds only what its page says now, and writes
+   every catalog unwrapped, one message per line, so that a change shows as a one-line diff;
 3. prints, per catalog, how many messages are translated, fuzzy, untranslated and obsolete.
 
 It exits with status 0 even when translations are missing: it reports, and
@@ -60,13 +61,16 @@ def prune(pot_dir: Path, po_dir: Path) -> list[str]:
             po_file.with_suffix(".mo").unlink(missing_ok=True)
             removed.append(f"{name}.po (its page is gone)")
             continue
-        catalog = polib.pofile(str(po_file), wrapwidth=76)
+        # One message per line, never wrapped (``wrapwidth=0``): sphinx-intl wraps at 76 columns,
+        # which would rewrite every line of a catalog on each change and make merges conflict.
+        catalog = polib.pofile(str(po_file), wrapwidth=0)
         obsolete = catalog.obsolete_entries()
+        for entry in obsolete:
+            catalog.remove(entry)
         if obsolete:
-            for entry in obsolete:
-                catalog.remove(entry)
-            catalog.save()
             removed.append(f"{name}.po: {len(obsolete)} obsolete entries")
+        if str(catalog) != po_file.read_text(encoding="utf-8"):
+            catalog.save()  # only a changed file: its new time stamp makes Sphinx re-read the page
     for folder in sorted(po_dir.rglob("*"), reverse=True):  # empty folders left by pages
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
