@@ -334,7 +334,32 @@ def _chinese_search_language() -> type:
     return SearchChineseWithEnglishStemmer
 
 
+# -- The sitemap after an incremental build ----------------------------------------------------------
+
+
+def _note_written_page(app: Sphinx, pagename: str, *args: Any) -> None:
+    app.pttour_written_pages.add(pagename)
+
+
+def complete_sitemap(app: Sphinx, exception: Exception | None) -> None:
+    """Give sphinx-sitemap the pages this build did not rewrite, before it writes sitemap.xml.
+
+    sphinx-sitemap lists the pages it sees written (``html-page-context``); after a rebuild that
+    rewrote only a changed page, the sitemap would list that page alone. Runs at
+    ``build-finished`` ahead of sphinx-sitemap's own handler.
+    """
+    if exception is not None or not hasattr(app.env.app, "sitemap_links"):
+        return
+    from sphinx_sitemap import add_html_link
+
+    for docname in sorted(app.env.found_docs - app.pttour_written_pages):
+        add_html_link(app, docname, None, None, None)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.pttour_written_pages = set()
+    app.connect("html-page-context", _note_written_page)
+    app.connect("build-finished", complete_sitemap, priority=400)
     app.add_search_language(_chinese_search_language())
     app.connect("config-inited", set_language_specifics)
     app.connect("html-page-context", add_language_switch)

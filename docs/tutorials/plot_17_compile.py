@@ -15,9 +15,10 @@ nothing. This page measures both, on the CPU. After reading it you will be able 
 * find graph breaks with ``torch._dynamo.explain`` and remove one;
 * recognise when compiling does not help: tiny operations, small batches, changing shapes.
 
+On the CPU, ``torch.compile`` needs a C++ compiler (on Linux, ``g++``).
+
 **What you need:** PyTorch ≥ 2.6. The `installation page
-<https://pttour.github.io/pttour/en/install.html>`_ shows how to install it. On the CPU,
-``torch.compile`` also needs a C++ compiler (on Linux, ``g++``).
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install it.
 """
 
 # %%
