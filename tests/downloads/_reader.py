@@ -14,6 +14,7 @@ import ast
 import email.message
 import email.parser
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -36,6 +37,24 @@ LANGUAGES = ("en", "zh_CN")  # folders of the site; English is the source
 GALLERY = "auto_tutorials"
 # Every gallery script is a tutorial page, and each offers a script and a notebook.
 TUTORIALS = tuple(sorted(path.stem for path in (ROOT / "docs" / "tutorials").glob("plot_*.py")))
+
+
+def imports_pttour(name: str, *, or_runs_it: bool = False) -> bool:
+    """Whether the tutorial ``name`` imports pttour (many pages teach plain PyTorch only), or,
+    with ``or_runs_it``, also runs it as ``python -m pttour`` (a ``"-m", "pttour"`` pair)."""
+    tree = ast.parse((ROOT / "docs" / "tutorials" / f"{name}.py").read_bytes())
+    modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    modules |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    if or_runs_it:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.List | ast.Tuple):
+                items = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+                modules |= {b for a, b in itertools.pairwise(items) if a == "-m"}
+    return any(str(module).split(".")[0] == "pttour" for module in modules)
+
+
+# The first tutorial that imports pttour: run once before pttour is installed.
+NEEDS_PTTOUR = next(name for name in TUTORIALS if imports_pttour(name))
 SUFFIXES = (".py", ".ipynb")
 RUN_TIMEOUT_S = 900  # generous: a tutorial takes seconds on a laptop; CI machines are slower
 OUTPUT_TAIL_CHARS = 4000

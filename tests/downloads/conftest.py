@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ._reader import LANGUAGES, TUTORIALS, Reader, Wheel, download, site_is_built, site_wheel
+from ._reader import LANGUAGES, NEEDS_PTTOUR, Reader, Wheel, download, site_is_built, site_wheel
 
 READER_PYTHON = "PTTOUR_READER_PYTHON"
 
@@ -45,7 +45,7 @@ def wheel() -> Wheel:
 def reader(request: pytest.FixtureRequest, wheel: Wheel) -> Iterator[Reader]:
     """The reader's venv: first without pttour, then with the site's wheel installed.
 
-    Without pttour, the first tutorial's English script runs once (its outcome is kept in
+    Without pttour, the English script of the first tutorial that imports pttour runs once (its outcome is kept in
     ``reader.without_pttour``); then pip installs the wheel from the built site, without
     reaching a package index (everything else it needs is there), and the runs of the
     downloads that the selected tests need start in the background.
@@ -57,7 +57,7 @@ def reader(request: pytest.FixtureRequest, wheel: Wheel) -> Iterator[Reader]:
     ]
     reader.pip("uninstall", "--yes", "pttour")
     if any(name == "test_without_pttour_the_script_stops_at_pttour" for name, _ in selected):
-        script = download(LANGUAGES[0], TUTORIALS[0], ".py")
+        script = download(LANGUAGES[0], NEEDS_PTTOUR, ".py")
         reader.without_pttour = reader.run(script) if script else None
     reader.pip("install", str(wheel.path))
     for name, callspec in selected:

@@ -17,7 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from ._reader import LANGUAGES, SUFFIXES, TUTORIALS, Reader, Wheel, download
+from ._reader import (
+    LANGUAGES,
+    NEEDS_PTTOUR,
+    SUFFIXES,
+    TUTORIALS,
+    Reader,
+    Wheel,
+    download,
+    imports_pttour,
+)
 
 DOWNLOADS = [
     (lang, name, suffix) for name in TUTORIALS for lang in LANGUAGES for suffix in SUFFIXES
@@ -66,10 +75,10 @@ def test_reader_has_the_wheel_from_the_site(reader: Reader, wheel: Wheel) -> Non
 def test_without_pttour_the_script_stops_at_pttour(reader: Reader, wheel: Wheel) -> None:
     """The failure names pttour, and the script's header names it and the install page."""
     outcome = reader.without_pttour
-    assert outcome is not None, f"the en page of {TUTORIALS[0]} offers no .py download"
+    assert outcome is not None, f"the en page of {NEEDS_PTTOUR} offers no .py download"
     assert outcome.returncode != 0, f"ran to the end without pttour:\n{outcome.output}"
     assert "ModuleNotFoundError: No module named 'pttour'" in outcome.output, outcome.output
-    header = _header(_download(LANGUAGES[0], TUTORIALS[0], ".py"))
+    header = _header(_download(LANGUAGES[0], NEEDS_PTTOUR, ".py"))
     assert "pttour" in header
     assert wheel.install_page(LANGUAGES[0]) in header, header
 
@@ -78,7 +87,10 @@ def test_without_pttour_the_script_stops_at_pttour(reader: Reader, wheel: Wheel)
 def test_download_says_what_it_needs(wheel: Wheel, lang: str, name: str, suffix: str) -> None:
     header = _header(_download(lang, name, suffix))
     assert f"PyTorch ≥ {wheel.torch_minimum}" in header, header
-    assert "pttour" in header.replace(wheel.site_url, "")
+    # pttour is named exactly where the page imports it
+    assert ("pttour" in header.replace(wheel.site_url, "")) == imports_pttour(
+        name, or_runs_it=True
+    ), header
     assert wheel.install_page(lang) in header, header
 
 
