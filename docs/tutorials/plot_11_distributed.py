@@ -45,7 +45,8 @@ import pttour
 
 WORLD_SIZE = 2  # processes
 BATCH_PER_RANK = 4  # samples per rank and step: a step uses 2 * 4 = 8 samples
-X, y = pttour.linear_data(48)
+X = torch.rand(48, 2, generator=torch.Generator().manual_seed(0))
+y = X @ torch.tensor([[3.0], [1.0]]) + 4  # the plane y = 3*x1 + x2 + 4
 dataset = pttour.SequenceDataset(X, y)
 recipe = functools.partial(
     pttour.train_ddp,
