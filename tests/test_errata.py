@@ -568,7 +568,7 @@ def test_e21_per_sample_numbers_do_not_fit_the_gradient_shapes():
 
     # Fix: compare tensors of the parameter's shape; a shape mismatch fails loudly.
     torch.testing.assert_close(torch.zeros(1, 2), torch.zeros(1, 2), msg=fix_fails("E21"))
-    with pytest.raises(AssertionError, match="shape"):
+    with still_raises("E21", AssertionError, "shape"):
         torch.testing.assert_close(torch.zeros(100), torch.zeros(1, 2))
 
 
@@ -601,7 +601,7 @@ def test_e23_parameter_name_is_none():
         "E23", "the report no longer reads 'None passed'"
     )
     # Fix: named_parameters() knows the names.
-    assert [name for name, _ in model.named_parameters()] == ["weight", "bias"]
+    assert [name for name, _ in model.named_parameters()] == ["weight", "bias"], fix_fails("E23")
 
 
 def test_e41_gradcheck_has_two_positional_arguments_and_keyword_options():
@@ -664,7 +664,9 @@ def test_e24_dataloader_has_no_augmentation_options():
         if any(word in name for word in ("transform", "augment", "crop", "flip", "rotat"))
     ]
     assert not augmenting, outdated("E24", f"DataLoader now has {augmenting}")
-    assert {"batch_size", "shuffle", "num_workers", "collate_fn"} <= set(options)
+    assert {"batch_size", "shuffle", "num_workers", "collate_fn"} <= set(options), outdated(
+        "E24", f"DataLoader lost one of its batching options: {options}"
+    )
     # Fix: the dataset transforms, the loader batches.
     loader = DataLoader(_FlippedDataset(torch.tensor([[1.0, 2.0], [3.0, 4.0]])), batch_size=2)
     assert next(iter(loader)).tolist() == [[2.0, 1.0], [4.0, 3.0]], fix_fails("E24")
@@ -949,7 +951,7 @@ def _save_atomically(obj: object, path: Path) -> None:
 def test_e34_a_failed_save_destroys_the_previous_checkpoint(tmp_path: Path):
     path = tmp_path / "checkpoint.pth"
     torch.save({"epoch": 1}, path)
-    with pytest.raises(RuntimeError, match="interrupted"):
+    with still_raises("E34", RuntimeError, "interrupted"):
         torch.save({"epoch": 2, "broken": _FailsToPickle()}, path)
     assert path.exists(), outdated("E34", "a failed torch.save now removes the file")
     with still_raises("E34", RuntimeError, "PytorchStreamReader failed"):
@@ -957,7 +959,7 @@ def test_e34_a_failed_save_destroys_the_previous_checkpoint(tmp_path: Path):
 
     # Fix: a failed atomic save leaves the previous checkpoint intact.
     _save_atomically({"epoch": 1}, path)
-    with pytest.raises(RuntimeError, match="interrupted"):
+    with still_raises("E34", RuntimeError, "interrupted"):
         _save_atomically({"epoch": 2, "broken": _FailsToPickle()}, path)
     assert torch.load(path, weights_only=True) == {"epoch": 1}, fix_fails("E34")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pth"], fix_fails("E34")
@@ -1001,7 +1003,7 @@ def test_e35_loading_a_pickle_can_run_code(capsys: pytest.CaptureFixture[str]):
     buffer = io.BytesIO()
     torch.save(nn.Linear(2, 1).state_dict(), buffer)
     buffer.seek(0)
-    assert set(torch.load(buffer, weights_only=True)) == {"weight", "bias"}
+    assert set(torch.load(buffer, weights_only=True)) == {"weight", "bias"}, fix_fails("E35")
 
 
 def test_e36_a_state_dict_holds_buffers_too():

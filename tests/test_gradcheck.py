@@ -136,7 +136,7 @@ def test_wrong_backward_is_caught_by_check_function_gradients():
 def test_torch_gradcheck_returns_true_or_raises_gradcheck_error():
     x = torch.tensor([0.5, -1.5, 2.0], dtype=F64, requires_grad=True)
     assert torch.autograd.gradcheck(_Square.apply, (x,)) is True
-    with pytest.raises(GradcheckError, match="Jacobian mismatch"):
+    with pytest.raises(GradcheckError):  # its wording is checked by erratum E15's test
         torch.autograd.gradcheck(_SquareWrongBackward.apply, (x,))
     assert issubclass(GradcheckError, RuntimeError)
 

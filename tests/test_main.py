@@ -14,10 +14,12 @@ import torch
 
 import pttour
 from pttour.__main__ import main
+from pttour.environment import MIN_PYTHON, MIN_TORCH
 
+FLOOR = "{}.{}".format(*MIN_TORCH)
 OLD_TORCH_SENTENCE = (
-    "torch 2.1.0 is older than the 2.6 pttour supports; "
-    "install a newer one with: pip install 'torch>=2.6'"
+    f"torch 2.1.0 is older than the {FLOOR} pttour supports; "
+    f"install a newer one with: pip install 'torch>={FLOOR}'"
 )
 
 
@@ -94,7 +96,9 @@ def test_unsupported_python_exits_1(
     monkeypatch.setattr(platform, "python_version", lambda: "3.9.18")
     assert main(["env"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("Python 3.9.18 is older than the 3.10 pttour supports;")
+    assert err.startswith(
+        "Python 3.9.18 is older than the {}.{} pttour supports;".format(*MIN_PYTHON)
+    )
     assert err.count("\n") == 1
 
 

@@ -11,8 +11,17 @@ ignored by git.
 No list of tutorials is kept here: an erratum names its gallery script, and the page links to the
 script's ``erratum-eNN`` label under the title the script's docstring opens with.
 
-This module imports only the standard library at top level (TOML comes from ``tomllib``, or
-``tomli`` on Python 3.10), so the tests can use it without Sphinx.
+The page says which torch versions the tests ran on (``docs/_ext/pttour_compat.py`` reads them
+from the record of ``nox -s compat``). When an erratum behaves differently on some of them, its
+``[[erratum.behaviour]]`` sub-tables say how, each for a range of versions (``torch = "<2.9"``,
+a PEP 440 specifier); its ``observed`` stays the behaviour of the versions no range names. Every
+range must take in at least one tested version, and no tested version two ranges of one erratum,
+so that each recorded behaviour is checked: the erratum's test asks
+:meth:`Erratum.behaviour_on` which one the installed torch should show.
+
+This module imports only the standard library and ``pttour_compat`` at top level (TOML comes from
+``tomllib``, or ``tomli`` on Python 3.10; version ranges from ``packaging``, which Sphinx and
+pytest depend on, imported when an erratum has one), so the tests can use it without Sphinx.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pttour_compat
+
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
@@ -31,6 +42,24 @@ DATA = DOCS / "_data" / "errata.toml"
 TUTORIALS = DOCS / "tutorials"
 PAGE = "errata.rst"
 _ID = re.compile(r"E\d{2}")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How an erratum shows on a range of torch versions, where it differs from ``observed``.
+
+    >>> Behaviour("<2.9", "o").applies_to("2.6.0+cu124"), Behaviour("<2.9", "o").applies_to("2.13.0")
+    (True, False)
+    """
+
+    torch: str
+    observed: str
+
+    def applies_to(self, version: str) -> bool:
+        """Whether ``version`` (its local label, ``+cpu``, left out) lies in the range."""
+        from packaging.specifiers import SpecifierSet
+
+        return SpecifierSet(self.torch).contains(version.split("+")[0], prereleases=True)
 
 
 @dataclass(frozen=True)
@@ -51,6 +80,16 @@ class Erratum:
     observed: str
     correction: str
     untested_reason: str = ""
+    behaviour: tuple[Behaviour, ...] = ()
+
+    def behaviour_on(self, version: str) -> Behaviour | None:
+        """The behaviour recorded for torch ``version``; ``None``: the one ``observed`` describes.
+
+        >>> e = Erratum("E07", "§4.1", "crash", "T", "p", "d", "o", "c", "", (Behaviour("<2.9", "x"),))
+        >>> e.behaviour_on("2.6.0").observed, e.behaviour_on("2.13.0")
+        ('x', None)
+        """
+        return next((b for b in self.behaviour if b.applies_to(version)), None)
 
     @property
     def anchor(self) -> str:
@@ -64,7 +103,8 @@ class Erratum:
 
 
 _FIELDS = tuple(f.name for f in fields(Erratum))
-_REQUIRED = _FIELDS[:-1]  # all but untested_reason
+_REQUIRED = _FIELDS[:-2]  # all but untested_reason and behaviour
+_BEHAVIOUR_FIELDS = tuple(f.name for f in fields(Behaviour))
 
 
 @dataclass(frozen=True)
@@ -75,6 +115,7 @@ class Errata:
     sections: dict[str, str]
     entries: tuple[Erratum, ...]
     tutorials: dict[str, str]
+    tested: tuple[str, ...] = ()  # the torch versions the tests ran on
 
     def for_tutorial(self, tutorial: str) -> tuple[Erratum, ...]:
         """The entries one tutorial reproduces, in article order."""
@@ -94,7 +135,47 @@ def tutorial_titles(folder: Path = TUTORIALS) -> dict[str, str]:
     return titles
 
 
-def _erratum(entry: dict[str, Any], kinds: tuple[str, ...], sections: dict, tutorials: dict):
+def _behaviours(name: str, tables: Any, tested: tuple[str, ...]) -> tuple[Behaviour, ...]:
+    """Check an erratum's ``[[erratum.behaviour]]`` tables against the tested versions."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if not isinstance(tables, list):
+        raise TypeError(f"erratum {name}: write each behaviour as an [[erratum.behaviour]] table")
+    behaviours = []
+    for table in tables:
+        if not isinstance(table, dict) or sorted(table) != sorted(_BEHAVIOUR_FIELDS):
+            found = sorted(table) if isinstance(table, dict) else table
+            raise ValueError(
+                f"erratum {name}: a behaviour has the fields {list(_BEHAVIOUR_FIELDS)}, got {found}"
+            )
+        for field in _BEHAVIOUR_FIELDS:
+            if not isinstance(table[field], str) or not table[field].strip():
+                raise ValueError(f"erratum {name} has a behaviour with an empty {field!r}")
+        try:
+            SpecifierSet(table["torch"])
+        except InvalidSpecifier:
+            raise ValueError(
+                f"erratum {name}: torch = {table['torch']!r} is not a version range; "
+                f"write one such as '>=2.6,<2.9'"
+            ) from None
+        behaviours.append(Behaviour(**table))
+    for behaviour in behaviours:
+        if not any(behaviour.applies_to(v) for v in tested):
+            raise ValueError(
+                f"erratum {name}: no tested torch ({', '.join(tested) or 'none recorded'}) lies "
+                f"in {behaviour.torch!r}, so no test checks that behaviour; drop it, or run "
+                f"`nox -s compat` on a torch in that range"
+            )
+    for version in tested:
+        ranges = [b.torch for b in behaviours if b.applies_to(version)]
+        if len(ranges) > 1:
+            raise ValueError(f"erratum {name}: torch {version} lies in more than one of {ranges}")
+    return tuple(behaviours)
+
+
+def _erratum(
+    entry: dict[str, Any], kinds: tuple[str, ...], sections: dict, tutorials: dict, tested: tuple
+):
     name = entry.get("id", f"#{entry}")
     unknown = sorted(set(entry) - set(_FIELDS))
     if unknown:
@@ -106,7 +187,9 @@ def _erratum(entry: dict[str, Any], kinds: tuple[str, ...], sections: dict, tuto
         value = entry.get(field)
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"erratum {name} has an empty or missing {field!r}; write one")
-    erratum = Erratum(**entry)
+    erratum = Erratum(
+        **entry | {"behaviour": _behaviours(name, entry.get("behaviour", []), tested)}
+    )
     if not _ID.fullmatch(erratum.id):
         raise ValueError(f"erratum id {erratum.id!r} is malformed; use 'E' and two digits, 'E07'")
     for field, allowed in (("section", sections), ("kind", kinds), ("tutorial", tutorials)):
@@ -119,16 +202,18 @@ def _erratum(entry: dict[str, Any], kinds: tuple[str, ...], sections: dict, tuto
     return erratum
 
 
-def parse(data: dict[str, Any], tutorials: dict[str, str]) -> Errata:
+def parse(data: dict[str, Any], tutorials: dict[str, str], tested: tuple[str, ...] = ()) -> Errata:
     """Check the data read from the TOML file and build :class:`Errata` from it.
 
     Raises ``ValueError`` naming the erratum and the field for an unknown or empty field, a
-    malformed id, an unknown section, kind or tutorial, a repeated id, or entries out of article
-    order. Ids are never reused or renumbered, so an erratum found later gets the next free id
-    and sits in its section: the entries run section by section, by id within a section.
+    malformed id, an unknown section, kind or tutorial, a repeated id, entries out of article
+    order, or a behaviour whose range is malformed, takes in none of the ``tested`` torch
+    versions, or overlaps another on one of them. Ids are never reused or renumbered, so an
+    erratum found later gets the next free id and sits in its section: the entries run section
+    by section, by id within a section.
     """
     kinds, sections = tuple(data["kinds"]), dict(data["sections"])
-    entries = tuple(_erratum(e, kinds, sections, tutorials) for e in data["erratum"])
+    entries = tuple(_erratum(e, kinds, sections, tutorials, tested) for e in data["erratum"])
     ids = [e.id for e in entries]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
@@ -140,17 +225,21 @@ def parse(data: dict[str, Any], tutorials: dict[str, str]) -> Errata:
             f"errata must run in article order, section by section and by id within a section; "
             f"got {ids}"
         )
-    return Errata(kinds, sections, entries, tutorials)
+    return Errata(kinds, sections, entries, tutorials, tested)
 
 
-def load(path: Path = DATA, tutorials: Path = TUTORIALS) -> Errata:
-    """Read and check the errata file; tutorial titles come from the gallery scripts."""
+def load(
+    path: Path = DATA, tutorials: Path = TUTORIALS, record: Path = pttour_compat.RECORD
+) -> Errata:
+    """Read and check the errata file; tutorial titles come from the gallery scripts, the
+    tested torch versions from the record of ``nox -s compat``."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: the docs and test groups install tomli
         import tomli as tomllib
+    tested = pttour_compat.tested_versions(pttour_compat.load(record))
     with path.open("rb") as handle:
-        return parse(tomllib.load(handle), tutorial_titles(tutorials))
+        return parse(tomllib.load(handle), tutorial_titles(tutorials), tested)
 
 
 _PAGE_TITLE = "Errata of the original article"
@@ -161,7 +250,7 @@ _INTRO = (
     "tutorial block that reproduces it live."
 )
 _INTRO_TESTS = (
-    "Every entry is checked by ``tests/test_errata.py`` on the installed torch: if a PyTorch "
+    "Every entry is checked by ``tests/test_errata.py``, on torch {tested}: if a PyTorch "
     "release changes one of these behaviours, the failing test names the entry that is out of "
     "date. The few entries that no test can check say why."
 )
@@ -174,11 +263,17 @@ def _heading(text: str, underline: str) -> list[str]:
 def render(errata: Errata, *, link_to_tutorials: bool = True) -> str:
     """The errata as a complete reStructuredText page, one subsection per article section.
 
-    Each field is its own paragraph, so a gettext catalog gets one short message per field.
-    With ``link_to_tutorials=False`` "Reproduced in" is plain text and the page is plain
-    docutils reStructuredText (no Sphinx roles).
+    Each field is its own paragraph, so a gettext catalog gets one short message per field. The
+    tested versions are the ``pttour-version`` role, so that no version is part of a message.
+    With ``link_to_tutorials=False`` "Reproduced in" and the tested versions are plain text and
+    the page is plain docutils reStructuredText (no Sphinx roles).
     """
-    lines = [*_heading(_PAGE_TITLE, "="), _INTRO, "", _INTRO_TESTS, ""]
+    tested = (
+        ":pttour-version:`torch-tested`"
+        if link_to_tutorials
+        else pttour_compat.enumerate_versions(errata.tested or ("(none recorded)",))
+    )
+    lines = [*_heading(_PAGE_TITLE, "="), _INTRO, "", _INTRO_TESTS.format(tested=tested), ""]
     for section, name in errata.sections.items():
         in_section = [e for e in errata.entries if e.section == section]
         if in_section:
@@ -193,7 +288,11 @@ def render(errata: Errata, *, link_to_tutorials: bool = True) -> str:
             lines += [f".. _{e.anchor}:", "", *_heading(f"Erratum {e.id}: {e.title}", "~")]
             lines += [f"**Kind:** {e.kind}", ""]
             lines += [f"**What the article says or does:** {e.description}", ""]
-            lines += [f"**What happens:** {e.observed}", "", f"**Fix:** {e.correction}", ""]
+            lines += [f"**What happens:** {e.observed}", ""]
+            lines += [
+                line for b in e.behaviour for line in (f"**On torch {b.torch}:** {b.observed}", "")
+            ]
+            lines += [f"**Fix:** {e.correction}", ""]
             lines += [f"**Reproduced in:** {where}", ""]
             if e.untested_reason:
                 lines += [f"**Not checked by a test:** {e.untested_reason}", ""]
@@ -217,11 +316,13 @@ def write_if_changed(path: Path, text: str) -> bool:
 def generate_errata_page(app: Sphinx) -> None:
     """Render the errata page from the data file into the source folder."""
     srcdir = Path(app.srcdir)
-    errata = load(srcdir / "_data" / "errata.toml", srcdir / "tutorials")
+    data = srcdir / "_data"
+    errata = load(data / "errata.toml", srcdir / "tutorials", data / "compat.json")
     write_if_changed(srcdir / PAGE, render(errata))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("pttour_compat")  # the role that shows the tested versions
     # before Sphinx-Gallery (priority 500) and before any source file is read
     app.connect("builder-inited", generate_errata_page, priority=100)
     return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -4,11 +4,16 @@ Setting up PyTorch goes wrong in quiet ways: an interpreter too old for current
 wheels, a CPU-only torch on a machine with a GPU, or a GPU that torch cannot see.
 :func:`collect_environment` gathers the facts that decide these questions into one
 :class:`EnvironmentReport`; ``python -m pttour env`` prints it.
+
+The oldest Python and torch that pttour supports are written once, as the lower bounds
+of ``requires-python`` and of the ``torch`` dependency in ``pyproject.toml``; this module
+reads them from the installed package's metadata.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import os
 import platform
 import re
@@ -31,11 +36,44 @@ __all__ = [
     "version_problems",
 ]
 
+
+def _declared_requirements() -> tuple[str, list[str]]:
+    """pttour's ``Requires-Python`` and ``Requires-Dist``, as its metadata declares them."""
+    try:
+        metadata = importlib.metadata.metadata("pttour")
+    except importlib.metadata.PackageNotFoundError:
+        # Run from a source checkout without being installed (PYTHONPATH=src): the metadata
+        # would be built from pyproject.toml, so read that.
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        return project["requires-python"], project["dependencies"]
+    return metadata["Requires-Python"], metadata.get_all("Requires-Dist") or []
+
+
+def _lower_bounds() -> tuple[tuple[int, int], tuple[int, int]]:
+    """The (major, minor) lower bounds of Python and of the ``torch`` requirement."""
+    requires_python, requirements = _declared_requirements()
+    bound = r"\(?\s*>=\s*(\d+)\.(\d+)"  # ">=2.6" or the older "(>=2.6)"
+    python = re.match(bound, requires_python or "")
+    torch_ = next(filter(None, (re.match(rf"torch\s*{bound}", r) for r in requirements)), None)
+    if python is None or torch_ is None:
+        raise ImportError(
+            f"pttour's metadata declares no lower bound for Python ({requires_python!r}) or "
+            f"torch ({requirements!r}); reinstall pttour (pip install -e . in a checkout)"
+        )
+    return (int(python[1]), int(python[2])), (int(torch_[1]), int(torch_[2]))
+
+
+_PYTHON_BOUND, _TORCH_BOUND = _lower_bounds()
 #: Oldest Python pttour supports (the oldest that current torch wheels are built for).
-MIN_PYTHON: tuple[int, int] = (3, 10)
+MIN_PYTHON: tuple[int, int] = _PYTHON_BOUND
 #: Oldest torch pttour supports: the first release whose ``torch.load`` defaults to
 #: ``weights_only=True``, which the checkpoint module relies on.
-MIN_TORCH: tuple[int, int] = (2, 6)
+MIN_TORCH: tuple[int, int] = _TORCH_BOUND
 
 # "2.13.0+cpu", "2.6.0.dev20250101", "3.13.0rc1": a release, a nightly or a candidate of
 # major.minor all count as major.minor; ".dev0" is the lowest version of a release.
@@ -102,8 +140,8 @@ class EnvironmentReport:
 
         >>> import json
         >>> data = json.loads(json.dumps(collect_environment().to_dict()))
-        >>> data["min_torch"], data["devices"][0]["kind"], data["supported"]
-        ('2.6', 'cpu', True)
+        >>> data["min_torch"] == "{}.{}".format(*MIN_TORCH), data["supported"]
+        (True, True)
 
         """
         return dataclasses.asdict(self) | {
@@ -122,8 +160,8 @@ class EnvironmentReport:
 
         >>> print(collect_environment().to_text())
         pttour environment report
-          Python       ... (needs >= 3.10)
-          torch        ... (needs >= 2.6)
+          Python       ... (needs >= ...)
+          torch        ... (needs >= ...)
           build        ...
           devices      cpu ...
           supported    yes
@@ -164,8 +202,8 @@ def version_problems(python_version: str, torch_version: str) -> list[str]:
 
     >>> version_problems("3.11.7", "2.13.0+cpu")
     []
-    >>> version_problems("3.11.7", "2.1.0")
-    ["torch 2.1.0 is older than the 2.6 pttour supports; install a newer one with: pip install 'torch>=2.6'"]
+    >>> version_problems("3.11.7", "1.13.1")
+    ["torch 1.13.1 is older than the ... pttour supports; install a newer one with: pip install 'torch>=...'"]
     """
     problems = []
     for what, version, minimum in (("Python", python_version, MIN_PYTHON),
