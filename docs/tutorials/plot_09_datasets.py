@@ -1,6 +1,6 @@
 """
-Datasets and DataLoader
-=======================
+Loading data: datasets and DataLoader
+=====================================
 
 Training reads its data in batches. ``torch.utils.data`` splits this work in two: a
 *dataset* produces one sample at a time, and a ``DataLoader`` asks the dataset for samples
