@@ -758,7 +758,7 @@ def test_e27_workers_seed_torch_random_and_numpy_from_the_loader_generator():
             return [(worker, tuple(values)) for worker, values in loader]
 
     first = draws(0)
-    assert [worker for worker, _ in first] == [0, 1, 0, 1]
+    assert [worker for worker, _ in first] == [0, 1, 0, 1], fix_fails("E27")
     by_worker = {worker: values for worker, values in first[:2]}
     for generator in range(3):  # torch, random, numpy: each differs between the workers
         assert by_worker[0][generator] != by_worker[1][generator], fix_fails("E27")
