@@ -1237,7 +1237,7 @@ def test_the_loader_rejects_bad_values(errata, change: dict[str, str], message: 
     data = _raw()
     data["erratum"][0].update(change)
     with pytest.raises(ValueError, match=message):
-        pttour_errata.parse(data, errata.tutorials)
+        pttour_errata.parse(data, errata.tutorials, errata.tested)
 
 
 @pytest.mark.parametrize(
@@ -1258,7 +1258,7 @@ def test_the_loader_rejects_ids_out_of_order_or_repeated(errata, change, message
     else:
         entries[1] = {**entries[1], "id": entries[0]["id"]}
     with pytest.raises(ValueError, match=message):
-        pttour_errata.parse(data, errata.tutorials)
+        pttour_errata.parse(data, errata.tutorials, errata.tested)
 
 
 def test_the_loader_accepts_an_id_found_later_in_its_section(errata):
@@ -1267,7 +1267,7 @@ def test_the_loader_accepts_an_id_found_later_in_its_section(errata):
     first_section = [e for e in entries if e["section"] == entries[0]["section"]]
     later = {**first_section[-1], "id": "E99", "title": "found later"}
     entries.insert(len(first_section), later)
-    parsed = pttour_errata.parse(data, errata.tutorials)
+    parsed = pttour_errata.parse(data, errata.tutorials, errata.tested)
     assert parsed.entries[len(first_section)].id == "E99"
 
 
