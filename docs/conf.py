@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
+import warnings
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -18,6 +19,11 @@ sys.path.insert(0, str(DOCS / "_ext"))
 from pttour_install import install_cell, project_url, torch_minimum
 
 import pttour  # after the path set-up on purpose: fail early if pttour is not installed
+
+# To link the names of a code block, Sphinx-Gallery reads each ``name.attribute`` in the page's
+# namespace after the page ran; reading ``.grad`` of a non-leaf tensor there makes torch warn in
+# the build log. No reader's code does that read, so it is not the page's warning.
+warnings.filterwarnings("ignore", category=UserWarning, module="sphinx_gallery.backreferences")
 
 # -- Project ------------------------------------------------------------------------------------
 project = "pttour"
