@@ -1,10 +1,9 @@
 """Custom autograd functions: a hand-written backward, and how to prove it right.
 
-A :class:`torch.autograd.Function` lets you write a forward pass and its
-backward pass by hand, for speed, numerical stability, or an operation autograd
-cannot see through. Autograd then trusts your backward completely: if it is
-wrong, training silently follows a wrong gradient. Three habits make a custom
-function safe:
+A :class:`torch.autograd.Function` lets you write a forward pass and its backward pass by hand, for
+speed, numerical stability, or an operation autograd cannot see through. Autograd then trusts your
+backward completely: if it is wrong, training silently follows a wrong gradient. Three habits make a
+custom function safe:
 
 1. Save what the backward needs with ``ctx.save_for_backward`` (it guards
    against the saved tensors being modified in place) and keep the forward free

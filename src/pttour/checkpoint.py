@@ -92,13 +92,12 @@ def save_checkpoint(
 ) -> Path:
     """Atomically write a checkpoint that :func:`load_checkpoint` can restore exactly.
 
-    Saving with a bare ``torch.save(obj, path)`` truncates the old file first, so a
-    crash or a full disk during the write leaves no usable checkpoint at all. Here the
-    data go to a hidden temporary file in the same folder, which is flushed and
-    fsynced before it atomically replaces ``path`` (and the folder is fsynced so the
-    rename itself survives a power cut). Any failure removes the temporary file and
-    leaves the previous checkpoint untouched. Everything stored is checked to load
-    with ``weights_only=True``, so the file can later be loaded without trusting it.
+    Saving with a bare ``torch.save(obj, path)`` truncates the old file first, so a crash or a full
+    disk during the write leaves no usable checkpoint at all. Here the data go to a hidden temporary
+    file in the same folder, which is flushed and fsynced before it atomically replaces ``path``
+    (and the folder is fsynced so the rename itself survives a power cut). Any failure removes the
+    temporary file and leaves the previous checkpoint untouched. Everything stored is checked to
+    load with ``weights_only=True``, so the file can later be loaded without trusting it.
 
     Stored: the model's ``state_dict``; those of the optimizer, scheduler and
     gradient scaler when given; ``epoch``; ``metadata``; the RNG states (torch CPU,
@@ -189,25 +188,23 @@ def load_checkpoint(
     """Safely load a checkpoint written by :func:`save_checkpoint` into live objects.
 
     The file is read with ``torch.load(path, map_location="cpu", weights_only=True)``:
-    ``weights_only`` refuses any pickle that would import and call code (before torch
-    2.6 plain ``torch.load`` would run it), and ``map_location="cpu"`` lets a
-    checkpoint written on a GPU load on a machine without one; ``load_state_dict``
-    then copies every tensor onto the device the model already lives on. Everything
-    is checked before anything is changed: a file that is missing, corrupt, unsafe or
-    for another architecture raises a specific error and leaves your objects as they
-    were.
+    ``weights_only`` refuses any pickle that would import and call code (before torch 2.6 plain
+    ``torch.load`` would run it), and ``map_location="cpu"`` lets a checkpoint written on a GPU load
+    on a machine without one; ``load_state_dict`` then copies every tensor onto the device the model
+    already lives on. Everything is checked before anything is changed: a file that is missing,
+    corrupt, unsafe or for another architecture raises a specific error and leaves your objects as
+    they were.
 
     So is an optimizer, scheduler or scaler whose saved state does not fit the one passed
     (another class, other parameter groups, a disabled ``GradScaler``). A file in PyTorch's
     recipe layout (``model_state_dict``, ``optimizer_state_dict``, ``epoch``) loads too;
     its other entries become the metadata.
 
-    With ``restore_rng`` the global RNG states are restored too: torch CPU, Python
-    ``random``, NumPy (when both the file and this environment have it) and CUDA.
-    CUDA states are restored only when CUDA is available and sees as many devices as
-    the saving process did; otherwise (e.g. loading a GPU run on a laptop) they are
-    skipped silently, since there is no CUDA generator to restore them into.
-    Generators passed in ``generators`` are always restored.
+    With ``restore_rng`` the global RNG states are restored too: torch CPU, Python ``random``, NumPy
+    (when both the file and this environment have it) and CUDA. CUDA states are restored only when
+    CUDA is available and sees as many devices as the saving process did; otherwise (e.g. loading a
+    GPU run on a laptop) they are skipped silently, since there is no CUDA generator to restore them
+    into. Generators passed in ``generators`` are always restored.
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()

@@ -201,15 +201,14 @@ def make_loader(
 ) -> DataLoader:
     """Build a ``DataLoader`` whose batch order and worker seeds all derive from ``seed``.
 
-    A plain ``DataLoader(shuffle=True)`` draws its order and its workers' base seed from
-    the global torch RNG, so the data order changes whenever any other code draws random
-    numbers, and it cannot be restored on its own. Here the loader gets a dedicated
-    ``torch.Generator`` seeded with ``seed`` (kept as ``loader.generator``: save its
-    ``get_state()`` in a checkpoint to resume the same sequence of epochs). Each new
-    iteration (epoch) advances the generator, so epochs differ from each other, while two
-    loaders with the same seed replay the same epochs. Workers are not persistent, so every
-    epoch reseeds them: torch seeds each worker's torch, ``random`` and NumPy generators
-    from the loader's generator, with no ``worker_init_fn`` needed.
+    A plain ``DataLoader(shuffle=True)`` draws its order and its workers' base seed from the global
+    torch RNG, so the data order changes whenever any other code draws random numbers, and it cannot
+    be restored on its own. Here the loader gets a dedicated ``torch.Generator`` seeded with
+    ``seed`` (kept as ``loader.generator``: save its ``get_state()`` in a checkpoint to resume the
+    same sequence of epochs). Each new iteration (epoch) advances the generator, so epochs differ
+    from each other, while two loaders with the same seed replay the same epochs. Workers are not
+    persistent, so every epoch reseeds them: torch seeds each worker's torch, ``random`` and NumPy
+    generators from the loader's generator, with no ``worker_init_fn`` needed.
 
     >>> ds = SequenceDataset([[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]])
     >>> loader = make_loader(ds, batch_size=2, seed=0)

@@ -46,14 +46,12 @@ def _accelerator() -> torch.device | None:
 def pick_device(preferred: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on: the one asked for if usable, else the best available.
 
-    With no argument it returns the accelerator ``torch.accelerator`` reports (a CUDA GPU,
-    MPS, XPU ...; without that API, CUDA then MPS), else the CPU, so the same script runs
-    everywhere. A device that is asked for by name but is not
-    usable raises instead of silently falling back, because a run that was meant
-    for the GPU and quietly took the CPU wastes hours. The result always carries
-    an index for GPUs (``cuda:0``, never bare ``cuda``) and none for the CPU,
-    matching ``tensor.device``, so ``tensor.device == pick_device()`` compares
-    as expected.
+    With no argument it returns the accelerator ``torch.accelerator`` reports (a CUDA GPU, MPS,
+    XPU ...; without that API, CUDA then MPS), else the CPU, so the same script runs everywhere. A
+    device that is asked for by name but is not usable raises instead of silently falling back,
+    because a run that was meant for the GPU and quietly took the CPU wastes hours. The result
+    always carries an index for GPUs (``cuda:0``, never bare ``cuda``) and none for the CPU,
+    matching ``tensor.device``, so ``tensor.device == pick_device()`` compares as expected.
 
     >>> pick_device("cpu")
     device(type='cpu')
@@ -88,12 +86,11 @@ def pick_device(preferred: str | torch.device | None = None) -> torch.device:
 def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False) -> Any:
     """Move every tensor inside a (possibly nested) batch, or a model, to ``device``.
 
-    A DataLoader yields whatever the dataset returns: a tensor, a tuple, a dict of
-    lists, a namedtuple. This walks that structure and keeps its shape and types,
-    so code after the move still reads ``batch["image"]`` or ``batch.label``.
-    Tensors are copied with ``tensor.to``; modules are moved in place with
-    ``module.to`` and returned; anything else (numbers, strings, None, arrays)
-    is returned unchanged.
+    A DataLoader yields whatever the dataset returns: a tensor, a tuple, a dict of lists, a
+    namedtuple. This walks that structure and keeps its shape and types, so code after the move
+    still reads ``batch["image"]`` or ``batch.label``. Tensors are copied with ``tensor.to``;
+    modules are moved in place with ``module.to`` and returned; anything else (numbers, strings,
+    None, arrays) is returned unchanged.
 
     >>> from collections import namedtuple
     >>> Pair = namedtuple("Pair", ["x", "y"])
@@ -134,11 +131,10 @@ def time_matmul(
 ) -> float:
     """Return the median time in seconds of one ``n x n`` matrix product on ``device``.
 
-    Whether a GPU helps depends on the size of the work and on whether the data
-    has to travel there and back; this measures both honestly. One untimed run
-    comes first, because the first call pays one-off costs (library loading,
-    kernel selection). On a GPU the work is queued asynchronously, so the clock is
-    read only after ``synchronize()``; otherwise the time of launching, not of
+    Whether a GPU helps depends on the size of the work and on whether the data has to travel there
+    and back; this measures both honestly. One untimed run comes first, because the first call pays
+    one-off costs (library loading, kernel selection). On a GPU the work is queued asynchronously,
+    so the clock is read only after ``synchronize()``; otherwise the time of launching, not of
     computing, would be measured.
 
     >>> seconds = time_matmul(32, "cpu", repeats=3)

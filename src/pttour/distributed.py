@@ -1,12 +1,11 @@
 """Data-parallel training on one machine with ``torch.distributed`` (gloo, CPU).
 
-Distributed data parallel (DDP) runs one process per *rank*. Every rank holds a full
-copy of the model, reads its own share of each epoch's samples, and computes gradients
-on it; during ``backward()`` :class:`~torch.nn.parallel.DistributedDataParallel`
-all-reduces the gradients so that every rank applies the *average* gradient and the
-copies stay identical. With ``W`` ranks and a per-rank batch of ``B`` samples, each step
-is therefore the same step that a single process takes on the ``W * B`` samples the ranks
-read together. The example below checks exactly that.
+Distributed data parallel (DDP) runs one process per *rank*. Every rank holds a full copy of the
+model, reads its own share of each epoch's samples, and computes gradients on it; during
+``backward()`` :class:`~torch.nn.parallel.DistributedDataParallel` all-reduces the gradients so that
+every rank applies the *average* gradient and the copies stay identical. With ``W`` ranks and a
+per-rank batch of ``B`` samples, each step is therefore the same step that a single process takes on
+the ``W * B`` samples the ranks read together. The example below checks exactly that.
 
 >>> import functools
 >>> import torch
@@ -139,11 +138,10 @@ def launch(fn: Callable[..., Any], world_size: int, *args: Any, timeout: float =
     back what each rank returned, in rank order. In every rank ``RANK``, ``LOCAL_RANK``
     and ``WORLD_SIZE`` are set as ``torchrun`` would set them.
 
-    The ranks meet through a file in a private temporary folder
-    (``init_method="file://..."``), so no port is chosen or handed over, and gloo is pinned
-    to the loopback interface with ``GLOO_SOCKET_IFNAME``, so its connections between the
-    ranks stay on 127.0.0.1 (by default gloo binds to the address of the host name, which can
-    be a public one).
+    The ranks meet through a file in a private temporary folder (``init_method="file://..."``), so
+    no port is chosen or handed over, and gloo is pinned to the loopback interface with
+    ``GLOO_SOCKET_IFNAME``, so its connections between the ranks stay on 127.0.0.1 (by default gloo
+    binds to the address of the host name, which can be a public one).
 
     If a rank raises or dies, torch's launcher terminates the other ranks and
     :class:`RankFailedError` names the rank that failed first, with its traceback.
@@ -353,15 +351,14 @@ def ddp_global_batches(
 ) -> list[list[int]]:
     """List, step by step, the sample indices that all ranks read together in one epoch.
 
-    Under DDP with ``DistributedSampler``, rank ``r`` reads every ``world_size``-th
-    index of the epoch's permutation, starting at ``r``, in batches of ``batch_size``.
-    Step ``k`` of the run therefore uses rank 0's ``k``-th batch, rank 1's ``k``-th
-    batch, and so on; because DDP averages the ranks' gradients, that step equals one
-    step on the union of those batches. This function returns those unions (rank 0's
-    part first), computed with ``DistributedSampler`` itself, so a single process can
-    replay a DDP run exactly. When ``world_size`` does not divide ``num_samples`` the
-    sampler repeats the first indices of the permutation to give every rank as many
-    samples, as the second example shows (index 0 is read twice).
+    Under DDP with ``DistributedSampler``, rank ``r`` reads every ``world_size``-th index of the
+    epoch's permutation, starting at ``r``, in batches of ``batch_size``. Step ``k`` of the run
+    therefore uses rank 0's ``k``-th batch, rank 1's ``k``-th batch, and so on; because DDP averages
+    the ranks' gradients, that step equals one step on the union of those batches. This function
+    returns those unions (rank 0's part first), computed with ``DistributedSampler`` itself, so a
+    single process can replay a DDP run exactly. When ``world_size`` does not divide ``num_samples``
+    the sampler repeats the first indices of the permutation to give every rank as many samples, as
+    the second example shows (index 0 is read twice).
 
     >>> ddp_global_batches(8, world_size=2, batch_size=2, epoch=0, shuffle=False)
     [[0, 2, 1, 3], [4, 6, 5, 7]]

@@ -1,13 +1,13 @@
 """What is installed, whether pttour supports it, and what to install when it does not.
 
-Setting up PyTorch goes wrong in quiet ways: an interpreter too old for current
-wheels, a CPU-only torch on a machine with a GPU, or a GPU that torch cannot see.
-:func:`collect_environment` gathers the facts that decide these questions into one
-:class:`EnvironmentReport`; ``python -m pttour env`` prints it.
+Setting up PyTorch goes wrong in quiet ways: an interpreter too old for current wheels, a
+CPU-only torch on a machine with a GPU, or a GPU that torch cannot see. :func:`collect_environment`
+gathers the facts that decide these questions into one :class:`EnvironmentReport`;
+``python -m pttour env`` prints it.
 
-The oldest Python and torch that pttour supports are written once, as the lower bounds
-of ``requires-python`` and of the ``torch`` dependency in ``pyproject.toml``; this module
-reads them from the installed package's metadata.
+The oldest Python and torch that pttour supports are written once, as the lower bounds of
+``requires-python`` and of the ``torch`` dependency in ``pyproject.toml``; this module reads them
+from the installed package's metadata.
 """
 
 from __future__ import annotations
@@ -37,26 +37,20 @@ __all__ = [
 ]
 
 
-def _declared_requirements() -> tuple[str, list[str]]:
-    """pttour's ``Requires-Python`` and ``Requires-Dist``, as its metadata declares them."""
+def _lower_bounds() -> tuple[tuple[int, int], tuple[int, int]]:
+    """The (major, minor) lower bounds of Python and of ``torch`` that pttour declares."""
     try:
         metadata = importlib.metadata.metadata("pttour")
-    except importlib.metadata.PackageNotFoundError:
-        # Run from a source checkout without being installed (PYTHONPATH=src): the metadata
-        # would be built from pyproject.toml, so read that.
+        requires_python = metadata["Requires-Python"]
+        requirements = metadata.get_all("Requires-Dist") or []
+    except importlib.metadata.PackageNotFoundError:  # a checkout on PYTHONPATH, not installed
         try:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
             import tomli as tomllib
         pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
         project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
-        return project["requires-python"], project["dependencies"]
-    return metadata["Requires-Python"], metadata.get_all("Requires-Dist") or []
-
-
-def _lower_bounds() -> tuple[tuple[int, int], tuple[int, int]]:
-    """The (major, minor) lower bounds of Python and of the ``torch`` requirement."""
-    requires_python, requirements = _declared_requirements()
+        requires_python, requirements = project["requires-python"], project["dependencies"]
     bound = r"\(?\s*>=\s*(\d+)\.(\d+)"  # ">=2.6" or the older "(>=2.6)"
     python = re.match(bound, requires_python or "")
     torch_ = next(filter(None, (re.match(rf"torch\s*{bound}", r) for r in requirements)), None)

@@ -1,10 +1,9 @@
 """torch.func: gradients as functions, batched with vmap, per-sample gradients.
 
-Combined, ``vmap(grad(loss_of_one_sample))`` gives the gradient of every
-sample of a batch separately, which ``loss.backward()`` cannot: it only ever
-stores the sum (or mean) over the batch. :func:`per_sample_gradients` does
-that; :func:`per_sample_gradients_loop` is the slow reference with one
-backward pass per sample.
+Combined, ``vmap(grad(loss_of_one_sample))`` gives the gradient of every sample of a batch
+separately, which ``loss.backward()`` cannot: it only ever stores the sum (or mean) over the batch.
+:func:`per_sample_gradients` does that; :func:`per_sample_gradients_loop` is the slow reference with
+one backward pass per sample.
 
 >>> import torch
 >>> from torch.func import grad, jacrev, vmap
@@ -142,11 +141,10 @@ def per_sample_gradients_loop(
 ) -> dict[str, torch.Tensor]:
     """The gradient of each sample's loss for every trainable parameter, one backward each.
 
-    The straightforward reference for :func:`per_sample_gradients`: for each
-    sample, a forward pass on a batch of one and :func:`torch.autograd.grad`.
-    It gives the same numbers (up to rounding) and works with any model, but it
-    runs ``batch`` forward and backward passes from Python, so it is slower.
-    ``.grad`` is left untouched; a parameter the loss does not use gets zeros.
+    The straightforward reference for :func:`per_sample_gradients`: for each sample, a forward pass
+    on a batch of one and :func:`torch.autograd.grad`. It gives the same numbers (up to rounding)
+    and works with any model, but it runs ``batch`` forward and backward passes from Python, so it
+    is slower. ``.grad`` is left untouched; a parameter the loss does not use gets zeros.
 
     >>> model = nn.Linear(2, 1, bias=False).double()
     >>> with torch.no_grad():

@@ -6,10 +6,9 @@ element ``p`` of a parameter the central difference::
 
     (loss(p + eps) - loss(p - eps)) / (2 * eps)
 
-approximates d(loss)/d(p) with an error of order ``eps**2`` plus the rounding
-error of the two loss values divided by ``eps``, which is why the check needs
-float64: in float32 no ``eps`` gives more than three or four correct digits, too
-few to tell a subtle bug from rounding.
+approximates d(loss)/d(p) with an error of order ``eps**2`` plus the rounding error of the two loss
+values divided by ``eps``, which is why the check needs float64: in float32 no ``eps`` gives more
+than three or four correct digits, too few to tell a subtle bug from rounding.
 
 Every element is held to its own tolerance, the rule of :func:`torch.allclose`::
 
@@ -130,13 +129,12 @@ def numerical_gradient(
 ) -> torch.Tensor:
     """Estimate d fn() / d tensor by central differences, one element at a time.
 
-    Each element of ``tensor`` is set to ``x + eps`` and ``x - eps`` in place
-    (under :func:`torch.no_grad`, so autograd records nothing) and
-    ``(f(x + eps) - f(x - eps)) / (2 * eps)`` is its partial derivative. The
-    original value is written back after each element, also when ``fn`` raises,
-    so the tensor ends bit-for-bit as it started. Because ``fn`` takes no
-    arguments it can read the tensor through a model, a closure or a global.
-    Only float64 is accepted (see the module notes on rounding error).
+    Each element of ``tensor`` is set to ``x + eps`` and ``x - eps`` in place (under
+    :func:`torch.no_grad`, so autograd records nothing) and ``(f(x + eps) - f(x - eps)) / (2 *
+    eps)`` is its partial derivative. The original value is written back after each element, also
+    when ``fn`` raises, so the tensor ends bit-for-bit as it started. Because ``fn`` takes no
+    arguments it can read the tensor through a model, a closure or a global. Only float64 is
+    accepted (see the module notes on rounding error).
 
     >>> x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
     >>> grad = numerical_gradient(lambda: (x**2).sum(), x)

@@ -91,14 +91,13 @@ def autocast_dtypes(
 ) -> dict[str, torch.dtype]:
     """Run one forward pass under autocast and report the output dtype of every leaf module.
 
-    "Mixed" precision is easy to misread as "the model is converted to 16 bits". It is
-    not: the parameters stay float32 and autocast picks a dtype per operation. This
-    function makes that visible: it hooks every leaf module (one without children),
-    runs ``model(inputs)`` inside ``torch.autocast(device_type, dtype)`` and returns the
-    dtype of each module's output, keyed by its name in ``model.named_modules()``
-    (the whole model is keyed by its class name when it has no children). The pass
-    runs in eval mode under ``torch.no_grad()``, so it changes no parameter, no buffer
-    (batch-norm statistics) and no ``.grad``; each module's training flag is restored.
+    "Mixed" precision is easy to misread as "the model is converted to 16 bits". It is not: the
+    parameters stay float32 and autocast picks a dtype per operation. This function makes that
+    visible: it hooks every leaf module (one without children), runs ``model(inputs)`` inside
+    ``torch.autocast(device_type, dtype)`` and returns the dtype of each module's output, keyed by
+    its name in ``model.named_modules()`` (the whole model is keyed by its class name when it has no
+    children). The pass runs in eval mode under ``torch.no_grad()``, so it changes no parameter, no
+    buffer (batch-norm statistics) and no ``.grad``; each module's training flag is restored.
 
     >>> _ = torch.manual_seed(0)
     >>> model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 4), nn.LayerNorm(4))

@@ -79,11 +79,10 @@ def make_tensor(
 ) -> torch.Tensor:
     """Create a tensor from Python data (or a NumPy array), with checks and clear errors.
 
-    A thin wrapper around the factory function ``torch.tensor`` (not the legacy
-    ``torch.Tensor`` constructor, which rejects ``dtype=``). It turns three
-    silent or cryptic cases into errors that say what to do: a dtype that is not
-    a ``torch.dtype``, data that is already a tensor (``torch.tensor`` only warns
-    and copies), and ``requires_grad=True`` on integer data.
+    A thin wrapper around the factory function ``torch.tensor`` (not the legacy ``torch.Tensor``
+    constructor, which rejects ``dtype=``). It turns three silent or cryptic cases into errors that
+    say what to do: a dtype that is not a ``torch.dtype``, data that is already a tensor
+    (``torch.tensor`` only warns and copies), and ``requires_grad=True`` on integer data.
 
     >>> x = make_tensor([[1, 2]], dtype=torch.int32)
     >>> x

@@ -1,11 +1,10 @@
 """§4.2 Autograd and one correct optimisation step.
 
-A training step has four parts, in this order: clear the old gradients, run the
-model and the loss, call ``backward()`` to fill every parameter's ``.grad`` with
-the gradient of the loss with respect to that parameter, and call
-``optimizer.step()`` to change the parameters. ``backward()`` never changes a
-parameter, and the gradients it computes are taken with respect to the
-parameters, not with respect to the model's output or its input data.
+A training step has four parts, in this order: clear the old gradients, run the model and the loss,
+call ``backward()`` to fill every parameter's ``.grad`` with the gradient of the loss with respect
+to that parameter, and call ``optimizer.step()`` to change the parameters. ``backward()`` never
+changes a parameter, and the gradients it computes are taken with respect to the parameters, not
+with respect to the model's output or its input data.
 
 :func:`train_step` packages one step (optionally in mixed precision) and
 :func:`fit` loops it over a :class:`torch.utils.data.DataLoader`.
@@ -47,11 +46,10 @@ __all__ = [
 def check_same_shape(output: torch.Tensor, target: torch.Tensor) -> None:
     """Raise ``ValueError`` unless the model output and the target have the same shape.
 
-    Element-wise losses (``MSELoss``, ``L1Loss``, ``BCELoss`` ...) broadcast
-    their two arguments. When the target was built with the wrong shape the
-    loss compares every output with every target column, returns a plausible
-    but wrong number, and PyTorch only warns. Call this before such a loss to
-    make the mistake an error.
+    Element-wise losses (``MSELoss``, ``L1Loss``, ``BCELoss`` ...) broadcast their two arguments.
+    When the target was built with the wrong shape the loss compares every output with every target
+    column, returns a plausible but wrong number, and PyTorch only warns. Call this before such a
+    loss to make the mistake an error.
 
     >>> check_same_shape(torch.zeros(100, 1), torch.zeros(100, 1))
     >>> check_same_shape(torch.zeros(100, 1), torch.zeros(100, 2))
