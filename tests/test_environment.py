@@ -58,8 +58,16 @@ def test_minimum_versions_without_installed_metadata(monkeypatch: pytest.MonkeyP
     assert environment._lower_bounds() == (MIN_PYTHON, MIN_TORCH)
 
 
+class _Metadata(dict):
+    """Installed metadata that requires torch without a lower bound."""
+
+    def get_all(self, field: str) -> list[str]:
+        return {"Requires-Dist": ["torch", "numpy>=1.26"]}.get(field, [])
+
+
 def test_minimum_versions_need_a_declared_lower_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(environment, "_declared_requirements", lambda: (">=3.10", ["torch"]))
+    metadata = _Metadata({"Requires-Python": ">=3.10"})
+    monkeypatch.setattr(importlib.metadata, "metadata", lambda name: metadata)
     with pytest.raises(ImportError, match="no lower bound"):
         environment._lower_bounds()
 
