@@ -36,13 +36,8 @@ class _Square(torch.autograd.Function):
         return 2 * x * grad_output
 
 
-class _SquareWrongBackward(torch.autograd.Function):
+class _SquareWrongBackward(_Square):  # the forward of _Square, another backward
     """x * x whose backward forgets the factor x: a deliberate bug."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -513,24 +508,14 @@ def test_empty_inputs_get_a_clear_error():
         check_model_gradients(_model(_Square), nn.MSELoss(), torch.zeros(0, 2, dtype=F64), targets)
 
 
-class _SquareIgnoresGradOutput(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
+class _SquareIgnoresGradOutput(_Square):  # the forward of _Square, another backward
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
         return 2 * x  # right only when grad_output is 1
 
 
-class _SquareNondeterministicBackward(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
+class _SquareNondeterministicBackward(_Square):  # the forward of _Square, another backward
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
