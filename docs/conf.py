@@ -16,7 +16,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
 
-from pttour_install import install_cell, project_url, torch_minimum
+from pttour_install import install_cell, project_url
 
 import pttour  # after the path set-up on purpose: fail early if pttour is not installed
 
@@ -35,7 +35,7 @@ language = "en"
 # holds the language chooser, en/, zh_CN/ and dist/ (the wheel).
 _metadata = importlib.metadata.metadata("pttour")
 pttour_site_url = project_url(_metadata, "Documentation")
-_torch_minimum = torch_minimum(_metadata)  # the lower bound of torch in the dependencies
+_torch_minimum = "{}.{}".format(*pttour.MIN_TORCH)  # the lower bound of torch in the metadata
 del _metadata
 
 extensions = [

@@ -175,7 +175,7 @@ def test_install_extension_examples_hold(install_ext) -> None:
 
 def test_install_extension_reads_the_metadata(install_ext) -> None:
     assert install_ext.project_url(METADATA, "Documentation") == SITE_URL
-    assert install_ext.torch_minimum(METADATA) == TORCH_MINIMUM
+    assert "{}.{}".format(*pttour.MIN_TORCH) == TORCH_MINIMUM  # what conf.py gives the pages
     with pytest.raises(KeyError, match=r"no 'Homepage' in \[project\.urls\]"):
         install_ext.project_url(METADATA, "Homepage")
 

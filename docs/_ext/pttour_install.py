@@ -42,26 +42,6 @@ def project_url(metadata: _Metadata, label: str) -> str:
     return urls[label]
 
 
-def torch_minimum(metadata: _Metadata) -> str:
-    """The oldest supported torch: the ``>=`` bound of torch in the dependencies.
-
-    >>> from email.message import Message
-    >>> metadata = Message()
-    >>> metadata["Requires-Dist"] = "torch>=2.6"
-    >>> torch_minimum(metadata)
-    '2.6'
-    """
-    from packaging.requirements import Requirement
-
-    for line in metadata.get_all("Requires-Dist") or []:
-        requirement = Requirement(line)
-        if requirement.name == "torch" and requirement.marker is None:
-            bounds = [spec.version for spec in requirement.specifier if spec.operator == ">="]
-            if len(bounds) == 1:
-                return bounds[0]
-    raise ValueError("pyproject.toml must require torch with one lower bound, e.g. 'torch>=2.6'")
-
-
 def wheel_name(version: str) -> str:
     """The file name of pttour's wheel (pure Python, any platform)."""
     return f"pttour-{version}-py3-none-any.whl"
