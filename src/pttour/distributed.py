@@ -127,6 +127,12 @@ def _run_rank(rank: int, fn: Callable[..., Any], world_size: int, args: tuple, f
     finally:
         dist.destroy_process_group()
     torch.save(result, Path(folder, f"rank-{rank}.pt"))
+    # End here, as multiprocessing ends a forked child: the interpreter's shutdown can free gloo's
+    # last objects while their threads still need the GIL, which aborts a rank whose work is done
+    # ("terminate called without an active exception").
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def launch(fn: Callable[..., Any], world_size: int, *args: Any, timeout: float = 120.0) -> list:
