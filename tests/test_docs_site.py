@@ -298,7 +298,7 @@ MIN_VALIDATION_ACCURACY = 0.85
 
 @needs_site
 def test_classification_page_reaches_a_validation_accuracy() -> None:
-    page = _html_file("en", "auto_tutorials/plot_13_classification")
+    page = _html_file("en", "auto_tutorials/plot_14_classification")
     if not page.is_file():
         pytest.fail(f"{page.relative_to(SITE)} was not built")
     text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8")))

@@ -1130,9 +1130,9 @@ _TUTORIALS_OF_SECTION = {  # the pages that reproduce a section's errata
     "§3": ("plot_02_environment",),
     "§4.1": ("plot_03_tensors",),
     "§4.2": ("plot_05_autograd_training",),
-    "§4.3": ("plot_07_gradients_by_hand", "plot_08_gradcheck"),
-    "§4.4": ("plot_09_datasets", "plot_10_shuffling_workers"),
-    "§4.5": ("plot_11_saving_loading", "plot_12_checkpoints_resume"),
+    "§4.3": ("plot_08_gradients_by_hand", "plot_09_gradcheck"),
+    "§4.4": ("plot_10_datasets", "plot_11_shuffling_workers"),
+    "§4.5": ("plot_12_saving_loading", "plot_13_checkpoints_resume"),
 }
 
 
@@ -1192,7 +1192,7 @@ def test_tutorials_are_the_gallery_scripts_titled_by_their_docstrings(errata):
     scripts = sorted(p.stem for p in pttour_errata.TUTORIALS.glob("plot_*.py"))
     assert list(errata.tutorials) == scripts
     assert errata.tutorials["plot_03_tensors"] == "Tensors: creation, dtype and device"
-    assert errata.tutorials["plot_11_saving_loading"] == "Saving and loading a model"
+    assert errata.tutorials["plot_12_saving_loading"] == "Saving and loading a model"
 
 
 def test_each_tutorial_defines_exactly_the_labels_of_its_errata(errata):

@@ -294,5 +294,5 @@ except ValueError as err:
 # - An optimizer lowers the loss step by step; mini-batches make SGD stochastic.
 # - Pick the device once; move the model before creating the optimizer, and every batch.
 #
-# Next, :ref:`sphx_glr_auto_tutorials_plot_06_modules.py` writes a model as an ``nn.Module``
+# Next, :ref:`sphx_glr_auto_tutorials_plot_07_modules.py` writes a model as an ``nn.Module``
 # and shows what ``train()``, ``eval()`` and ``torch.no_grad()`` change.

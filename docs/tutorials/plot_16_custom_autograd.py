@@ -114,7 +114,7 @@ print(f"Softplus: value {[round(v, 4) for v in value.tolist()]}, slope {x.grad.t
 # the second derivative work: autograd records the backward as it runs and can differentiate
 # it in turn. :class:`pttour.SoftplusFunction` is the tested version of this class; it adds a
 # ``jvp`` method, the forward-mode derivative that ``torch.func.jacfwd`` uses in
-# :ref:`sphx_glr_auto_tutorials_plot_15_torch_func.py`.
+# :ref:`sphx_glr_auto_tutorials_plot_17_torch_func.py`.
 
 import pttour
 
@@ -165,7 +165,7 @@ plt.show()
 # does the same for the backward itself, which checks the second derivatives. Both want float64
 # inputs with ``requires_grad=True``: in float32 the finite differences drown in rounding error,
 # and ``gradcheck`` warns and then fails even for a correct function. Both return ``True`` or
-# raise ``GradcheckError`` (:ref:`sphx_glr_auto_tutorials_plot_08_gradcheck.py` explains both).
+# raise ``GradcheckError`` (:ref:`sphx_glr_auto_tutorials_plot_09_gradcheck.py` explains both).
 
 x = torch.tensor([-2.0, 0.5, 3.0], dtype=torch.float64, requires_grad=True)
 print("gradcheck:", torch.autograd.gradcheck(Softplus.apply, (x,)))
@@ -292,5 +292,5 @@ except GradcheckError as err:
 # - ``.sum().backward()`` proves nothing about a backward: check it in float64 with
 #   ``gradcheck`` and ``gradgradcheck``, which vary ``grad_output``.
 #
-# Next: :ref:`sphx_glr_auto_tutorials_plot_15_torch_func.py` transforms functions, this one
+# Next: :ref:`sphx_glr_auto_tutorials_plot_17_torch_func.py` transforms functions, this one
 # included, with ``torch.func``.

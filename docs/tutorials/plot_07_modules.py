@@ -276,5 +276,5 @@ print(f"model on {next(model.parameters()).device}; predicted classes {predicted
 #   with ``model.eval()`` and ``torch.inference_mode()``.
 # - ``model.to(device)`` moves the model in place; ``tensor.to(device)`` returns a copy.
 #
-# Next, :ref:`sphx_glr_auto_tutorials_plot_07_gradients_by_hand.py` checks that the gradients
+# Next, :ref:`sphx_glr_auto_tutorials_plot_08_gradients_by_hand.py` checks that the gradients
 # autograd computes are right.

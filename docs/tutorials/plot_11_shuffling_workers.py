@@ -77,7 +77,7 @@ for epoch in range(3):
 # %%
 # The generator's state, ``generator.get_state()``, is what a checkpoint must store for a
 # resumed run to continue this sequence of epochs, as
-# :ref:`sphx_glr_auto_tutorials_plot_12_checkpoints_resume.py` shows.
+# :ref:`sphx_glr_auto_tutorials_plot_13_checkpoints_resume.py` shows.
 #
 # Worker processes and their random streams
 # -----------------------------------------
@@ -259,5 +259,5 @@ plt.show()
 # * Workers help when producing a sample is slow, up to the number of free cores, and they
 #   cost start-up time: measure before choosing ``num_workers``.
 #
-# Next, :ref:`sphx_glr_auto_tutorials_plot_11_saving_loading.py` saves a trained model and
+# Next, :ref:`sphx_glr_auto_tutorials_plot_12_saving_loading.py` saves a trained model and
 # loads it back.

@@ -289,7 +289,7 @@ print(f"predictions {[round(v, 4) for v in first.flatten().tolist()]}, alone {si
 # * Load with ``weights_only=True`` spelled out, and ``map_location`` set to your device.
 # * Build the model, move it, create the optimizer, then load the state dicts.
 # * Predict after ``model.eval()``, under ``torch.inference_mode()``.
-# * Next, :ref:`sphx_glr_auto_tutorials_plot_12_checkpoints_resume.py` makes checkpoints
+# * Next, :ref:`sphx_glr_auto_tutorials_plot_13_checkpoints_resume.py` makes checkpoints
 #   survive a crash, and resumes a run exactly.
 
 workdir.cleanup()

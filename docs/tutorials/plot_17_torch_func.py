@@ -130,7 +130,7 @@ for m, n in ((4, 2000), (2000, 4)):
 # %%
 # A Hessian is the Jacobian of a gradient: ``torch.func.hessian(f)`` is ``jacfwd(jacrev(f))``.
 # The transforms also work through a custom ``torch.autograd.Function`` written as in
-# :ref:`sphx_glr_auto_tutorials_plot_14_custom_autograd.py`. :class:`pttour.SoftplusFunction`,
+# :ref:`sphx_glr_auto_tutorials_plot_16_custom_autograd.py`. :class:`pttour.SoftplusFunction`,
 # the tested softplus of that page, sets ``generate_vmap_rule = True`` for ``vmap`` and has a
 # ``jvp`` method for forward mode. Its derivative is ``sigmoid``, and the Hessian of
 # ``sum(softplus(x))`` is diagonal, with ``sigmoid(x) * (1 - sigmoid(x))`` on the diagonal.
@@ -295,5 +295,5 @@ with torch.no_grad():
 #   derivatives.
 # - Inside ``vmap``, choose the randomness explicitly and keep the samples independent.
 #
-# Previous: :ref:`sphx_glr_auto_tutorials_plot_14_custom_autograd.py` writes the custom
+# Previous: :ref:`sphx_glr_auto_tutorials_plot_16_custom_autograd.py` writes the custom
 # function that the transforms above differentiate.

@@ -254,6 +254,6 @@ print(f"mixed targets still follow y = 2 * x1 - x2: {still_fits}")
 # * ``DataLoader`` batches, shuffles and runs workers; it does not augment. Per-sample
 #   augmentation goes in the dataset, augmentation that mixes samples in a ``collate_fn``.
 #
-# Next, :ref:`sphx_glr_auto_tutorials_plot_10_shuffling_workers.py` shuffles the samples in
+# Next, :ref:`sphx_glr_auto_tutorials_plot_11_shuffling_workers.py` shuffles the samples in
 # an order that is the same on every run, and measures when worker processes make loading
 # faster.

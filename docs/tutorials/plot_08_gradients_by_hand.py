@@ -73,7 +73,7 @@ loss_fn(net(inputs), targets).backward()  # the gradients at the new parameters
 # ``(loss(p + eps) - loss(p - eps)) / (2 * eps)``. For a tensor we move one element at a time,
 # which gives one partial derivative per element, and put each element back afterwards. The
 # changes happen under ``torch.no_grad()``, so that autograd does not record them. Why float64
-# and a step of ``1e-6``: :ref:`sphx_glr_auto_tutorials_plot_08_gradcheck.py` shows it.
+# and a step of ``1e-6``: :ref:`sphx_glr_auto_tutorials_plot_09_gradcheck.py` shows it.
 
 
 def numerical_gradient(loss_of, param: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -276,5 +276,5 @@ except TypeError as err:
 #   ``named_parameters()``; skip parameters whose ``.grad`` is ``None``.
 # - Check a dtype with ``tensor.dtype``, not with ``isinstance`` and a legacy type.
 #
-# Next, :ref:`sphx_glr_auto_tutorials_plot_08_gradcheck.py` uses PyTorch's own check,
+# Next, :ref:`sphx_glr_auto_tutorials_plot_09_gradcheck.py` uses PyTorch's own check,
 # ``torch.autograd.gradcheck``, on a hand-written backward.

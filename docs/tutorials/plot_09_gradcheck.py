@@ -267,5 +267,5 @@ print("failures:", report.failures)
 # - For a model, pass its parameters through ``torch.func.functional_call``;
 #   :func:`pttour.check_model_gradients` reports every parameter by name.
 #
-# Previous: :ref:`sphx_glr_auto_tutorials_plot_07_gradients_by_hand.py` writes the check by
+# Previous: :ref:`sphx_glr_auto_tutorials_plot_08_gradients_by_hand.py` writes the check by
 # hand.
