@@ -55,6 +55,7 @@ extensions = [
     "pttour_downloads",  # Chinese pages offer translated scripts and notebooks; no roles in notebooks
     "pttour_install",  # the ``pttour-wheel`` directive; notebooks keep an up-to-date first cell
     "pttour_gallery",  # card thumbnails and hover texts, run times, the sources of generated pages
+    "pttour_lessons",  # ``solution`` (collapsed) and ``figure-caption`` (caption and alt text)
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

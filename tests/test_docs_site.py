@@ -190,11 +190,10 @@ def test_translated_download_has_chinese_prose_and_the_same_code(downloads_ext, 
 
     source = tmp_path / "plot_00_demo.py"
     source.write_text(TUTORIAL_SOURCE, encoding="utf-8")
-    result = downloads_ext.translate_tutorial(
-        source, lambda m: CATALOG.get(m, m), dict(DEFAULT_GALLERY_CONF)
+    script, notebook, count = downloads_ext.tutorial_downloads(
+        source, dict(DEFAULT_GALLERY_CONF), lambda m: CATALOG.get(m, m)
     )
-    assert result is not None
-    script, notebook = result
+    assert count == 3  # the title, the paragraph and the first point
     assert '"""\n张量\n====\n\n张量有形状。\n"""' in script  # 2 columns per character
     assert "# - 第一点\n# - second point\n" in script
     assert "x = [1, 2]  # code is never translated\nprint(x)\n" in script
@@ -204,12 +203,58 @@ def test_translated_download_has_chinese_prose_and_the_same_code(downloads_ext, 
     assert "x = [1, 2]  # code is never translated" in "".join(cells[-1]["source"])
 
 
-def test_untranslated_download_is_left_as_it_is(downloads_ext, tmp_path):
+def test_untranslated_download_is_the_source(downloads_ext, tmp_path):
     from sphinx_gallery.gen_gallery import DEFAULT_GALLERY_CONF
 
     source = tmp_path / "plot_00_demo.py"
     source.write_text(TUTORIAL_SOURCE, encoding="utf-8")
-    assert downloads_ext.translate_tutorial(source, str, dict(DEFAULT_GALLERY_CONF)) is None
+    script, _, count = downloads_ext.tutorial_downloads(source, dict(DEFAULT_GALLERY_CONF), str)
+    assert (script, count) == (TUTORIAL_SOURCE, 0)
+
+
+SOLUTION_SOURCE = '''"""
+Shapes
+======
+
+Intro.
+"""
+
+# %%
+# Predict the shape:
+#
+# .. code-block:: python
+#
+#    print(len([1, 2]))
+#
+# .. solution::
+#
+#    Solution
+#
+#    It counts the items.
+
+print(len([1, 2]))
+'''
+
+
+def test_download_marks_a_solution_as_one_without_the_marker(downloads_ext, tmp_path):
+    from sphinx_gallery.gen_gallery import DEFAULT_GALLERY_CONF
+
+    source = tmp_path / "plot_00_demo.py"
+    source.write_text(SOLUTION_SOURCE, encoding="utf-8")
+    catalog = {"Solution": "答案", "It counts the items.": "它数出元素个数。"}
+    for translate, summary, text in ((None, "Solution", "It counts"), (catalog.get, "答案", "它数出")):
+        script, notebook, _ = downloads_ext.tutorial_downloads(
+            source, dict(DEFAULT_GALLERY_CONF), translate and (lambda m: catalog.get(m, m))
+        )
+        assert ".. solution::" not in script + notebook
+        assert f"# **{summary}**\n#\n# {text}" in script
+        assert script.endswith("print(len([1, 2]))\n")
+        cells = json.loads(notebook)["cells"]
+        markdown = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        assert "```python\nprint(len([1, 2]))\n```" in markdown
+        assert ".. code-block::" not in markdown
+        assert f"**{summary}**" in "".join(cells[-2]["source"])  # right above its code cell
+        assert "".join(cells[-1]["source"]).strip() == "print(len([1, 2]))"
 
 
 # -- the built site -------------------------------------------------------------------------------

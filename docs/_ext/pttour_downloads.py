@@ -1,11 +1,13 @@
 """The tutorials' downloads: notebooks without Sphinx markup, and Chinese ones in Chinese.
 
 Sphinx-Gallery makes the ``.py``, ``.ipynb`` and ``.zip`` downloads from the English sources, and
-the Chinese build copies them as they are. After a translated HTML build this extension
-rewrites those copies in the output: the prose of each script (its docstring and ``# %%`` text
-cells) goes through the page's catalog, paragraph by paragraph and title by title, exactly as
-on the page; code is left byte for byte as it ran. Anything the catalog does not translate
-stays English, so a partial translation still gives a correct script.
+the Chinese build copies them as they are. After each HTML build this extension rewrites those
+copies in the output. In both languages the lesson markers of ``pttour_lessons`` (a solution,
+a figure's caption) become plain text (:func:`plain_markers`). On a translated build the prose
+of each script (its docstring and ``# %%`` text cells) also goes through the page's catalog,
+paragraph by paragraph and title by title, exactly as on the page. Code is left byte for byte
+as it ran. Anything the catalog does not translate stays English, so a partial translation
+still gives a correct script.
 
 In both languages the notebooks are rewritten too: Jupyter shows Markdown, where a Sphinx role
 such as ``:func:`pttour.fit``` is noise. Each role becomes code, or a link to its page on the
@@ -18,6 +20,7 @@ import gettext
 import io
 import json
 import re
+import textwrap
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -193,36 +196,86 @@ def _notebook(
     return json.dumps(jupyter_notebook(blocks, gallery_conf, target_dir), indent=2)
 
 
-def tutorial_notebook(source: Path, gallery_conf: dict[str, Any], link: Link | None = None) -> str:
-    """The notebook of one tutorial as Sphinx-Gallery makes it, with links or code for roles."""
-    from sphinx_gallery.py_source_parser import split_code_and_text_blocks
-
-    _, blocks = split_code_and_text_blocks(str(source))
-    return _notebook(blocks, gallery_conf, source.parent, link)
+# A marker of pttour_lessons: ``.. solution::`` or ``.. figure-caption::`` and its indented text.
+_MARKER = re.compile(r"^\.\. (solution|figure-caption)::[ \t]*\n((?:[ \t]*\n|[ \t]+\S.*(?:\n|$))*)", re.M)
 
 
-def translate_tutorial(
+def plain_markers(text: str, translate: Callable[[str], str] = str) -> str:
+    r"""Replace the lesson markers of a reST text by the plain text a download shows.
+
+    A solution's summary becomes a bold line, a figure's caption an italic one; the paragraphs
+    are looked up in the catalog as Sphinx extracts them.
+
+    >>> print(plain_markers("Try it.\n\n.. solution::\n\n   Solution\n\n   First, the\n   shape.\n"))
+    Try it.
+    <BLANKLINE>
+    **Solution**
+    <BLANKLINE>
+    First, the shape.
+    <BLANKLINE>
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        chunks = re.split(r"\n[ \t]*\n", textwrap.dedent(match[2]).strip("\n"))
+        paragraphs = [" ".join(chunk.split()) for chunk in chunks if chunk.strip()]
+        paragraphs = [translate(paragraph) or paragraph for paragraph in paragraphs]
+        mark = "**" if match[1] == "solution" else "*"
+        return "\n\n".join([f"{mark}{paragraphs[0]}{mark}", *paragraphs[1:]]) + "\n"
+
+    return _MARKER.sub(replace, text)
+
+
+_CODE_BLOCK = re.compile(
+    r"^\.\. code-block::[ \t]*(\w*)[ \t]*\n((?:[ \t]*\n|[ \t]+\S.*(?:\n|$))*)", re.M
+)
+
+
+def markdown_code_blocks(text: str) -> str:
+    r"""Write reST ``code-block`` directives as fenced code, which Markdown shows as code.
+
+    >>> print(markdown_code_blocks(".. code-block:: python\n\n   x = 1\n   print(x)\n"))
+    ```python
+    x = 1
+    print(x)
+    ```
+    <BLANKLINE>
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        code = textwrap.dedent(match[2]).strip("\n")
+        return f"```{match[1]}\n{code}\n```\n"
+
+    return _CODE_BLOCK.sub(replace, text)
+
+
+def tutorial_downloads(
     source: Path,
-    translate: Callable[[str], str],
     gallery_conf: dict[str, Any],
+    translate: Callable[[str], str] | None = None,
     link: Link | None = None,
-) -> tuple[str, str] | None:
-    """The translated script and notebook of one tutorial, or None when nothing translates."""
+) -> tuple[str, str, int]:
+    """The script and the notebook of one tutorial, and how many texts ``translate`` changed.
+
+    Without ``translate`` they are in the language of the source. The lesson markers become
+    plain text in both; code is left byte for byte as it ran.
+    """
     from sphinx_gallery.py_source_parser import split_code_and_text_blocks
 
     _, blocks = split_code_and_text_blocks(str(source))
-    translated_blocks, count = [], 0
+    out, count = [], 0
     for block in blocks:
         if block.type == "text":
-            text, n = translate_rst(block.content, translate)
-            count += n
-            block = block._replace(content=text + "\n")
-        translated_blocks.append(block)
-    if count == 0:
-        return None
-    return _script(translated_blocks), _notebook(
-        translated_blocks, gallery_conf, source.parent, link
-    )
+            text = plain_markers(block.content, translate or str)
+            if translate is not None:
+                text, n = translate_rst(text, translate)
+                count += n
+            block = block._replace(content=text.strip("\n") + "\n")
+        out.append(block)
+    notebook_blocks = [
+        b._replace(content=markdown_code_blocks(b.content)) if b.type == "text" else b
+        for b in out
+    ]
+    return _script(out), _notebook(notebook_blocks, gallery_conf, source.parent, link), count
 
 
 def _zip_bytes(members: dict[str, bytes]) -> bytes:
@@ -299,18 +352,14 @@ def rewrite_downloads(app: Sphinx, exception: Exception | None) -> None:
     for source in sorted(gallery_dir.glob("plot_*.py")):
         docname = f"{gallery_dir.name}/{source.stem}"
         link = _site_links(app, docname)
-        result = None
+        translate = None
         if translating:
-            catalog = gettext.translation(
+            translate = gettext.translation(
                 docname, localedir=locale_dir, languages=[app.config.language], fallback=True
-            )
-            result = translate_tutorial(source, catalog.gettext, gallery_conf, link)
-        if result is None:
-            py = source.read_bytes()
-            ipynb = tutorial_notebook(source, gallery_conf, link).encode("utf-8")
-        else:
-            py, ipynb = result[0].encode("utf-8"), result[1].encode("utf-8")
-            translated += 1
+            ).gettext
+        script, notebook_text, count = tutorial_downloads(source, gallery_conf, translate, link)
+        py, ipynb = script.encode("utf-8"), notebook_text.encode("utf-8")
+        translated += count > 0
         notebook = source.with_suffix(".ipynb")
         _write(copies.get(source.name, []), py)
         _write(copies.get(notebook.name, []), ipynb)
