@@ -2,14 +2,17 @@
 Indexing, reshaping and broadcasting
 ====================================
 
-Most bugs in a beginner's PyTorch code are shape bugs: a dimension dropped by an index, a
-reshape that mixes up the elements, or two tensors of different shapes that combine
-without an error. After reading this page you will be able to:
+Most bugs in a beginner's PyTorch code are shape bugs: a dimension dropped by
+an index, a reshape that mixes up the elements, or two tensors of different
+shapes that combine without an error. After reading this page you will be able
+to:
 
-* select elements, rows, columns and masks of a tensor, and know when the result shares
-  memory with the original;
-* change a tensor's shape with ``view`` and ``reshape``, and know what "contiguous" means;
-* predict the shape of a broadcast result, and catch a broadcast you did not want.
+* select elements, rows, columns and masks of a tensor, and know when the
+  result shares memory with the original;
+* change a tensor's shape with ``view`` and ``reshape``, and know what
+  "contiguous" means;
+* predict the shape of a broadcast result, and catch a broadcast you did not
+  want.
 
 **What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
 <https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
@@ -19,32 +22,36 @@ without an error. After reading this page you will be able to:
 # Indexing and slicing
 # --------------------
 #
-# Tensors are indexed like NumPy arrays: one index or slice per dimension, counted from 0,
-# with negative indices counting from the end.
+# Tensors are indexed like NumPy arrays: one index or slice per dimension,
+# counted from 0, with negative indices counting from the end.
 
 import torch
 
 torch.manual_seed(0)
 x = torch.arange(12).reshape(3, 4)
 print(x)
-print(f"x[1, 2]   = {x[1, 2]!r}   (a zero-dimensional tensor; .item() gives {x[1, 2].item()})")
+print(
+    f"x[1, 2]   = {x[1, 2]!r}   (a zero-dimensional tensor; .item() gives {x[1, 2].item()})"
+)
 print(f"x[0]      = {x[0]}   (the first row)")
 print(f"x[-1]     = {x[-1]}   (the last row)")
 print(f"x[:, 1]   = {x[:, 1]}   (the second column)")
 print(f"x[:, ::2] = {x[:, ::2].tolist()}   (every other column)")
 
 # %%
-# An integer index removes its dimension; a slice keeps it, even when it selects a single
-# element. The difference is invisible in the values and decisive for the shape:
+# An integer index removes its dimension; a slice keeps it, even when it
+# selects a single element. The difference is invisible in the values and
+# decisive for the shape:
 
 print(f"x[:, 1].shape   = {x[:, 1].shape}")
 print(f"x[:, 1:2].shape = {x[:, 1:2].shape}")
 print(f"x[:, [1]].shape = {x[:, [1]].shape}")
 
 # %%
-# Indexing with integers and slices returns a *view*: a new tensor object that shares the
-# original's memory, so writing into it writes into ``x``. Indexing with a list, a tensor of
-# indices or a boolean mask returns a *copy*. Assigning through any index writes into ``x``.
+# Indexing with integers and slices returns a *view*: a new tensor object that
+# shares the original's memory, so writing into it writes into ``x``. Indexing
+# with a list, a tensor of indices or a boolean mask returns a *copy*.
+# Assigning through any index writes into ``x``.
 
 row = x[1]  # a view of the second row
 row[0] = -4  # writes into x
@@ -58,21 +65,24 @@ print(f"picked = {picked}")
 # Shapes: ``view``, ``reshape`` and contiguity
 # --------------------------------------------
 #
-# A tensor's elements sit in one block of memory. Its shape and its *strides* (how many
-# elements to skip to move one step along each dimension) say how to read that block.
-# ``view`` gives the same block another shape without copying; ``-1`` lets PyTorch compute
-# one size from the others.
+# A tensor's elements sit in one block of memory. Its shape and its *strides*
+# (how many elements to skip to move one step along each dimension) say how to
+# read that block. ``view`` gives the same block another shape without copying;
+# ``-1`` lets PyTorch compute one size from the others.
 
 x = torch.arange(12).reshape(3, 4)
 v = x.view(2, -1)
-print(f"x.view(2, -1) has shape {tuple(v.shape)}; x strides {x.stride()}, v strides {v.stride()}")
+print(
+    f"x.view(2, -1) has shape {tuple(v.shape)}; x strides {x.stride()}, v strides {v.stride()}"
+)
 v[0, 0] = 100
 print(f"x[0, 0] after writing v[0, 0]: {x[0, 0].item()}")
 
 # %%
-# Some operations change only the strides. The transpose ``x.T`` reads the same block
-# column by column, so its elements are no longer in memory order: it is not *contiguous*.
-# ``view`` cannot reshape it, and the error says what to use instead:
+# Some operations change only the strides. The transpose ``x.T`` reads the same
+# block column by column, so its elements are no longer in memory order: it is
+# not *contiguous*. ``view`` cannot reshape it, and the error says what to use
+# instead:
 
 t = x.T
 print(f"x.T strides {t.stride()}, contiguous: {t.is_contiguous()}")
@@ -82,28 +92,33 @@ except RuntimeError as err:
     print(f"RuntimeError: {err}")
 
 # %%
-# ``reshape`` returns a view when the strides allow it and a copy otherwise; do not rely on
-# which. ``contiguous()`` copies the elements into memory order (and returns the tensor
-# itself when it already is). A few other shape functions are used all the time:
-# ``unsqueeze`` adds a dimension of size 1, ``squeeze`` removes one, and ``flatten`` joins
-# dimensions.
+# ``reshape`` returns a view when the strides allow it and a copy otherwise; do
+# not rely on which. ``contiguous()`` copies the elements into memory order
+# (and returns the tensor itself when it already is). A few other shape
+# functions are used all the time: ``unsqueeze`` adds a dimension of size 1,
+# ``squeeze`` removes one, and ``flatten`` joins dimensions.
 
 print(f"x.T.reshape(12):              {t.reshape(12).tolist()}")
 print(f"x.T.contiguous().is_contiguous(): {t.contiguous().is_contiguous()}")
 column = torch.tensor([1.0, 2.0, 3.0])
 print(f"(3,) unsqueeze(1)       -> {tuple(column.unsqueeze(1).shape)}")
-print(f"(3, 1) squeeze(1)       -> {tuple(column.unsqueeze(1).squeeze(1).shape)}")
-print(f"(2, 3, 4) flatten(1)    -> {tuple(torch.zeros(2, 3, 4).flatten(1).shape)}")
+print(
+    f"(3, 1) squeeze(1)       -> {tuple(column.unsqueeze(1).squeeze(1).shape)}"
+)
+print(
+    f"(2, 3, 4) flatten(1)    -> {tuple(torch.zeros(2, 3, 4).flatten(1).shape)}"
+)
 
 # %%
 # Broadcasting
 # ------------
 #
-# An element-wise operation on two tensors of different shapes does not always fail.
-# PyTorch first *broadcasts* them to a common shape, following NumPy's rules:
+# An element-wise operation on two tensors of different shapes does not always
+# fail. PyTorch first *broadcasts* them to a common shape, following NumPy's
+# rules:
 #
-# 1. Line the two shapes up from the right, padding the shorter one with sizes of 1 on the
-#    left.
+# 1. Line the two shapes up from the right, padding the shorter one with sizes
+#    of 1 on the left.
 # 2. In each dimension, the sizes must be equal, or one of them must be 1.
 # 3. A size of 1 is stretched to the other size, without copying the data.
 #
@@ -117,14 +132,18 @@ except RuntimeError as err:
     print(f"RuntimeError: {err}")
 
 # %%
-# A column of shape ``(3, 1)`` plus a row of shape ``(1, 4)`` gives a ``(3, 4)`` table: each
-# element is the sum of its row's and its column's value.
+# A column of shape ``(3, 1)`` plus a row of shape ``(1, 4)`` gives a ``(3,
+# 4)`` table: each element is the sum of its row's and its column's value.
 
 import matplotlib.pyplot as plt
 
 col = torch.tensor([[0], [10], [20]])
 row = torch.tensor([[1, 2, 3, 4]])
-panels = {"column\n(3, 1)": col, "row\n(1, 4)": row, "column + row\n(3, 4)": col + row}
+panels = {
+    "column\n(3, 1)": col,
+    "row\n(1, 4)": row,
+    "column + row\n(3, 4)": col + row,
+}
 fig, axes = plt.subplots(1, 3, figsize=(6, 2.4), width_ratios=[1, 4, 4])
 for ax, (title, values) in zip(axes, panels.items(), strict=True):
     ax.imshow(values, cmap="Blues", vmin=-10, vmax=40)
@@ -140,10 +159,10 @@ plt.show()
 # A silent broadcast: the target-shape bug
 # ----------------------------------------
 #
-# Broadcasting is convenient on purpose and dangerous by accident. A model with one output
-# returns shape ``(N, 1)``: one column. A target built as a flat vector has shape ``(N,)``,
-# and their difference is an ``(N, N)`` table that compares every prediction with every
-# target:
+# Broadcasting is convenient on purpose and dangerous by accident. A model with
+# one output returns shape ``(N, 1)``: one column. A target built as a flat
+# vector has shape ``(N,)``, and their difference is an ``(N, N)`` table that
+# compares every prediction with every target:
 
 output = torch.zeros(4, 1)  # a model's predictions, one per sample
 target = torch.arange(4.0)  # one target per sample, but shape (4,)
@@ -152,9 +171,9 @@ print(f"{tuple(output.shape)} - {tuple(target.shape)} -> {tuple(diff.shape)}")
 print(f"hand-written MSE: {(diff**2).mean().item():.3f}, without any warning")
 
 # %%
-# The article makes the same mistake in its training example: its targets have two columns
-# for a model with one output, and ``nn.MSELoss`` broadcasts them with only a warning, then
-# returns a plausible but wrong number (see
+# The article makes the same mistake in its training example: its targets have
+# two columns for a model with one output, and ``nn.MSELoss`` broadcasts them
+# with only a warning, then returns a plausible but wrong number (see
 # :ref:`erratum E11 on the autograd page <erratum-e11>`):
 
 import warnings
@@ -166,23 +185,27 @@ wrong_target = inputs * 3 + 4  # shape (4, 2): one column per input
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     loss = nn.MSELoss()(output, wrong_target)
-print(f"loss {loss.item():.3f}; UserWarning: {str(caught[0].message).split('. ')[0]}.")
+print(
+    f"loss {loss.item():.3f}; UserWarning: {str(caught[0].message).split('. ')[0]}."
+)
 
 # %%
-# ``nn.MSELoss`` and ``nn.L1Loss`` only warn, ``nn.BCELoss`` refuses, and a hand-written
-# loss says nothing at all. The fix is to give the target the output's shape, and to check
-# the shapes before computing a loss:
+# ``nn.MSELoss`` and ``nn.L1Loss`` only warn, ``nn.BCELoss`` refuses, and a
+# hand-written loss says nothing at all. The fix is to give the target the
+# output's shape, and to check the shapes before computing a loss:
 
 right_target = inputs @ torch.tensor([[3.0], [2.0]]) + 4  # shape (4, 1)
 for candidate in (right_target, target.unsqueeze(1), target):
     if candidate.shape == output.shape:
         print(f"target {tuple(candidate.shape)}: ok")
     else:
-        print(f"target {tuple(candidate.shape)}: differs from output {tuple(output.shape)}")
+        print(
+            f"target {tuple(candidate.shape)}: differs from output {tuple(output.shape)}"
+        )
 
 # %%
-# :func:`pttour.check_same_shape` is the tested version of that check: it raises an error
-# that names both shapes, the broadcast shape and a fix.
+# :func:`pttour.check_same_shape` is the tested version of that check: it
+# raises an error that names both shapes, the broadcast shape and a fix.
 
 import pttour
 
@@ -195,12 +218,13 @@ except ValueError as err:
 # Takeaways
 # ---------
 #
-# * An integer index removes a dimension, a slice keeps it: ``x[:, 1]`` has one dimension
-#   fewer than ``x[:, 1:2]``.
-# * Indexing with integers and slices returns a view that shares memory; a list, an index
-#   tensor or a mask returns a copy.
-# * ``view`` never copies and needs compatible strides; ``reshape`` copies when it must.
-# * Broadcasting lines shapes up from the right and stretches sizes of 1; predict it with
-#   ``torch.broadcast_shapes``.
-# * Before a loss, check ``output.shape == target.shape``: an ``(N, 1)`` output against an
-#   ``(N,)`` target broadcasts to ``(N, N)`` without an error.
+# * An integer index removes a dimension, a slice keeps it: ``x[:, 1]`` has one
+#   dimension fewer than ``x[:, 1:2]``.
+# * Indexing with integers and slices returns a view that shares memory; a
+#   list, an index tensor or a mask returns a copy.
+# * ``view`` never copies and needs compatible strides; ``reshape`` copies when
+#   it must.
+# * Broadcasting lines shapes up from the right and stretches sizes of 1;
+#   predict it with ``torch.broadcast_shapes``.
+# * Before a loss, check ``output.shape == target.shape``: an ``(N, 1)`` output
+#   against an ``(N,)`` target broadcasts to ``(N, N)`` without an error.

@@ -2,16 +2,18 @@
 A classification task, end to end
 =================================
 
-The earlier pages fit a straight line. Most real tasks are classification: given an input,
-say which of a few classes it belongs to. This page trains a small network on a problem no
-straight line can solve, checks it on data it never trained on, saves it, and predicts with
-the saved copy. After reading it you will be able to:
+The earlier pages fit a straight line. Most real tasks are classification:
+given an input, say which of a few classes it belongs to. This page trains a
+small network on a problem no straight line can solve, checks it on data it
+never trained on, saves it, and predicts with the saved copy. After reading it
+you will be able to:
 
 * split a data set into training and validation sets with a seeded generator;
 * write a classifier as a subclass of ``nn.Module`` that returns logits;
-* train it with ``nn.CrossEntropyLoss`` over a ``DataLoader``, in ``model.train()`` mode;
-* measure the validation loss and accuracy after every epoch, in ``model.eval()`` mode and
-  under ``torch.inference_mode()``;
+* train it with ``nn.CrossEntropyLoss`` over a ``DataLoader``, in
+  ``model.train()`` mode;
+* measure the validation loss and accuracy after every epoch, in
+  ``model.eval()`` mode and under ``torch.inference_mode()``;
 * save a checkpoint and predict with a freshly built model loaded from it.
 
 **What you need:** PyTorch ≥ 2.6 and matplotlib. The `installation page
@@ -22,10 +24,11 @@ the saved copy. After reading it you will be able to:
 # The data: three spirals
 # -----------------------
 #
-# Each sample is a point in the plane, and its label says which of three spiral arms it lies
-# on. The points are generated with a seeded ``torch.Generator``, so every run sees the same
-# data and nothing is downloaded. With real images you would take a ``Dataset`` from
-# ``torchvision.datasets`` instead (e.g. ``MNIST``); the rest of the page would not change.
+# Each sample is a point in the plane, and its label says which of three spiral
+# arms it lies on. The points are generated with a seeded ``torch.Generator``,
+# so every run sees the same data and nothing is downloaded. With real images
+# you would take a ``Dataset`` from ``torchvision.datasets`` instead (e.g.
+# ``MNIST``); the rest of the page would not change.
 
 import torch
 
@@ -34,47 +37,62 @@ data_generator = torch.Generator().manual_seed(0)
 radius = torch.linspace(0.05, 1.0, per_class).repeat(num_classes)
 labels = torch.arange(num_classes).repeat_interleave(per_class)
 angle = 4.0 * radius + labels * (2 * torch.pi / num_classes)
-angle += 0.5 * torch.randn(len(labels), generator=data_generator)  # noise: arms overlap
+angle += 0.5 * torch.randn(
+    len(labels), generator=data_generator
+)  # noise: arms overlap
 points = torch.stack([radius * angle.cos(), radius * angle.sin()], dim=1)
-print(f"points {tuple(points.shape)} {points.dtype}, labels {tuple(labels.shape)} {labels.dtype}")
+print(
+    f"points {tuple(points.shape)} {points.dtype}, labels {tuple(labels.shape)} {labels.dtype}"
+)
 print(f"samples per class: {torch.bincount(labels).tolist()}")
 
 # %%
-# The labels are class *indices*, ``0``, ``1`` or ``2``, as ``int64``: that is the form
-# ``nn.CrossEntropyLoss`` expects, not one-hot vectors.
+# The labels are class *indices*, ``0``, ``1`` or ``2``, as ``int64``: that is
+# the form ``nn.CrossEntropyLoss`` expects, not one-hot vectors.
 #
 # Training and validation sets
 # ----------------------------
 #
-# A model is judged on samples it never trained on: the *validation set*. Otherwise a
-# model that only memorised its training samples would look perfect. ``random_split``
-# draws the split; its own seeded generator makes it the same on every run, whatever else
-# draws random numbers before it.
+# A model is judged on samples it never trained on: the *validation set*.
+# Otherwise a model that only memorised its training samples would look
+# perfect. ``random_split`` draws the split; its own seeded generator makes it
+# the same on every run, whatever else draws random numbers before it.
 
 from torch.utils.data import DataLoader, TensorDataset, random_split
 
 dataset = TensorDataset(points, labels)
-train_set, val_set = random_split(dataset, [0.8, 0.2], generator=torch.Generator().manual_seed(1))
-print(f"training samples: {len(train_set)}, validation samples: {len(val_set)}")
+train_set, val_set = random_split(
+    dataset, [0.8, 0.2], generator=torch.Generator().manual_seed(1)
+)
+print(
+    f"training samples: {len(train_set)}, validation samples: {len(val_set)}"
+)
 
 train_loader = DataLoader(
-    train_set, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(2)
+    train_set,
+    batch_size=64,
+    shuffle=True,
+    generator=torch.Generator().manual_seed(2),
 )
-val_loader = DataLoader(val_set, batch_size=256)  # no shuffling needed to evaluate
+val_loader = DataLoader(
+    val_set, batch_size=256
+)  # no shuffling needed to evaluate
 
 # %%
 # The model: an ``nn.Module`` subclass
 # ------------------------------------
 #
 # A model is a class derived from ``nn.Module``. Its ``__init__`` calls
-# ``super().__init__()`` first, then creates the layers as attributes: that registers their
-# parameters, so ``model.parameters()``, ``model.to(device)`` and ``model.state_dict()``
-# find them. ``forward`` says how an input flows through the layers; you call the model,
-# ``model(x)``, never ``model.forward(x)``, so that PyTorch's hooks run.
+# ``super().__init__()`` first, then creates the layers as attributes: that
+# registers their parameters, so ``model.parameters()``, ``model.to(device)``
+# and ``model.state_dict()`` find them. ``forward`` says how an input flows
+# through the layers; you call the model, ``model(x)``, never
+# ``model.forward(x)``, so that PyTorch's hooks run.
 #
-# The last layer returns one raw score per class, the *logits*, with no softmax:
-# ``nn.CrossEntropyLoss`` applies ``log_softmax`` itself, in a numerically safe way. During
-# training only, the dropout layer zeroes each hidden value with probability 0.1.
+# The last layer returns one raw score per class, the *logits*, with no
+# softmax: ``nn.CrossEntropyLoss`` applies ``log_softmax`` itself, in a
+# numerically safe way. During training only, the dropout layer zeroes each
+# hidden value with probability 0.1.
 
 from torch import nn
 
@@ -101,21 +119,24 @@ device = (
 torch.manual_seed(0)  # the initial weights and the dropout masks
 model = SpiralClassifier().to(device)
 print(model)
-print(f"parameters: {sum(p.numel() for p in model.parameters())}, device: {device}")
+print(
+    f"parameters: {sum(p.numel() for p in model.parameters())}, device: {device}"
+)
 
 # %%
 # The training and validation loops
 # ---------------------------------
 #
-# One epoch of training reads every training batch once. ``model.train()`` switches the
-# dropout on; the step itself is the one of the earlier pages. After each epoch,
-# ``evaluate`` runs the validation set with ``model.eval()``, which switches the dropout
-# off, and under ``torch.inference_mode()``, which records no graph for autograd: faster,
-# and less memory.
+# One epoch of training reads every training batch once. ``model.train()``
+# switches the dropout on; the step itself is the one of the earlier pages.
+# After each epoch, ``evaluate`` runs the validation set with ``model.eval()``,
+# which switches the dropout off, and under ``torch.inference_mode()``, which
+# records no graph for autograd: faster, and less memory.
 #
-# The loss is a mean over a batch, so we weigh it by the batch size before averaging over
-# the epoch: the last, smaller batch then counts exactly as much as its samples. The
-# predicted class is the index of the largest logit, ``argmax(dim=1)``.
+# The loss is a mean over a batch, so we weigh it by the batch size before
+# averaging over the epoch: the last, smaller batch then counts exactly as much
+# as its samples. The predicted class is the index of the largest logit,
+# ``argmax(dim=1)``.
 
 loss_fn = nn.CrossEntropyLoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
@@ -150,7 +171,9 @@ history = {"train loss": [], "validation loss": [], "validation accuracy": []}
 for epoch in range(1, 31):
     train_loss = train_one_epoch(model, train_loader, loss_fn, optimizer)
     val_loss, val_accuracy = evaluate(model, val_loader, loss_fn)
-    for key, value in zip(history, (train_loss, val_loss, val_accuracy), strict=True):
+    for key, value in zip(
+        history, (train_loss, val_loss, val_accuracy), strict=True
+    ):
         history[key].append(value)
     if epoch % 5 == 0:
         print(
@@ -160,25 +183,28 @@ for epoch in range(1, 31):
 print(f"validation accuracy: {val_accuracy:.3f}")
 
 # %%
-# A guess gets one sample in three right. To see what the hidden layers buy, the same loops
-# train a linear model, ``nn.Linear(2, 3)``: it can only cut the plane with straight lines.
+# A guess gets one sample in three right. To see what the hidden layers buy,
+# the same loops train a linear model, ``nn.Linear(2, 3)``: it can only cut the
+# plane with straight lines.
 
 torch.manual_seed(0)
 linear = nn.Linear(2, num_classes).to(device)
 linear_optimizer = torch.optim.Adam(linear.parameters(), lr=0.01)
 for _ in range(30):
     train_one_epoch(linear, train_loader, loss_fn, linear_optimizer)
-print(f"linear model: {evaluate(linear, val_loader, loss_fn)[1]:.3f} of the validation set right")
+print(
+    f"linear model: {evaluate(linear, val_loader, loss_fn)[1]:.3f} of the validation set right"
+)
 
 # %%
-# The straight lines get about half of the points right; the network gets most of them.
-# Its validation loss follows its training loss: it learned the spirals, not the training
-# samples. The noise pushes some points onto a neighbouring arm, so a few validation points
-# stay wrong whatever the model.
+# The straight lines get about half of the points right; the network gets most
+# of them. Its validation loss follows its training loss: it learned the
+# spirals, not the training samples. The noise pushes some points onto a
+# neighbouring arm, so a few validation points stay wrong whatever the model.
 #
-# The left plot shows the losses per epoch; the right one colours every point of the plane
-# with the class the model predicts there, its *decision regions*, under the validation
-# points.
+# The left plot shows the losses per epoch; the right one colours every point
+# of the plane with the class the model predicts there, its *decision regions*,
+# under the validation points.
 
 import matplotlib.pyplot as plt
 from matplotlib.colors import ListedColormap
@@ -186,7 +212,9 @@ from matplotlib.colors import ListedColormap
 grid = torch.linspace(-1.3, 1.3, 200)
 grid_x, grid_y = torch.meshgrid(grid, grid, indexing="xy")
 with torch.inference_mode():  # model is still in eval mode after evaluate()
-    regions = model(torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).to(device))
+    regions = model(
+        torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).to(device)
+    )
 regions = regions.argmax(dim=1).reshape(grid_x.shape).cpu()
 val_points, val_labels = points[val_set.indices], labels[val_set.indices]
 
@@ -197,10 +225,26 @@ left.plot(epochs, history["validation loss"], label="validation loss")
 left.set_xlabel("epoch")
 left.set_ylabel("cross-entropy loss")
 left.legend()
-colours = ListedColormap(["tab:blue", "tab:orange", "tab:green"])  # class 0, 1, 2
-right.contourf(grid_x, grid_y, regions, levels=[-0.5, 0.5, 1.5, 2.5], cmap=colours, alpha=0.3)
+colours = ListedColormap(
+    ["tab:blue", "tab:orange", "tab:green"]
+)  # class 0, 1, 2
+right.contourf(
+    grid_x,
+    grid_y,
+    regions,
+    levels=[-0.5, 0.5, 1.5, 2.5],
+    cmap=colours,
+    alpha=0.3,
+)
 right.scatter(
-    *val_points.T, c=val_labels, cmap=colours, vmin=0, vmax=2, s=12, edgecolors="k", linewidths=0.3
+    *val_points.T,
+    c=val_labels,
+    cmap=colours,
+    vmin=0,
+    vmax=2,
+    s=12,
+    edgecolors="k",
+    linewidths=0.3,
 )
 right.set_aspect("equal")
 right.set_title("decision regions, validation points")
@@ -210,29 +254,37 @@ plt.show()
 # Saving a checkpoint
 # -------------------
 #
-# A checkpoint saves *state dicts*, the tensors of the model and of the optimizer, not the
-# pickled objects: loading then needs only your class, and ``torch.load`` can refuse
-# anything that is not plain data. Add whatever you need to continue or to know what the
-# file holds, here the epoch. (For a save that a crash cannot half-write, and an exact
-# resume, see :func:`pttour.save_checkpoint`.)
+# A checkpoint saves *state dicts*, the tensors of the model and of the
+# optimizer, not the pickled objects: loading then needs only your class, and
+# ``torch.load`` can refuse anything that is not plain data. Add whatever you
+# need to continue or to know what the file holds, here the epoch. (For a save
+# that a crash cannot half-write, and an exact resume, see
+# :func:`pttour.save_checkpoint`.)
 
 import tempfile
 from pathlib import Path
 
 workdir = tempfile.TemporaryDirectory()
 path = Path(workdir.name) / "spirals.pt"
-torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, path)
+torch.save(
+    {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "epoch": epoch,
+    },
+    path,
+)
 print(f"saved {path.name}: {path.stat().st_size} bytes")
 
 # %%
 # Predicting with the saved model
 # -------------------------------
 #
-# Later, maybe in another program or on another machine: build the model from its class,
-# load the tensors with ``map_location`` (a file written on a GPU then loads on a machine
-# without one) and ``weights_only=True`` (only tensors and plain containers are rebuilt;
-# it has been the default since PyTorch 2.6), copy them in with ``load_state_dict``, and
-# switch to evaluation mode.
+# Later, maybe in another program or on another machine: build the model from
+# its class, load the tensors with ``map_location`` (a file written on a GPU
+# then loads on a machine without one) and ``weights_only=True`` (only tensors
+# and plain containers are rebuilt; it has been the default since PyTorch 2.6),
+# copy them in with ``load_state_dict``, and switch to evaluation mode.
 
 restored = SpiralClassifier().to(device)
 checkpoint = torch.load(path, map_location=device, weights_only=True)
@@ -244,8 +296,12 @@ new_points = torch.tensor(queries, device=device)
 with torch.inference_mode():
     logits = restored(new_points)
 predicted, probabilities = logits.argmax(dim=1), logits.softmax(dim=1)
-for point, label, probs in zip(queries, predicted.tolist(), probabilities.tolist(), strict=True):
-    print(f"point {point}: class {label}, probabilities {[round(p, 3) for p in probs]}")
+for point, label, probs in zip(
+    queries, predicted.tolist(), probabilities.tolist(), strict=True
+):
+    print(
+        f"point {point}: class {label}, probabilities {[round(p, 3) for p in probs]}"
+    )
 
 _, restored_accuracy = evaluate(restored, val_loader, loss_fn)
 print(
@@ -254,12 +310,13 @@ print(
 )
 
 # %%
-# ``softmax`` turns logits into probabilities that sum to 1; the class is still the
-# ``argmax``, which softmax does not change. The restored model scores exactly as the
-# trained one did: the file holds everything the predictions depend on.
+# ``softmax`` turns logits into probabilities that sum to 1; the class is still
+# the ``argmax``, which softmax does not change. The restored model scores
+# exactly as the trained one did: the file holds everything the predictions
+# depend on.
 #
-# Why ``eval()`` matters here: in training mode, dropout draws a new mask at every call,
-# so the same input gets different answers.
+# Why ``eval()`` matters here: in training mode, dropout draws a new mask at
+# every call, so the same input gets different answers.
 
 restored.train()
 with torch.inference_mode():
@@ -272,21 +329,23 @@ print(f"eval mode, two calls agree: {torch.equal(first, second)}")
 workdir.cleanup()
 
 # %%
-# ``inference_mode`` and ``eval()`` do different jobs: the first stops autograd from
-# recording, the second changes how layers such as ``nn.Dropout`` and ``nn.BatchNorm1d``
-# behave. Prediction needs both. ``torch.no_grad()`` is the older, slightly slower
-# alternative to ``inference_mode``; use it when a result must later take part in autograd,
-# which tensors created under ``inference_mode`` cannot.
+# ``inference_mode`` and ``eval()`` do different jobs: the first stops autograd
+# from recording, the second changes how layers such as ``nn.Dropout`` and
+# ``nn.BatchNorm1d`` behave. Prediction needs both. ``torch.no_grad()`` is the
+# older, slightly slower alternative to ``inference_mode``; use it when a
+# result must later take part in autograd, which tensors created under
+# ``inference_mode`` cannot.
 #
 # Takeaways
 # ---------
 #
-# * Split off a validation set with a seeded generator, and judge the model only on it.
-# * A classifier returns logits; ``nn.CrossEntropyLoss`` takes them with class indices
-#   (``int64``) as targets, and applies the softmax itself.
-# * ``model.train()`` before training, ``model.eval()`` and ``torch.inference_mode()``
-#   for validation and prediction.
+# * Split off a validation set with a seeded generator, and judge the model
+#   only on it.
+# * A classifier returns logits; ``nn.CrossEntropyLoss`` takes them with class
+#   indices (``int64``) as targets, and applies the softmax itself.
+# * ``model.train()`` before training, ``model.eval()`` and
+#   ``torch.inference_mode()`` for validation and prediction.
 # * Accuracy is the share of ``logits.argmax(dim=1) == targets``.
-# * Save state dicts; to predict, build the model, ``torch.load(path, map_location=device,
-#   weights_only=True)``, ``load_state_dict``, ``eval()``, then call it under
-#   ``inference_mode``.
+# * Save state dicts; to predict, build the model, ``torch.load(path,
+#   map_location=device, weights_only=True)``, ``load_state_dict``, ``eval()``,
+#   then call it under ``inference_mode``.

@@ -2,18 +2,22 @@
 torch.compile
 =============
 
-By default PyTorch runs *eagerly*: each operation runs as soon as Python reaches it, and
-its result is written to memory before the next one starts. ``torch.compile`` captures a
-function or a model as a graph of operations, generates code for the whole graph, and runs
-that instead. It can be much faster; it also costs time to compile, and sometimes it gains
-nothing. This page measures both, on the CPU. After reading it you will be able to:
+By default PyTorch runs *eagerly*: each operation runs as soon as Python
+reaches it, and its result is written to memory before the next one starts.
+``torch.compile`` captures a function or a model as a graph of operations,
+generates code for the whole graph, and runs that instead. It can be much
+faster; it also costs time to compile, and sometimes it gains nothing. This
+page measures both, on the CPU. After reading it you will be able to:
 
-* compile a function and a model, and check that they compute what the eager code does;
-* measure eager against compiled code fairly: after warm-up, the median of many calls;
-* tell the first call's compile cost from the speed of later calls, and let the on-disk
-  cache make the next compile cheap;
+* compile a function and a model, and check that they compute what the eager
+  code does;
+* measure eager against compiled code fairly: after warm-up, the median of many
+  calls;
+* tell the first call's compile cost from the speed of later calls, and let the
+  on-disk cache make the next compile cheap;
 * find graph breaks with ``torch._dynamo.explain`` and remove one;
-* recognise when compiling does not help: tiny operations, small batches, changing shapes.
+* recognise when compiling does not help: tiny operations, small batches,
+  changing shapes.
 
 On the CPU, ``torch.compile`` needs a C++ compiler (on Linux, ``g++``).
 
@@ -25,17 +29,20 @@ On the CPU, ``torch.compile`` needs a C++ compiler (on Linux, ``g++``).
 # The first call compiles
 # -----------------------
 #
-# ``torch.compile(fn)`` returns a wrapper and compiles nothing yet. At the first call, the
-# *Dynamo* front end reads the function's Python bytecode and records the tensor operations
-# into a graph; the *Inductor* back end fuses them into as few loops as it can, writes them
-# as C++ (Triton on a GPU), and compiles that. Here one expression makes five operations:
-# two functions, two powers and a sum; eager PyTorch runs them one after another, each
-# writing a million-element result.
+# ``torch.compile(fn)`` returns a wrapper and compiles nothing yet. At the
+# first call, the *Dynamo* front end reads the function's Python bytecode and
+# records the tensor operations into a graph; the *Inductor* back end fuses
+# them into as few loops as it can, writes them as C++ (Triton on a GPU), and
+# compiles that. Here one expression makes five operations: two functions, two
+# powers and a sum; eager PyTorch runs them one after another, each writing a
+# million-element result.
 
 import time
 
 import torch
-from torch._dynamo.utils import counters  # the compiler's statistics (a private module)
+from torch._dynamo.utils import (
+    counters,
+)  # the compiler's statistics (a private module)
 
 # This page measures with one thread: the machine that builds the site runs other work at
 # the same time, and several threads that wait for each other there give erratic times.
@@ -60,25 +67,29 @@ print(
 start = time.perf_counter()
 compiled_f(x)
 print(f"second call (compiled):  {time.perf_counter() - start:8.3f} s")
-torch.testing.assert_close(result, f(x))  # same values as eager, within float tolerance
+torch.testing.assert_close(
+    result, f(x)
+)  # same values as eager, within float tolerance
 
 # %%
-# A *miss* in Inductor's cache (below) means that it generated the C++ code and compiled
-# it: that takes seconds, most of them in the C++ compiler, plus, the first time in a
-# process, loading the compiler's own modules. A *hit* means that an earlier run on this
-# machine had compiled the same graph, and the first call only traced the function and
-# loaded the code. The second call runs the compiled code.
-# ``torch.testing.assert_close`` checks the result against the eager one: compiled code
-# may round differently in the last bits, so the two are compared with a tolerance.
+# A *miss* in Inductor's cache (below) means that it generated the C++ code and
+# compiled it: that takes seconds, most of them in the C++ compiler, plus, the
+# first time in a process, loading the compiler's own modules. A *hit* means
+# that an earlier run on this machine had compiled the same graph, and the
+# first call only traced the function and loaded the code. The second call runs
+# the compiled code. ``torch.testing.assert_close`` checks the result against
+# the eager one: compiled code may round differently in the last bits, so the
+# two are compared with a tolerance.
 #
 # Eager against compiled, side by side
 # ------------------------------------
 #
-# A fair comparison measures both versions the same way, in the same run: first some
-# calls to warm up, then many timed calls, and the median, which a busy machine disturbs
-# less than the mean. ``torch.utils.benchmark.Timer`` does all three, with one thread
-# unless told otherwise, as the rest of this page. (On a GPU it also waits for the device
-# to finish, which plain ``time.perf_counter`` would not.)
+# A fair comparison measures both versions the same way, in the same run: first
+# some calls to warm up, then many timed calls, and the median, which a busy
+# machine disturbs less than the mean. ``torch.utils.benchmark.Timer`` does all
+# three, with one thread unless told otherwise, as the rest of this page. (On a
+# GPU it also waits for the device to finish, which plain ``time.perf_counter``
+# would not.)
 
 from torch.utils.benchmark import Timer
 
@@ -89,7 +100,10 @@ def median_seconds(fn, *args):
 
 
 def compare(label, eager_fn, compiled_fn, *args):
-    eager, compiled = median_seconds(eager_fn, *args), median_seconds(compiled_fn, *args)
+    eager, compiled = (
+        median_seconds(eager_fn, *args),
+        median_seconds(compiled_fn, *args),
+    )
     print(
         f"{label:27}eager {eager * 1e6:8.1f} us  compiled {compiled * 1e6:8.1f} us  "
         f"speed-up {eager / compiled:.1f}x"
@@ -99,18 +113,19 @@ def compare(label, eager_fn, compiled_fn, *args):
 compare("sin^2 + cos^2, 10^6 values", f, compiled_f, x)
 
 # %%
-# The compiled version reads ``x`` once and writes one result: Inductor *fused* the five
-# operations into one loop, where eager PyTorch makes five passes over memory and
-# allocates four temporary tensors. Fusing chains of element-wise operations is where
-# compiling gains most.
+# The compiled version reads ``x`` once and writes one result: Inductor *fused*
+# the five operations into one loop, where eager PyTorch makes five passes over
+# memory and allocates four temporary tensors. Fusing chains of element-wise
+# operations is where compiling gains most.
 #
 # The second compile is cheap: the cache
 # --------------------------------------
 #
-# ``torch._dynamo.reset()`` forgets every compiled function in this process, as if the
-# program had started again. Compiling ``f`` once more then finds the generated code in
-# Inductor's *FX graph cache* on disk, keyed by the graph, the shapes and dtypes of the
-# inputs, the PyTorch version and the compiler settings; only the tracing is done again.
+# ``torch._dynamo.reset()`` forgets every compiled function in this process, as
+# if the program had started again. Compiling ``f`` once more then finds the
+# generated code in Inductor's *FX graph cache* on disk, keyed by the graph,
+# the shapes and dtypes of the inputs, the PyTorch version and the compiler
+# settings; only the tracing is done again.
 
 torch._dynamo.reset()
 compiled_again = torch.compile(f)
@@ -123,49 +138,59 @@ print(
 )
 
 # %%
-# The cache lives in the folder ``torchinductor_<user name>`` of the system's temporary
-# directory, or in the one the ``TORCHINDUCTOR_CACHE_DIR`` environment variable names. It
-# outlives the process, so the next run of a program pays the C++ compiler only for graphs
-# it has not compiled before: run this page twice and the first call's miss becomes a hit.
-# A new PyTorch version, other shapes or a changed function make new entries.
+# The cache lives in the folder ``torchinductor_<user name>`` of the system's
+# temporary directory, or in the one the ``TORCHINDUCTOR_CACHE_DIR``
+# environment variable names. It outlives the process, so the next run of a
+# program pays the C++ compiler only for graphs it has not compiled before: run
+# this page twice and the first call's miss becomes a hit. A new PyTorch
+# version, other shapes or a changed function make new entries.
 #
 # A model
 # -------
 #
-# ``torch.compile(model)`` compiles a model's ``forward`` the same way. It returns a
-# wrapper that shares the model's parameters; the wrapper's ``state_dict()`` names each
-# tensor with an extra ``_orig_mod.`` prefix, so save the original model's state dict,
-# which a plain model can load. We compare the two on a batch of 512 inputs, under
-# ``torch.inference_mode()``.
+# ``torch.compile(model)`` compiles a model's ``forward`` the same way. It
+# returns a wrapper that shares the model's parameters; the wrapper's
+# ``state_dict()`` names each tensor with an extra ``_orig_mod.`` prefix, so
+# save the original model's state dict, which a plain model can load. We
+# compare the two on a batch of 512 inputs, under ``torch.inference_mode()``.
 
 from torch import nn
 
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10)).eval()
 compiled_model = torch.compile(model)
-print(f"first key of model.state_dict():          {next(iter(model.state_dict()))}")
-print(f"first key of compiled_model.state_dict(): {next(iter(compiled_model.state_dict()))}")
+print(
+    f"first key of model.state_dict():          {next(iter(model.state_dict()))}"
+)
+print(
+    f"first key of compiled_model.state_dict(): {next(iter(compiled_model.state_dict()))}"
+)
 
 batch = torch.randn(512, 64)
 with torch.inference_mode():
-    torch.testing.assert_close(compiled_model(batch), model(batch))  # compiles here
+    torch.testing.assert_close(
+        compiled_model(batch), model(batch)
+    )  # compiles here
     compare("MLP, batch of 512", model, compiled_model, batch)
 
 # %%
-# Expect little gain here. Setting the environment variable ``TORCH_LOGS=output_code``
-# prints the code Inductor generates: for the two ``Linear`` layers it calls ``addmm``, the
-# same matrix routine as eager PyTorch, and only the ReLU becomes generated code, applied in
-# place. Compiling pays off on models with long chains of cheaper operations between the
-# matrix products: normalisations, activations, the arithmetic of attention.
+# Expect little gain here. Setting the environment variable
+# ``TORCH_LOGS=output_code`` prints the code Inductor generates: for the two
+# ``Linear`` layers it calls ``addmm``, the same matrix routine as eager
+# PyTorch, and only the ReLU becomes generated code, applied in place.
+# Compiling pays off on models with long chains of cheaper operations between
+# the matrix products: normalisations, activations, the arithmetic of
+# attention.
 #
 # When compiling does not help
 # ----------------------------
 #
-# **Tiny operations and small batches.** A compiled call first checks its *guards*, the
-# conditions under which the compiled code is valid (same dtypes, shapes, devices, number
-# of threads...), then calls that code from Python. That costs more than one small eager
-# operation: with a single operation there is nothing to fuse, and on ten values there is
-# nothing to save. A model on a batch of a few samples is in the same case.
+# **Tiny operations and small batches.** A compiled call first checks its
+# *guards*, the conditions under which the compiled code is valid (same dtypes,
+# shapes, devices, number of threads...), then calls that code from Python.
+# That costs more than one small eager operation: with a single operation there
+# is nothing to fuse, and on ten values there is nothing to save. A model on a
+# batch of a few samples is in the same case.
 
 
 def relu(x):
@@ -178,11 +203,11 @@ compiled_relu(tiny)  # compiles
 compare("relu, 10 values", relu, compiled_relu, tiny)
 
 # %%
-# **Changing shapes.** A compiled graph is valid for the shapes it was traced with. A
-# second shape makes Dynamo compile again, now with the size as a symbol, so that one
-# graph serves every size from then on. To watch it happen without waiting for the C++
-# compiler, we give ``torch.compile`` a backend of our own that only counts the graphs it
-# receives and runs them eagerly.
+# **Changing shapes.** A compiled graph is valid for the shapes it was traced
+# with. A second shape makes Dynamo compile again, now with the size as a
+# symbol, so that one graph serves every size from then on. To watch it happen
+# without waiting for the C++ compiler, we give ``torch.compile`` a backend of
+# our own that only counts the graphs it receives and runs them eagerly.
 
 graphs = []
 
@@ -200,21 +225,23 @@ for size in (8, 16, 32, 64):
 print(graphs[-1].code.strip())
 
 # %%
-# Two compilations, then none: the last graph takes the size as an extra input, a
-# ``SymInt``. Each compilation traces again and, on a cache miss, waits for the C++ compiler
-# again. A size is not the only thing that triggers one: a new dtype does too, or a tensor
-# that now requires grad, or a model with dropout switched from ``train()`` to ``eval()``.
-# Code whose inputs keep changing can lose more than it gains. Pass ``dynamic=True`` to
-# start with symbolic sizes, or pad the inputs to a few fixed sizes.
+# Two compilations, then none: the last graph takes the size as an extra input,
+# a ``SymInt``. Each compilation traces again and, on a cache miss, waits for
+# the C++ compiler again. A size is not the only thing that triggers one: a new
+# dtype does too, or a tensor that now requires grad, or a model with dropout
+# switched from ``train()`` to ``eval()``. Code whose inputs keep changing can
+# lose more than it gains. Pass ``dynamic=True`` to start with symbolic sizes,
+# or pad the inputs to a few fixed sizes.
 #
 # Graph breaks
 # ------------
 #
-# Dynamo puts into a graph only what it can trace. When it meets something else, such as
-# a Python ``if`` on a tensor's value or a call to ``print``, it *breaks* the graph: it
-# compiles the part before, runs the Python part eagerly, and starts a new graph after.
-# Each break costs a return to Python and splits what could have been fused.
-# ``torch._dynamo.explain`` reports the breaks, without generating any code.
+# Dynamo puts into a graph only what it can trace. When it meets something
+# else, such as a Python ``if`` on a tensor's value or a call to ``print``, it
+# *breaks* the graph: it compiles the part before, runs the Python part
+# eagerly, and starts a new graph after. Each break costs a return to Python
+# and splits what could have been fused. ``torch._dynamo.explain`` reports the
+# breaks, without generating any code.
 
 
 def relu_or_negate(x):
@@ -224,37 +251,47 @@ def relu_or_negate(x):
 
 
 explanation = torch._dynamo.explain(relu_or_negate)(torch.randn(8))
-print(f"graphs: {explanation.graph_count}, graph breaks: {explanation.graph_break_count}")
+print(
+    f"graphs: {explanation.graph_count}, graph breaks: {explanation.graph_break_count}"
+)
 print(f"reason: {explanation.break_reasons[0].reason.splitlines()[0]}")
 
 # %%
-# ``torch.compile(fn, fullgraph=True)`` turns a graph break into an error, which is how to
-# make sure a function compiles whole. The usual fix for a data-dependent ``if`` is to
-# compute both sides and choose with ``torch.where``: one graph, no break.
+# ``torch.compile(fn, fullgraph=True)`` turns a graph break into an error,
+# which is how to make sure a function compiles whole. The usual fix for a
+# data-dependent ``if`` is to compute both sides and choose with
+# ``torch.where``: one graph, no break.
 
 
 def relu_or_negate_without_break(x):
     return torch.where(x.sum() > 0, torch.relu(x), -x)
 
 
-explanation = torch._dynamo.explain(relu_or_negate_without_break)(torch.randn(8))
-print(f"graphs: {explanation.graph_count}, graph breaks: {explanation.graph_break_count}")
+explanation = torch._dynamo.explain(relu_or_negate_without_break)(
+    torch.randn(8)
+)
+print(
+    f"graphs: {explanation.graph_count}, graph breaks: {explanation.graph_break_count}"
+)
 for sample in (torch.randn(8), -torch.rand(8), torch.rand(8)):
-    torch.testing.assert_close(relu_or_negate_without_break(sample), relu_or_negate(sample))
+    torch.testing.assert_close(
+        relu_or_negate_without_break(sample), relu_or_negate(sample)
+    )
 torch.set_num_threads(threads_before)  # leave torch as we found it
 
 # %%
 # Takeaways
 # ---------
 #
-# * ``torch.compile(fn)`` or ``torch.compile(model)``; the first call traces and compiles
-#   (seconds), later calls run the generated code.
+# * ``torch.compile(fn)`` or ``torch.compile(model)``; the first call traces
+#   and compiles (seconds), later calls run the generated code.
 # * Compare eager and compiled after warm-up, by the median of many calls
 #   (``torch.utils.benchmark.Timer``), in the same run; check results with
 #   ``torch.testing.assert_close``.
-# * The FX graph cache on disk makes the next compile of the same graph cheap, also in the
-#   next process.
-# * Compiling gains most on chains of element-wise operations on large tensors; little on
-#   work dominated by matrix products, nothing on tiny inputs.
+# * The FX graph cache on disk makes the next compile of the same graph cheap,
+#   also in the next process.
+# * Compiling gains most on chains of element-wise operations on large tensors;
+#   little on work dominated by matrix products, nothing on tiny inputs.
 # * Each new shape may recompile, and each graph break splits the graph:
-#   ``torch._dynamo.explain`` finds the breaks, ``fullgraph=True`` forbids them.
+#   ``torch._dynamo.explain`` finds the breaks, ``fullgraph=True`` forbids
+#   them.
