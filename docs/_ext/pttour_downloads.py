@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pttour_comments import translate_comments
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -197,7 +198,9 @@ def _notebook(
 
 
 # A marker of pttour_lessons: ``.. solution::`` or ``.. figure-caption::`` and its indented text.
-_MARKER = re.compile(r"^\.\. (solution|figure-caption)::[ \t]*\n((?:[ \t]*\n|[ \t]+\S.*(?:\n|$))*)", re.M)
+_MARKER = re.compile(
+    r"^\.\. (solution|figure-caption)::[ \t]*\n((?:[ \t]*\n|[ \t]+\S.*(?:\n|$))*)", re.MULTILINE
+)
 
 
 def plain_markers(text: str, translate: Callable[[str], str] = str) -> str:
@@ -226,7 +229,7 @@ def plain_markers(text: str, translate: Callable[[str], str] = str) -> str:
 
 
 _CODE_BLOCK = re.compile(
-    r"^\.\. code-block::[ \t]*(\w*)[ \t]*\n((?:[ \t]*\n|[ \t]+\S.*(?:\n|$))*)", re.M
+    r"^\.\. code-block::[ \t]*(\w*)[ \t]*\n((?:[ \t]*\n|[ \t]+\S.*(?:\n|$))*)", re.MULTILINE
 )
 
 
@@ -246,6 +249,10 @@ def markdown_code_blocks(text: str) -> str:
         return f"```{match[1]}\n{code}\n```\n"
 
     return _CODE_BLOCK.sub(replace, text)
+
+
+def _indented(code: str) -> str:
+    return "".join(f"   {line}" if line.strip() else line for line in code.splitlines(True))
 
 
 def tutorial_downloads(
@@ -269,11 +276,18 @@ def tutorial_downloads(
             if translate is not None:
                 text, n = translate_rst(text, translate)
                 count += n
+                text = _CODE_BLOCK.sub(
+                    lambda m: m[0].replace(
+                        m[2], _indented(translate_comments(textwrap.dedent(m[2]), translate))
+                    ),
+                    text,
+                )
             block = block._replace(content=text.strip("\n") + "\n")
+        elif translate is not None:
+            block = block._replace(content=translate_comments(block.content, translate))
         out.append(block)
     notebook_blocks = [
-        b._replace(content=markdown_code_blocks(b.content)) if b.type == "text" else b
-        for b in out
+        b._replace(content=markdown_code_blocks(b.content)) if b.type == "text" else b for b in out
     ]
     return _script(out), _notebook(notebook_blocks, gallery_conf, source.parent, link), count
 

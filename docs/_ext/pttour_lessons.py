@@ -121,6 +121,9 @@ class FoldSolutions(SphinxTransform):
                 break
             if not _is_output(sibling):
                 break
+        if image is None and not self.config.sphinx_gallery_conf["plot_gallery"]:
+            parent.replace(node, node.children)  # the gallery did not run: no figure to caption
+            return
         if image is None:
             logger.warning(
                 "a figure caption follows no figure: put it first in the text cell after the "
