@@ -233,22 +233,25 @@ _CODE_BLOCK = re.compile(
 )
 
 
-def markdown_code_blocks(text: str) -> str:
-    r"""Write reST ``code-block`` directives as fenced code, which Markdown shows as code.
+def markdown_text(text: str) -> str:
+    r"""The reST of a text cell as Markdown shows it: fenced code for ``code-block``
+    directives, and no escaped spaces (reST's ``\ `` joins a word to markup and shows nothing).
 
-    >>> print(markdown_code_blocks(".. code-block:: python\n\n   x = 1\n   print(x)\n"))
+    >>> print(markdown_text(".. code-block:: python\n\n   x = 1\n   print(x)\n"))
     ```python
     x = 1
     print(x)
     ```
     <BLANKLINE>
+    >>> print(markdown_text("``torch.Size``\\ （一个元组）"))
+    ``torch.Size``（一个元组）
     """
 
     def replace(match: re.Match[str]) -> str:
         code = textwrap.dedent(match[2]).strip("\n")
         return f"```{match[1]}\n{code}\n```\n"
 
-    return _CODE_BLOCK.sub(replace, text)
+    return re.sub(r"(?<!\\)\\ ", "", _CODE_BLOCK.sub(replace, text))
 
 
 def _indented(code: str) -> str:
@@ -287,7 +290,7 @@ def tutorial_downloads(
             block = block._replace(content=translate_comments(block.content, translate))
         out.append(block)
     notebook_blocks = [
-        b._replace(content=markdown_code_blocks(b.content)) if b.type == "text" else b for b in out
+        b._replace(content=markdown_text(b.content)) if b.type == "text" else b for b in out
     ]
     return _script(out), _notebook(notebook_blocks, gallery_conf, source.parent, link), count
 
