@@ -290,8 +290,9 @@ def test_switcher_goes_to_the_same_page_in_the_other_language(lang: str, page: s
 def test_tutorial_offers_script_and_notebook(lang: str, name: str) -> None:
     path = _html_file(lang, f"auto_tutorials/{name}")
     hrefs = [href for href, _ in _parse(path).links]
+    tag = "" if lang == "en" else f"_{lang}"  # the Chinese downloads carry the language
     for suffix in (".py", ".ipynb"):
-        downloads = [h for h in hrefs if h.endswith(f"/{name}{suffix}")]
+        downloads = [h for h in hrefs if h.endswith(f"/{name}{tag}{suffix}")]
         assert downloads, f"{path.relative_to(SITE)} has no {suffix} download"
         for href in downloads:
             assert _target(path, href).is_file(), f"{href} is a broken download link"
