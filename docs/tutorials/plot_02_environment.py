@@ -96,13 +96,14 @@ print(f"{len(requirements)} requirements, {len(cuda)} of them CUDA packages")
 # A CPU build needs no CUDA package. A CUDA build lists them here, and pip
 # installs each one, several gigabytes in all. How they are listed changed in
 # torch 2.12: before, each CUDA library was a requirement of its own, a dozen
-# or more ``nvidia-...`` packages. Since then, one requirement brings the
-# CUDA libraries as extras of NVIDIA's ``cuda-toolkit`` package. For this
-# page we read the metadata of torch 2.14.1's CUDA wheel for Linux x86-64 and
-# Python 3.11 (a 529 MiB file): on Linux it requires
-# ``cuda-toolkit[cublas,cudart,cufft,cufile,cupti,curand,cusolver,cusparse,
-# nvjitlink,nvrtc,nvtx]==13.0.3``, four ``nvidia-...`` packages (cuDNN,
-# cuSPARSELt, NCCL and NVSHMEM), ``cuda-bindings`` and ``triton``.
+# or more ``nvidia-...`` packages. Since then, one requirement,
+# ``cuda-toolkit[...]``, brings the CUDA libraries as extras of NVIDIA's
+# ``cuda-toolkit`` package. For this page we read the metadata of torch
+# 2.14.1's CUDA wheel for Linux x86-64 and Python 3.11 (a 529 MiB file). On
+# Linux it requires ``cuda-toolkit`` 13.0.3 with eleven extras (cuBLAS,
+# cudart, cuFFT, cuFile, CUPTI, cuRAND, cuSOLVER, cuSPARSE, nvJitLink, NVRTC
+# and NVTX), four ``nvidia-...`` packages (cuDNN, cuSPARSELt, NCCL and
+# NVSHMEM), ``cuda-bindings`` and ``triton``.
 #
 # Check what is installed
 # -----------------------

@@ -254,9 +254,9 @@ for shape in ((24,), (2, 12), (2, 3, 4)):
 # the size of the work: on an NVIDIA H100, a 2 x 2 float32 matrix product
 # took 5.98 µs on the CPU and 24.8 µs on the GPU (74.4 µs with the copies),
 # while at 4096 x 4096 the GPU was 40 times faster. The :ref:`figure on
-# What PyTorch is <cpu-vs-gpu-timing>` shows the measurement and reruns part
-# of it. The fix: send large, batched work to the GPU and keep the data
-# there; measure before you decide. :ref:`All errata <e09>`
+# What PyTorch is <cpu-vs-gpu-timing>` shows every size measured. The fix:
+# send large, batched work to the GPU and keep the data there; measure
+# before you decide. :ref:`All errata <e09>`
 #
 # .. _erratum-e38:
 #
