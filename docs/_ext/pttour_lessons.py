@@ -121,9 +121,6 @@ class FoldSolutions(SphinxTransform):
                 break
             if not _is_output(sibling):
                 break
-        if image is None and not self.config.sphinx_gallery_conf["plot_gallery"]:
-            parent.replace(node, node.children)  # the gallery did not run: no figure to caption
-            return
         if image is None:
             # Without a run of the gallery (plot_gallery=0 on a changed or new page, as the
             # gettext build does) no code drew a figure: keep the caption as text, so the
