@@ -140,7 +140,10 @@ def test_every_figure_has_a_caption_and_alt_text_in_the_page_language(lang: str,
     for image in _article(lang, name).select("img.sphx-glr-single-img, img.sphx-glr-multi-img"):
         figure = image.find_parent("figure", class_="pttour-figure")
         assert figure is not None, f"{lang}/{name}: {image['src']} has no caption"
-        caption = " ".join(figure.find("figcaption").get_text().split()).rstrip("¶").strip()
+        figcaption = figure.find("figcaption")
+        for permalink in figcaption.select("a.headerlink"):
+            permalink.decompose()
+        caption = " ".join(figcaption.get_text().split())
         assert image["alt"] == caption, f"{lang}/{name}: alt text {image['alt']!r}"
         assert bool(CJK.search(caption)) == (lang == "zh_CN"), f"{lang}/{name}: {caption!r}"
 
