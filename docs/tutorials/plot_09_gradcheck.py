@@ -136,6 +136,7 @@ for atol, rtol in ((1e-5, 1e-3), (1e-6, 1e-4)):
 # With the defaults the rounded constant passes; with ``atol=1e-6, rtol=1e-4``,
 # ten times stricter, it fails. ``passes`` uses ``raise_exception=False``,
 # which makes ``gradcheck`` return ``False`` instead of raising.
+#
 # :func:`pttour.check_function_gradients` is the tested version of this check.
 # Its defaults are the stricter ``atol=1e-6`` and ``rtol=1e-4``, and at equal
 # tolerances its verdict is that of ``gradcheck``. It adds a report of how far
@@ -338,7 +339,9 @@ print(textwrap.fill(f"{caught[0].category.__name__}: {warning}.", 79))
 #
 # .. solution::
 #
-#    Solution At 2 the numerical derivative is 12 and the analytical 12.12: the
+#    Solution
+#
+#    At 2 the numerical derivative is 12 and the analytical 12.12: the
 #    difference, 0.12, must be at most ``atol + rtol * 12``. With ``atol=0``
 #    that needs ``rtol`` just above 0.01, which is what 1 % off means.
 #    ``passes`` is the helper of the lesson.

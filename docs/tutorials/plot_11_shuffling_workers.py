@@ -257,6 +257,7 @@ plt.show()
 #    Samples loaded per second (vertical axis) with 0, 1 and 2 worker processes
 #    (horizontal axis), when producing each sample takes about a millisecond:
 #    the measurement made when this page was built.
+#
 # With one worker the same work only moves to another process, and its start-up
 # makes the epoch slower than with none. With two workers, two samples are
 # produced at the same time, which on an idle machine with two or more cores
