@@ -78,8 +78,7 @@ print("autograd, weight:", net.fc1.weight.grad)
 # %%
 # To measure the first entry, we set the first weight to another value, compute
 # the loss, and put the weight back. The change happens under
-# ``torch.no_grad()``, so autograd does not record it. The figure draws the
-# loss as this one weight moves.
+# ``torch.no_grad()``, so autograd does not record it.
 
 weight = net.fc1.weight
 w0 = weight[0, 0].item()
@@ -98,6 +97,9 @@ eps = 1e-6
 slope = (loss_with_w0(w0 + eps) - loss_with_w0(w0 - eps)) / (2 * eps)
 print(f"central difference: {slope:.8f}")
 print(f"autograd:           {weight.grad[0, 0].item():.8f}")
+
+# %%
+# The figure draws the loss as this one weight moves.
 
 import matplotlib.pyplot as plt
 
@@ -417,7 +419,7 @@ candidates = {
 expected = numerical_gradient(loss_of_net, net.fc1.weight)
 right = []
 for label, formula in candidates.items():
-    same_shape = formula.shape == expected.shape
-    right.append(same_shape and torch.allclose(formula, expected, 1e-4, 1e-6))
+    close = torch.allclose(formula, expected, rtol=1e-4, atol=1e-6)
+    right.append(formula.shape == expected.shape and close)
     print(label, "right" if right[-1] else "wrong", tuple(formula.shape))
 assert right == [True, False, False]

@@ -337,12 +337,10 @@ generator = torch.Generator().manual_seed(7)
 a = DataLoader(range(6), batch_size=6, shuffle=True, generator=generator)
 b = DataLoader(range(6), batch_size=6, shuffle=True, generator=generator)
 shared = first_epoch(a) == first_epoch(b)
-first_generator = torch.Generator().manual_seed(7)
-second_generator = torch.Generator().manual_seed(7)
-a = DataLoader(range(6), batch_size=6, shuffle=True, generator=first_generator)
-b = DataLoader(
-    range(6), batch_size=6, shuffle=True, generator=second_generator
-)
+generator_a = torch.Generator().manual_seed(7)
+generator_b = torch.Generator().manual_seed(7)
+a = DataLoader(range(6), batch_size=6, shuffle=True, generator=generator_a)
+b = DataLoader(range(6), batch_size=6, shuffle=True, generator=generator_b)
 own = first_epoch(a) == first_epoch(b)
 print(f"shared generator: {shared}; one generator each: {own}")
 assert (shared, own) == (False, True)
@@ -367,9 +365,8 @@ stopped = seeded_loader(0)
 for _ in range(3):
     first_epoch(stopped)
 saved = stopped.generator.get_state()  # what a checkpoint stores
-restored = torch.Generator()
-restored.set_state(saved)
-resumed = DataLoader(range(8), batch_size=8, shuffle=True, generator=restored)
+resumed = seeded_loader(0)  # built the same way, in a new process
+resumed.generator.set_state(saved)
 orders = [first_epoch(resumed) for _ in range(2)]
 print(f"epochs 3 and 4: {orders}")
 print(f"as in the uninterrupted run: {orders == expected}")
