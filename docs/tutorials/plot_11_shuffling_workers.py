@@ -243,6 +243,9 @@ for workers, rate in zip(worker_counts, rates, strict=True):
     print(f"num_workers={workers}: {rate:4.0f} samples/s")
 print(f"CPU cores of the machine that built this page: {os.cpu_count()}")
 
+# %%
+# The same rates, drawn:
+
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
