@@ -109,10 +109,10 @@ print(f"with drop_last=True: {pttour.count_batches(10, 4, drop_last=True)}")
 # -----------------------------------
 #
 # The default ``collate_fn`` stacks tensor samples and keeps their dtype.
-# Samples that are Python numbers become a tensor too, but not with the dtypes
-# ``torch.tensor`` infers (:ref:`sphx_glr_auto_tutorials_plot_03_tensors.py`):
-# floats give ``float64``, not ``float32``. A list is a dataset too: it has a
-# length and can be indexed.
+# Samples that are Python numbers become a tensor too: integers give ``int64``,
+# as with ``torch.tensor``, but floats give ``float64``, where ``torch.tensor``
+# gives ``float32`` (:ref:`sphx_glr_auto_tutorials_plot_03_tensors.py`). A list
+# is a dataset too: it has a length and can be indexed.
 
 for samples in ([0.5, 1.5], [1, 2], [torch.tensor(0.5), torch.tensor(1.5)]):
     batch = next(iter(DataLoader(samples, batch_size=2)))
