@@ -73,6 +73,8 @@ if _needs("torch", {minimum!r}):
     %pip install "torch>={torch_min}"
 if _needs("matplotlib"):
     %pip install matplotlib
+if _needs("scikit-learn"):
+    %pip install scikit-learn
 if _needs("pttour"):
     %pip install {site_url}dist/{wheel_name(version)}
 """
