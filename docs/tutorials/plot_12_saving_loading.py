@@ -219,8 +219,9 @@ print(f"loaded epoch {info.epoch}, same predictions: {same}")
 # What the article got wrong
 # --------------------------
 #
-# This page follows §4.5 "Saving and loading" of the article; the next page
-# covers the rest of it. Every mistake is listed on the :doc:`/errata` page.
+# This page follows the first part of §4.5 "Saving and loading" of the
+# article, the next page the rest; the :doc:`errata page </errata>` lists all
+# its mistakes.
 #
 # .. _erratum-e28:
 #

@@ -264,9 +264,9 @@ print(f"{len(names)} checkpoints: {names[0]} ... {names[-1]}")
 # What the article got wrong
 # --------------------------
 #
-# This page follows the end of §4.5 "Saving and loading" of the article, after
-# :ref:`sphx_glr_auto_tutorials_plot_12_saving_loading.py`. Every mistake is
-# listed on the :doc:`/errata` page.
+# This page follows the end of §4.5 "Saving and loading" of the article,
+# after :ref:`sphx_glr_auto_tutorials_plot_12_saving_loading.py`; the
+# :doc:`errata page </errata>` lists all its mistakes.
 #
 # .. _erratum-e34:
 #

@@ -293,7 +293,7 @@ workdir.cleanup()
 #
 #    Solution
 #
-#    Equal logits give each class probability 1/3, and the loss is
+#    With equal logits, every class gets probability 1/3, and the loss is
 #    :math:`-\ln(1/3) = \ln 3`. Logits that favour the true class lower it.
 
 import math
