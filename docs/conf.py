@@ -56,6 +56,7 @@ extensions = [
     "pttour_install",  # the ``pttour-wheel`` directive; notebooks keep an up-to-date first cell
     "pttour_gallery",  # card thumbnails and hover texts, run times, the sources of generated pages
     "pttour_lessons",  # ``solution`` (collapsed) and ``figure-caption`` (caption and alt text)
+    "pttour_comments",  # the comments in the tutorials' code are catalog messages too
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

@@ -174,14 +174,14 @@ a shape.
 # - first point
 # - second point
 
-x = [1, 2]  # code is never translated
+x = [1, 2]  # a comment is translated, the code never
 print(x)
 '''
 CATALOG = {
     "Tensors": "张量",
     "A tensor has a shape.": "张量有形状。",
     "first point": "第一点",
-    "code is never translated": "代码",
+    "a comment is translated, the code never": "注释要翻译，代码从不",
 }
 
 
@@ -196,11 +196,11 @@ def test_translated_download_has_chinese_prose_and_the_same_code(downloads_ext, 
     assert count == 3  # the title, the paragraph and the first point
     assert '"""\n张量\n====\n\n张量有形状。\n"""' in script  # 2 columns per character
     assert "# - 第一点\n# - second point\n" in script
-    assert "x = [1, 2]  # code is never translated\nprint(x)\n" in script
+    assert "x = [1, 2]  # 注释要翻译，代码从不\nprint(x)\n" in script
     compile(script, "plot_00_demo.py", "exec")
     cells = json.loads(notebook)["cells"]
     assert "张量有形状。" in "".join(cells[0]["source"])
-    assert "x = [1, 2]  # code is never translated" in "".join(cells[-1]["source"])
+    assert "x = [1, 2]  # 注释要翻译，代码从不" in "".join(cells[-1]["source"])
 
 
 def test_untranslated_download_is_the_source(downloads_ext, tmp_path):
@@ -242,7 +242,10 @@ def test_download_marks_a_solution_as_one_without_the_marker(downloads_ext, tmp_
     source = tmp_path / "plot_00_demo.py"
     source.write_text(SOLUTION_SOURCE, encoding="utf-8")
     catalog = {"Solution": "答案", "It counts the items.": "它数出元素个数。"}
-    for translate, summary, text in ((None, "Solution", "It counts"), (catalog.get, "答案", "它数出")):
+    for translate, summary, text in (
+        (None, "Solution", "It counts"),
+        (catalog.get, "答案", "它数出"),
+    ):
         script, notebook, _ = downloads_ext.tutorial_downloads(
             source, dict(DEFAULT_GALLERY_CONF), translate and (lambda m: catalog.get(m, m))
         )
@@ -287,8 +290,9 @@ def test_switcher_goes_to_the_same_page_in_the_other_language(lang: str, page: s
 def test_tutorial_offers_script_and_notebook(lang: str, name: str) -> None:
     path = _html_file(lang, f"auto_tutorials/{name}")
     hrefs = [href for href, _ in _parse(path).links]
+    tag = "" if lang == "en" else f"_{lang}"  # the Chinese downloads carry the language
     for suffix in (".py", ".ipynb"):
-        downloads = [h for h in hrefs if h.endswith(f"/{name}{suffix}")]
+        downloads = [h for h in hrefs if h.endswith(f"/{name}{tag}{suffix}")]
         assert downloads, f"{path.relative_to(SITE)} has no {suffix} download"
         for href in downloads:
             assert _target(path, href).is_file(), f"{href} is a broken download link"
