@@ -476,7 +476,11 @@ assert len(small.state_dict()) == 4 + 3
 def one_step(with_optimizer: bool) -> torch.Tensor:
     net = Net().to(device)
     adam = torch.optim.Adam(net.parameters(), lr=0.01)
-    state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+    state = torch.load(
+        checkpoint_path,
+        map_location=device,
+        weights_only=True,
+    )
     net.load_state_dict(state["model"])
     if with_optimizer:
         adam.load_state_dict(state["optimizer"])

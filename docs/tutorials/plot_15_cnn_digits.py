@@ -164,7 +164,7 @@ few_wrong = wrong[:8]
 others = right[:: len(right) // (24 - len(few_wrong))]  # spread over the set
 shown = sorted(few_wrong + others[: 24 - len(few_wrong)])
 
-fig, axes = plt.subplots(3, 8, figsize=(8, 3.6))
+fig, axes = plt.subplots(3, 8, figsize=(8, 3.6), layout="constrained")
 for ax, index in zip(axes.flat, shown, strict=True):
     ax.imshow(val_images[index, 0], cmap="gray_r")
     ax.set_xticks([])
@@ -176,7 +176,6 @@ for ax, index in zip(axes.flat, shown, strict=True):
     else:
         ax.set_title(f"{guess}→{truth}", fontsize=11, color="red")
         plt.setp(ax.spines.values(), color="red", linewidth=2.5)
-plt.tight_layout()
 plt.show()
 
 # %%
