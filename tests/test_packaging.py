@@ -50,6 +50,7 @@ HEADER_NAMES = {
     "pttour": "pttour",
     "numpy": "NumPy",
     "matplotlib": "matplotlib",
+    "sklearn": "scikit-learn",
 }
 HEADER = re.compile(
     r"\*\*What you need:\*\* (?P<needs>.+?)\. The `installation page\s+<(?P<url>\S+)>`_"
