@@ -1107,7 +1107,7 @@ def test_e43_a_loaded_model_predicts_only_in_eval_mode():
     assert torch.equal(first, trained.eval()(x).detach()), fix_fails("E43")
 
 
-def test_e55_a_sum_of_batch_losses_grows_with_the_number_of_batches():
+def test_e48_a_sum_of_batch_losses_grows_with_the_number_of_batches():
     model = _linear([1.0, -1.0], 0.5)
     x, y = _xy(64)
     dataset = TensorDataset(x, y)
@@ -1126,16 +1126,16 @@ def test_e55_a_sum_of_batch_losses_grows_with_the_number_of_batches():
 
     (sum_16, mean_16), (sum_64, mean_64) = sum_and_mean(16), sum_and_mean(64)
     assert math.isclose(sum_16, 4 * sum_64, rel_tol=1e-9), outdated(
-        "E55", f"the sum over 4 batches is {sum_16}, not four times the one batch's {sum_64}"
+        "E48", f"the sum over 4 batches is {sum_16}, not four times the one batch's {sum_64}"
     )
     # Fix: the mean over the batches does not depend on the batch size ...
-    assert math.isclose(mean_16, mean_64, rel_tol=1e-9), fix_fails("E55")
+    assert math.isclose(mean_16, mean_64, rel_tol=1e-9), fix_fails("E48")
     # ... and, with an uneven last batch (64 = 2 * 24 + 16), weighing by the batch size does.
     _, mean_24 = sum_and_mean(24, weighted=True)
-    assert math.isclose(mean_24, mean_64, rel_tol=1e-9), fix_fails("E55")
+    assert math.isclose(mean_24, mean_64, rel_tol=1e-9), fix_fails("E48")
     unweighted = sum_and_mean(24)[1]
     assert not math.isclose(unweighted, mean_64, rel_tol=1e-9), outdated(
-        "E55", "the plain mean of uneven batches equals the mean over the samples"
+        "E48", "the plain mean of uneven batches equals the mean over the samples"
     )
 
 

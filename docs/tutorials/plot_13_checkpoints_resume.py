@@ -312,9 +312,9 @@ print(f"same weights as the uninterrupted run: {same_weights(resumed)}")
 # Store the random states too, and restore them, as the lesson does.
 # :ref:`Full entry <e37>`
 #
-# .. _erratum-e55:
+# .. _erratum-e48:
 #
-# Erratum E55: The printed loss is a sum over batches
+# Erratum E48: The printed loss is a sum over batches
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
 # The article adds up the loss of every batch of an epoch and prints the sum
@@ -336,7 +336,7 @@ for batch_size in (16, 64):
 # %%
 # Divide the sum by the number of batches, ``len(loader)``, as ``train_epoch``
 # does; when the last batch is smaller, weigh each loss by its batch size and
-# divide by the number of samples. :ref:`Full entry <e55>`
+# divide by the number of samples. :ref:`Full entry <e48>`
 #
 # Exercises
 # ---------
