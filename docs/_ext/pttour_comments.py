@@ -2,7 +2,7 @@
 
 Each comment of a code block becomes one catalog message: consecutive full-line comments at
 one indentation form one message (their lines joined by spaces), a comment after code is one
-message of its own. Left out: tool markers (``noqa``, ``type:``, ``fmt:``, ``pragma``,
+message of its own. Left out: labels without a word (``# a``), tool markers (``noqa``, ``type:``, ``fmt:``, ``pragma``,
 ``sphinx_gallery_...``) and commented-out code. A translated build puts each translation back
 in place before the code is highlighted, rewrapped to the tutorials' 79 columns (a CJK
 character takes two); the code itself, every token but the comments, stays as it ran. The
@@ -25,6 +25,7 @@ from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
 
 COLUMNS = 79
+_WORD = re.compile(r"[^\W\d_]{2,}")  # a label such as "a" or "(1)" has nothing to translate
 _MARKER = re.compile(r"(noqa|type:|fmt:|pragma|sphinx_gallery_|%%)", re.IGNORECASE)
 
 
@@ -70,7 +71,7 @@ def comments(code: str) -> list[Comment]:
         text = token.string.lstrip("#").strip()
         row, column = token.start
         inline = previous is not None and previous.end[0] == row
-        if not text or _MARKER.match(text) or _is_code(text):
+        if not _WORD.search(text) or _MARKER.match(text) or _is_code(text):
             found.append(Comment(row, row, column, inline, ""))  # a break in a run of lines
             continue
         last = found[-1] if found else None
