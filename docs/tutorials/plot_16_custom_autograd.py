@@ -158,6 +158,9 @@ print(
     torch.allclose(second, sigmoid * (1 - sigmoid)),
 )
 
+# %%
+# The figure draws softplus and the two derivatives that autograd computed.
+
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -352,8 +355,14 @@ for function in (ForgetsGradOutput, Softplus):
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
 # ``A``, ``B`` and ``C`` below inherit the forward of ``Softplus`` and replace
-# its backward. Which are right, to first and to second order? Predict, then
-# check all three with :func:`pttour.verify_gradients`.
+# its backward by one of these lines. Which are right, to first and to second
+# order? Predict, then check all three with :func:`pttour.verify_gradients`.
+#
+# .. code-block:: python
+#
+#    return grad_output / (1 + torch.exp(-x))  # A
+#    return grad_output * torch.sigmoid(x).detach()  # B
+#    return grad_output * torch.sigmoid(-x)  # C
 #
 # .. solution::
 #
@@ -394,7 +403,8 @@ for candidate in (A, B, C):
     verdict = (result.first_order_ok, result.second_order_ok)
     print(f"{candidate.__name__}: first and second order {verdict}")
     verdicts[candidate.__name__] = verdict
-assert verdicts == {"A": (True, True), "B": (True, False), "C": (False, None)}
+expected = {"A": (True, True), "B": (True, False), "C": (False, None)}
+assert verdicts == expected
 
 # %%
 # Exercise 3 ★★★: a length whose gradient at zero is defined
@@ -436,9 +446,9 @@ zero = torch.zeros(3, dtype=torch.float64, requires_grad=True)
 print(f"gradient at 0: autograd {naive.tolist()}, Length {ours.tolist()}")
 assert naive.isnan().all()
 assert torch.equal(ours, torch.zeros_like(zero))
-point = torch.tensor([3.0, -4.0, 1.0], dtype=torch.float64, requires_grad=True)
-at_zero = pttour.verify_gradients(Length.apply, zero, check_second_order=False)
+point = torch.tensor([3.0, -4.0, 1.0], dtype=torch.float64).requires_grad_()
+at_0 = pttour.verify_gradients(Length.apply, zero, check_second_order=False)
 away = pttour.verify_gradients(Length.apply, point)
-print(f"checks pass at 0: {at_zero.passed}, away from 0: {away.passed}")
-assert at_zero.passed
+print(f"checks pass at 0: {at_0.passed}, away from 0: {away.passed}")
+assert at_0.passed
 assert away.passed

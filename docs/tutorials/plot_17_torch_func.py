@@ -401,8 +401,7 @@ for mode in ("train", "eval"):
         verdict = "computed"
     except ValueError:
         verdict = "refused"
-    print(
-        f"{mode}: output 0 {before:.4f} -> {after:.4f}, per-sample: {verdict}"
-    )
+    change = f"{before:.4f} -> {after:.4f}"
+    print(f"{mode}: output 0 {change}, per-sample gradients {verdict}")
     assert (before != after) == (mode == "train")
     assert verdict == ("refused" if mode == "train" else "computed")

@@ -87,20 +87,24 @@ def global_batches(epoch):
 
 # %%
 # :func:`pttour.ddp_global_batches` is the tested version of this function,
-# for any number of ranks. The figure shows, for the first two epochs, which
-# rank reads each of the 48 samples at each step.
+# for any number of ranks.
 
 import pttour
+
+if __name__ == "__main__":
+    tested = pttour.ddp_global_batches(
+        len(dataset), world_size=2, batch_size=4, epoch=0, seed=0
+    )
+    print("same as pttour:", tested == global_batches(0))
+
+# %%
+# The figure shows, for the first two epochs, which rank reads each of the 48
+# samples at each step.
 
 if __name__ == "__main__":
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
-
-    tested = pttour.ddp_global_batches(
-        len(dataset), world_size=2, batch_size=4, epoch=0, seed=0
-    )
-    print("same as pttour:", tested == global_batches(0))
 
     reader = torch.zeros(12, len(dataset))  # 0: nobody, 1: rank 0, 2: rank 1
     for epoch in range(2):
@@ -422,5 +426,6 @@ if __name__ == "__main__":
         )
         loader = DataLoader(range(50), batch_size=4, sampler=sampler)
         counts = (len(sampler), len(loader))
-        print(f"drop_last={drop_last}: {counts[0]} samples, {counts[1]} steps")
+        samples, steps = counts
+        print(f"drop_last={drop_last}: {samples} samples, {steps} steps")
         assert counts == ((12, 3) if drop_last else (13, 4))
