@@ -360,9 +360,9 @@ for function in (ForgetsGradOutput, Softplus):
 #
 # .. code-block:: python
 #
-#    return grad_output / (1 + torch.exp(-x))  # A
-#    return grad_output * torch.sigmoid(x).detach()  # B
-#    return grad_output * torch.sigmoid(-x)  # C
+#    return grad_output / (1 + torch.exp(-x))  # A's backward
+#    return grad_output * torch.sigmoid(x).detach()  # B's backward
+#    return grad_output * torch.sigmoid(-x)  # C's backward
 #
 # .. solution::
 #
