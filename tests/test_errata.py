@@ -1107,6 +1107,38 @@ def test_e43_a_loaded_model_predicts_only_in_eval_mode():
     assert torch.equal(first, trained.eval()(x).detach()), fix_fails("E43")
 
 
+def test_e48_a_sum_of_batch_losses_grows_with_the_number_of_batches():
+    model = _linear([1.0, -1.0], 0.5)
+    x, y = _xy(64)
+    dataset = TensorDataset(x, y)
+
+    def sum_and_mean(batch_size: int, weighted: bool = False) -> tuple[float, float]:
+        loader = DataLoader(dataset, batch_size=batch_size)
+        running_loss = weighted_sum = 0.0
+        with torch.no_grad():
+            for inputs, targets in loader:
+                loss = nn.MSELoss()(model(inputs), targets).item()
+                running_loss += loss
+                weighted_sum += loss * len(targets)
+        return running_loss, (
+            weighted_sum / len(dataset) if weighted else running_loss / len(loader)
+        )
+
+    (sum_16, mean_16), (sum_64, mean_64) = sum_and_mean(16), sum_and_mean(64)
+    assert math.isclose(sum_16, 4 * sum_64, rel_tol=1e-9), outdated(
+        "E48", f"the sum over 4 batches is {sum_16}, not four times the one batch's {sum_64}"
+    )
+    # Fix: the mean over the batches does not depend on the batch size ...
+    assert math.isclose(mean_16, mean_64, rel_tol=1e-9), fix_fails("E48")
+    # ... and, with an uneven last batch (64 = 2 * 24 + 16), weighing by the batch size does.
+    _, mean_24 = sum_and_mean(24, weighted=True)
+    assert math.isclose(mean_24, mean_64, rel_tol=1e-9), fix_fails("E48")
+    unweighted = sum_and_mean(24)[1]
+    assert not math.isclose(unweighted, mean_64, rel_tol=1e-9), outdated(
+        "E48", "the plain mean of uneven batches equals the mean over the samples"
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # The errata themselves
 

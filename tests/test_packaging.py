@@ -50,6 +50,7 @@ HEADER_NAMES = {
     "pttour": "pttour",
     "numpy": "NumPy",
     "matplotlib": "matplotlib",
+    "sklearn": "scikit-learn",
 }
 HEADER = re.compile(
     r"\*\*What you need:\*\* (?P<needs>.+?)\. The `installation page\s+<(?P<url>\S+)>`_"
@@ -180,10 +181,24 @@ def test_install_extension_reads_the_metadata(install_ext) -> None:
         install_ext.project_url(METADATA, "Homepage")
 
 
-def test_install_cell_names_the_minimum_and_the_wheel(install_ext) -> None:
+def test_install_cell_names_the_minimum_the_cpu_index_and_the_wheel(install_ext) -> None:
     cell = install_ext.install_cell("https://example.org/site/", "1.2.3", "2.6")
-    assert 'if _needs("torch", (2, 6)):\n    %pip install "torch>=2.6"' in cell
+    assert 'if _needs("torch", (2, 6)):\n' in cell
+    cpu = '%pip install "torch>=2.6" --index-url https://download.pytorch.org/whl/cpu\n'
+    assert f'shutil.which("nvidia-smi") is None:\n        {cpu}' in cell
+    assert 'else:\n        %pip install "torch>=2.6"\n' in cell
     assert "%pip install https://example.org/site/dist/pttour-1.2.3-py3-none-any.whl" in cell
+    assert "https://example.org/site/en/install.html" in cell
+
+
+def test_install_cell_speaks_the_page_language_and_links_its_install_page(install_ext) -> None:
+    english = install_ext.install_cell("https://example.org/site/", "1.2.3", "2.6")
+    chinese = install_ext.install_cell("https://example.org/site/", "1.2.3", "2.6", "zh_CN")
+    comments = [line for line in chinese.splitlines() if line.startswith("#")]
+    assert comments and all(re.search(r"[\u4e00-\u9fff]", line) for line in comments)
+    assert "https://example.org/site/zh_CN/install.html" in chinese
+    code = [line for line in english.splitlines() if not line.startswith("#")]
+    assert code == [line for line in chinese.splitlines() if not line.startswith("#")]
 
 
 @pytest.mark.parametrize(("first_cell", "stale"), [("print('today')", False), ("old", True)])

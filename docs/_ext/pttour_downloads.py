@@ -223,7 +223,7 @@ def plain_markers(text: str, translate: Callable[[str], str] = str) -> str:
         paragraphs = [" ".join(chunk.split()) for chunk in chunks if chunk.strip()]
         paragraphs = [translate(paragraph) or paragraph for paragraph in paragraphs]
         mark = "**" if match[1] == "solution" else "*"
-        return "\n\n".join([f"{mark}{paragraphs[0]}{mark}", *paragraphs[1:]]) + "\n"
+        return "\n\n".join([f"{mark}{paragraphs[0]}{mark}", *paragraphs[1:]]) + "\n\n"
 
     return _MARKER.sub(replace, text)
 
@@ -233,22 +233,25 @@ _CODE_BLOCK = re.compile(
 )
 
 
-def markdown_code_blocks(text: str) -> str:
-    r"""Write reST ``code-block`` directives as fenced code, which Markdown shows as code.
+def markdown_text(text: str) -> str:
+    r"""The reST of a text cell as Markdown shows it: fenced code for ``code-block``
+    directives, and no escaped spaces (reST's ``\ `` joins a word to markup and shows nothing).
 
-    >>> print(markdown_code_blocks(".. code-block:: python\n\n   x = 1\n   print(x)\n"))
+    >>> print(markdown_text(".. code-block:: python\n\n   x = 1\n   print(x)\n"))
     ```python
     x = 1
     print(x)
     ```
     <BLANKLINE>
+    >>> print(markdown_text("``torch.Size``\\ （一个元组）"))
+    ``torch.Size``（一个元组）
     """
 
     def replace(match: re.Match[str]) -> str:
         code = textwrap.dedent(match[2]).strip("\n")
         return f"```{match[1]}\n{code}\n```\n"
 
-    return _CODE_BLOCK.sub(replace, text)
+    return re.sub(r"(?<!\\)\\ ", "", _CODE_BLOCK.sub(replace, text))
 
 
 def _indented(code: str) -> str:
@@ -287,7 +290,7 @@ def tutorial_downloads(
             block = block._replace(content=translate_comments(block.content, translate))
         out.append(block)
     notebook_blocks = [
-        b._replace(content=markdown_code_blocks(b.content)) if b.type == "text" else b for b in out
+        b._replace(content=markdown_text(b.content)) if b.type == "text" else b for b in out
     ]
     return _script(out), _notebook(notebook_blocks, gallery_conf, source.parent, link), count
 
@@ -342,6 +345,52 @@ def _site_links(app: Sphinx, docname: str) -> Link:
     return link
 
 
+_DOWNLOAD = re.compile(r"(plot_\w+|auto_tutorials_(?:python|jupyter))(\.py|\.ipynb|\.zip)")
+
+
+def download_name(name: str, language: str) -> str:
+    """The file name of a tutorial download in one site language: the Chinese site's carry the
+    language, so that a reader who takes both keeps both.
+
+    >>> download_name("plot_03_tensors.ipynb", "zh_CN"), download_name("plot_03_tensors.py", "en")
+    ('plot_03_tensors_zh_CN.ipynb', 'plot_03_tensors.py')
+    """
+    from pttour_site import SOURCE_LANGUAGE, site_language
+
+    language = site_language(language)
+    match = _DOWNLOAD.fullmatch(name)
+    if language == SOURCE_LANGUAGE or match is None or match[1].endswith(f"_{language}"):
+        return name
+    return f"{match[1]}_{language}{match[2]}"
+
+
+def rename_downloads(app: Sphinx, env: Any) -> None:
+    """On a translated build, give the tutorials' downloads the language's file names."""
+    for source, (docnames, dest) in list(env.dlfiles.items()):
+        env.dlfiles[source] = (
+            docnames,
+            dest.with_name(download_name(dest.name, app.config.language)),
+        )
+
+
+def rename_download_links(app: Sphinx, doctree: Any, docname: str) -> None:
+    """Point a page's download links, and the file names they show, to the renamed files."""
+    from docutils import nodes
+    from sphinx import addnodes
+
+    for node in doctree.findall(addnodes.download_reference):
+        if "filename" not in node:
+            continue
+        old = Path(str(node["filename"])).name
+        new = download_name(old, app.config.language)
+        if new == old:
+            continue
+        node["filename"] = str(Path(str(node["filename"])).with_name(new))
+        for text in list(node.findall(nodes.Text)):
+            if old in text:
+                text.parent.replace(text, nodes.Text(text.replace(old, new)))
+
+
 def rewrite_downloads(app: Sphinx, exception: Exception | None) -> None:
     """After an HTML build, write the tutorials' notebooks without Sphinx roles, and on a
     translated build replace the scripts and notebooks by translated ones."""
@@ -349,8 +398,21 @@ def rewrite_downloads(app: Sphinx, exception: Exception | None) -> None:
 
     if exception is not None or app.builder.format != "html":
         return
-    translating = site_language(app.config.language) != SOURCE_LANGUAGE
+    language = site_language(app.config.language)
+    translating = language != SOURCE_LANGUAGE
     gallery_conf = app.config.sphinx_gallery_conf
+    if translating:  # the first cell in the page's language, linking its install page
+        from pttour_install import install_cell
+
+        import pttour
+
+        cell = install_cell(
+            app.config.pttour_site_url,
+            app.config.release,
+            "{}.{}".format(*pttour.MIN_TORCH),
+            language,
+        )
+        gallery_conf = {**gallery_conf, "first_notebook_cell": cell}
     gallery_dir = Path(app.srcdir, gallery_conf["gallery_dirs"])
     downloads = Path(app.outdir, "_downloads")
     if not downloads.is_dir():
@@ -374,21 +436,27 @@ def rewrite_downloads(app: Sphinx, exception: Exception | None) -> None:
         script, notebook_text, count = tutorial_downloads(source, gallery_conf, translate, link)
         py, ipynb = script.encode("utf-8"), notebook_text.encode("utf-8")
         translated += count > 0
-        notebook = source.with_suffix(".ipynb")
-        _write(copies.get(source.name, []), py)
-        _write(copies.get(notebook.name, []), ipynb)
+        names = {
+            suffix: download_name(source.stem + suffix, language)
+            for suffix in (".py", ".ipynb", ".zip")
+        }
+        _write(copies.get(names[".py"], []), py)
+        _write(copies.get(names[".ipynb"], []), ipynb)
         _write(
-            copies.get(f"{source.stem}.zip", []),
-            _zip_bytes({source.name: py, notebook.name: ipynb}),
+            copies.get(names[".zip"], []),
+            _zip_bytes({names[".py"]: py, names[".ipynb"]: ipynb}),
         )
-        all_py[source.name] = py
-        all_ipynb[notebook.name] = ipynb
-    _write(copies.get(f"{gallery_dir.name}_python.zip", []), _zip_bytes(all_py))
-    _write(copies.get(f"{gallery_dir.name}_jupyter.zip", []), _zip_bytes(all_ipynb))
+        all_py[names[".py"]] = py
+        all_ipynb[names[".ipynb"]] = ipynb
+    for kind, members in (("python", all_py), ("jupyter", all_ipynb)):
+        name = download_name(f"{gallery_dir.name}_{kind}.zip", language)
+        _write(copies.get(name, []), _zip_bytes(members))
     if translating:
         logger.info("translated downloads: %d of %d tutorials", translated, len(all_py))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("build-finished", rewrite_downloads)
+    app.connect("env-updated", rename_downloads)
+    app.connect("doctree-resolved", rename_download_links)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

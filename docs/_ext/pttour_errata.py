@@ -243,11 +243,27 @@ def load(
 
 
 _PAGE_TITLE = "Errata of the original article"
+# The introduction, one paragraph per item (one message each in the Chinese catalog).
 _INTRO = (
-    "This tour started from a Chinese article on PyTorch's basics. This page lists the "
-    "article's mistakes, section by section: for each one, what the article says or does, "
-    "what really happens with the installed PyTorch and why, and the fix, with a link to the "
-    "tutorial block that reproduces it live."
+    (
+        "This tour started from a Chinese article on PyTorch's basics. The article names its "
+        "author only by a pen name, 禅与计算机程序设计艺术 (Zen and the Art of Computer "
+        "Programming), and gives itself no title and no address, so this site can name it but not "
+        "link to it."
+    ),
+    (
+        "Its sections cover, in order: §1 an introduction, §2 what PyTorch is, §3 setting up the "
+        "environment, and under §4 the basics: §4.1 tensors, §4.2 autograd and one training "
+        "step, §4.3 gradient checking, §4.4 the DataLoader and §4.5 saving and loading a model."
+    ),
+    (
+        "Its path is the one a beginner takes, so the tutorials keep it. But several of its code "
+        "samples crash or quietly compute the wrong thing, and several of its claims are false or "
+        "out of date. Each tutorial reproduces the mistakes of its section on the installed "
+        "PyTorch and fixes them, after its lesson. This page lists them all, section by section: "
+        "for each one, what the article says or does, what really happens and why, and the fix, "
+        "with a link to the tutorial block that reproduces it live."
+    ),
 )
 _INTRO_TESTS = (
     "Every entry is checked by ``tests/test_errata.py``, on torch {tested}: if a PyTorch "
@@ -273,7 +289,8 @@ def render(errata: Errata, *, link_to_tutorials: bool = True) -> str:
         if link_to_tutorials
         else pttour_compat.enumerate_versions(errata.tested or ("(none recorded)",))
     )
-    lines = [*_heading(_PAGE_TITLE, "="), _INTRO, "", _INTRO_TESTS.format(tested=tested), ""]
+    lines = [*_heading(_PAGE_TITLE, "="), *(line for p in _INTRO for line in (p, ""))]
+    lines += [_INTRO_TESTS.format(tested=tested), ""]
     for section, name in errata.sections.items():
         in_section = [e for e in errata.entries if e.section == section]
         if in_section:

@@ -47,17 +47,39 @@ def wheel_name(version: str) -> str:
     return f"pttour-{version}-py3-none-any.whl"
 
 
-def install_cell(site_url: str, version: str, torch_min: str) -> str:
+# The comments of the install cell, in each site language.
+_CELL_COMMENTS = {
+    "en": (
+        "Installs what the tutorials need and this environment lacks; with all of it there, it",
+        "does nothing. Install page: {site}en/install.html",
+        "Linux without an NVIDIA GPU gets torch's CPU-only build (PyPI's Linux wheel is the",
+        "CUDA build, several GB); Colab comes with torch, so only the rest is installed there.",
+    ),
+    "zh_CN": (
+        "安装教程需要而当前环境缺少的包；都已具备时什么也不做。",
+        "安装页面：{site}zh_CN/install.html",
+        "没有 NVIDIA GPU 的 Linux 安装 torch 的纯 CPU 版本（PyPI 上的 Linux 包是 CUDA 版，",
+        "有好几 GB）；Colab 自带 torch，只安装其余的包。",
+    ),
+}
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def install_cell(site_url: str, version: str, torch_min: str, language: str = "en") -> str:
     """The first cell of every notebook: install what the tutorials need and is missing.
 
     Plain Python around IPython's ``%pip`` (which installs into the running kernel's
     environment), so the one cell works in Jupyter and in Colab. torch is installed only when
-    it is missing or too old: Colab, for one, comes with a recent torch.
+    it is missing or too old (Colab, for one, comes with a recent torch), and on Linux without
+    an NVIDIA driver (no ``nvidia-smi``) from the CPU-only index, as the install page does.
     """
     minimum = tuple(int(part) for part in torch_min.split("."))
+    notes = [f"# {line.format(site=site_url)}" for line in _CELL_COMMENTS[language]]
     return f"""\
-# Installs what the tutorials need and this environment lacks; with all of it there, it does
-# nothing. For the CPU-only or a CUDA build of torch, see {site_url}en/install.html
+{notes[0]}
+{notes[1]}
+import platform
+import shutil
 from importlib.metadata import PackageNotFoundError, version
 
 
@@ -69,10 +91,17 @@ def _needs(name, minimum=(0,)):
     return tuple(int(part) for part in found.split("+")[0].split(".")[:2]) < minimum
 
 
+{notes[2]}
+{notes[3]}
 if _needs("torch", {minimum!r}):
-    %pip install "torch>={torch_min}"
+    if platform.system() == "Linux" and shutil.which("nvidia-smi") is None:
+        %pip install "torch>={torch_min}" --index-url {CPU_INDEX}
+    else:
+        %pip install "torch>={torch_min}"
 if _needs("matplotlib"):
     %pip install matplotlib
+if _needs("scikit-learn"):
+    %pip install scikit-learn
 if _needs("pttour"):
     %pip install {site_url}dist/{wheel_name(version)}
 """

@@ -121,16 +121,18 @@ class FoldSolutions(SphinxTransform):
                 break
             if not _is_output(sibling):
                 break
-        if image is None and not self.config.sphinx_gallery_conf["plot_gallery"]:
-            parent.replace(node, node.children)  # the gallery did not run: no figure to caption
-            return
         if image is None:
-            logger.warning(
-                "a figure caption follows no figure: put it first in the text cell after the "
-                "code that draws it",
-                location=node,
-                type="pttour",
-            )
+            # Without a run of the gallery (plot_gallery=0 on a changed or new page, as the
+            # gettext build does) no code drew a figure: keep the caption as text, so the
+            # catalogs still get it. After a run, a caption without a figure is a mistake.
+            if self.config.sphinx_gallery_conf.get("plot_gallery", True):
+                logger.warning(
+                    "a figure caption follows no figure: put it first in the text cell after "
+                    "the code that draws it",
+                    location=node,
+                    type="pttour",
+                )
+            parent.replace(node, node.children)
             return
         text = " ".join(node.astext().split())
         image["alt"] = text

@@ -4,212 +4,147 @@ What PyTorch is
 
 PyTorch is an open-source Python library for deep learning. It computes with
 tensors (n-dimensional arrays) on a CPU or on an accelerator such as a GPU, and
-differentiates those computations automatically. After reading this page you
-will be able to:
+differentiates those computations automatically. After reading this page
+you will be able to:
 
-* watch autograd record a computation graph that changes with the data;
-* compute gradients with ``backward()``, and know which tensors receive them;
-* pick a device with ``torch.accelerator`` and move tensors to it;
+* create a tensor, choose a device once and move tensors and batches to it;
+* compute a gradient with ``backward()``, and know when a graph can run
+  backward a second time;
 * pass data between NumPy and PyTorch, knowing when memory is shared;
 * judge when a GPU is faster than a CPU, and when it is not.
 
-**What you need:** PyTorch ≥ 2.6, NumPy and matplotlib. The `installation page
-<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
+**What you need:** PyTorch ≥ 2.6, pttour, NumPy and matplotlib. The
+`installation page <https://pttour.github.io/pttour/en/install.html>`_ shows
+how to install them.
 """
 
 # %%
-# The article's introduction
-# --------------------------
+# A tensor
+# --------
 #
-# PyTorch was created at Facebook (now Meta); since 2022 the PyTorch
-# Foundation, part of the Linux Foundation, governs it. The article opens with
-# a list of popular frameworks.
-#
-# .. _erratum-e47:
-#
-# Erratum E47: Caffe is no longer developed
-# -----------------------------------------
-#
-# The article names TensorFlow, PyTorch and Caffe as today's popular
-# frameworks. Caffe has had no release since version 1.0 in April 2017, and its
-# successor Caffe2 was merged into PyTorch in 2018. The frameworks in wide use
-# today include PyTorch, TensorFlow and JAX. :ref:`All errata <e47>`
-#
-# .. _erratum-e01:
-#
-# Erratum E01: Advanced APIs promised, basics delivered
-# -----------------------------------------------------
-#
-# The introduction then promises a tour of PyTorch's advanced APIs for building
-# complex models. Every model in the article is the same small layer:
+# A tensor holds numbers of one type in a grid with any number of dimensions.
+# ``torch.tensor`` builds one from nested Python lists:
 
 import torch
-from torch import nn
 
-layer = nn.Linear(2, 1)  # two inputs, one output: the article's only model
-print(layer)
-print(f"parameters: {sum(p.numel() for p in layer.parameters())}")
-
-# %%
-# Three parameters, trained on random numbers: the article covers the everyday
-# basics (tensors, autograd, one training step, a data loader, a checkpoint)
-# and nothing more. This tour follows its path, then goes further: the later
-# :ref:`tutorials <tutorials>` cover models, a classification task, custom
-# autograd functions, ``torch.func``, mixed precision, ``torch.compile`` and
-# distributed training. :ref:`All errata <e01>`
-#
-# The graph is built while the code runs
-# --------------------------------------
-#
-# PyTorch records the operations on tensors that require gradients while the
-# code runs. The record, a graph of functions, is built anew on every run, so
-# Python control flow decides its shape. The function below doubles its input
-# until the sum of its absolute values reaches 100: how often depends on the
-# values, known only at run time.
-
-
-def double_until_large(x, limit=100.0):
-    steps = 0
-    while x.abs().sum() < limit:  # a Python loop driven by a tensor's value
-        x = x * 2
-        steps += 1
-    return x, steps
-
-
-def recorded_operations(
-    output,
-):  # the graph's nodes, from the output back to the input
-    names, node = [], output.grad_fn
-    while node is not None:
-        names.append(type(node).__name__)
-        node = node.next_functions[0][0] if node.next_functions else None
-    return names
-
-
-for values in ([1.5, -0.5], [60.0, 50.0]):
-    x = torch.tensor(values, requires_grad=True)
-    y, steps = double_until_large(x)
-    loss = y.sum()
-    loss.backward()
-    print(f"input {values}: doubled {steps} times, gradient {x.grad.tolist()}")
-    print(f"  graph: {' <- '.join(recorded_operations(loss))}")
+x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+print(x)
+print(x.shape, x.dtype, x.device)
+print(x * 10 + 1)  # arithmetic works element by element, as in NumPy
 
 # %%
-# Each name is one recorded operation: ``MulBackward0`` a multiplication,
-# ``SumBackward0`` the sum, and ``AccumulateGrad`` the step that adds the
-# result into ``x.grad``. The first input was doubled six times, so its
-# gradient is ``2**6 = 64``; the second was already large, so its graph has no
-# multiplication at all.
+# Three properties describe every tensor: its shape (here two rows of two),
+# its data type (``float32``, the default for decimal numbers) and its device,
+# the memory that holds it (here the CPU). :ref:`Tensors
+# <sphx_glr_auto_tutorials_plot_03_tensors.py>` covers them in depth.
 #
-# ``backward()`` frees the values that the graph saved for it. A second
-# ``backward()`` through the same graph fails unless the first one passed
-# ``retain_graph=True``, and the next forward pass records a new graph.
+# Choose a device once
+# --------------------
 #
-# ``backward()`` needs a one-element output
-# -----------------------------------------
-#
-# ``backward()`` computes the derivative of a one-element output with respect
-# to the *leaf* tensors that require gradients: the tensors you created, such
-# as a model's parameters. When the output has several elements, "the gradient"
-# is not defined until you say how to combine them, and PyTorch refuses to
-# guess:
+# Besides the CPU, a tensor can live on an accelerator: a CUDA or ROCm GPU,
+# Apple's MPS or Intel's XPU. ``torch.accelerator`` (PyTorch 2.6 and later)
+# tells whether this machine has a usable one, so portable code chooses its
+# device in one place:
 
-x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
-squares = x**2  # three outputs, one per element
-try:
-    squares.backward()
-except RuntimeError as err:
-    print(f"RuntimeError: {err}")
-
-# %%
-# Reduce the output first, for example with ``sum()``, or pass a weight for
-# each element as ``gradient=`` (``squares.backward(gradient=torch.ones(3))``
-# gives the same). A loss with the default ``reduction="mean"`` (or ``"sum"``)
-# is already one number; with ``reduction="none"`` it has one value per element
-# and needs the same treatment.
-
-squares.sum().backward()
-print(f"d(sum of x**2)/dx = {x.grad.tolist()}")
-
-# %%
-# .. _erratum-e02:
-#
-# Erratum E02: Gradients of any tensor
-# ------------------------------------
-#
-# The article says that autograd can compute the gradient of any tensor. An
-# integer tensor cannot even ask for one, and after ``backward()`` an
-# intermediate result has none stored: reading its ``.grad`` gives ``None`` and
-# a warning.
-
-import warnings
-
-try:
-    torch.tensor([1, 2, 3]).requires_grad_()
-except RuntimeError as err:
-    print(f"RuntimeError: {err}")
-
-weight = torch.tensor(2.0, requires_grad=True)
-hidden = weight * 3  # an intermediate result, not a leaf
-(hidden**2).backward()
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    print(f"hidden.grad = {hidden.grad}, weight.grad = {weight.grad}")
-print(
-    f"{caught[0].category.__name__}: {str(caught[0].message).split('. ')[0]}."
-)
-
-# %%
-# A derivative needs values that vary continuously, so only floating-point and
-# complex tensors can require gradients. To save memory, ``backward()`` stores
-# gradients only in the leaves. The fix: create what you differentiate as
-# floating-point leaves with ``requires_grad=True`` (parameters already are),
-# and for an intermediate result call ``.retain_grad()`` before ``backward()``,
-# or ask ``torch.autograd.grad(output, hidden)`` directly. :ref:`All errata
-# <e02>`
-
-hidden = weight * 3
-hidden.retain_grad()
-(hidden**2).backward()
-print(f"with retain_grad(): hidden.grad = {hidden.grad}")
-
-# %%
-# Devices: choose once, move the data there
-# -----------------------------------------
-#
-# Every tensor lives on one device: the CPU, or an accelerator such as a CUDA
-# or ROCm GPU, Apple's MPS or Intel's XPU. An operation needs all its inputs on
-# the same device. ``torch.accelerator`` (PyTorch 2.6 and later) tells whether
-# this machine has a usable accelerator, and which, so portable code chooses
-# the device in one place:
-
-accelerator = torch.accelerator.current_accelerator()
 device = (
-    accelerator if torch.accelerator.is_available() else torch.device("cpu")
+    torch.accelerator.current_accelerator()
+    if torch.accelerator.is_available()
+    else torch.device("cpu")
 )
 print(f"device: {device}")
 
 # %%
-# This page was built without a GPU, so it says ``cpu``. ``.to(device)``
-# returns a tensor on that device and leaves the original where it was; a
-# tensor already there is returned as it is.
+# This page was built without a GPU. :func:`pttour.pick_device` is the
+# tested version of these three lines: it gives a GPU its index (``cuda:0``,
+# as ``tensor.device`` shows it), and a device asked for by name but not
+# usable raises an error instead of quietly falling back to the CPU.
 
-features = torch.randn(4, 3)  # created on the CPU
-on_device = features.to(device)
-print(f"original on {features.device}, copy on {on_device.device}")
-print(f"already there, same object: {features.to('cpu') is features}")
+import pttour
 
-batch = {"features": features, "labels": torch.tensor([0, 1, 1, 0])}
-batch = {
-    name: tensor.to(device) for name, tensor in batch.items()
-}  # a whole batch
-print({name: str(tensor.device) for name, tensor in batch.items()})
+print(f"pttour.pick_device(): {pttour.pick_device()}")
 
 # %%
-# On a GPU machine, ``torch.ones(2, device="cuda") + torch.ones(2)`` fails with
-# ``RuntimeError: Expected all tensors to be on the same device``. PyTorch does
-# not copy between devices behind your back; only a zero-dimensional CPU tensor
-# is let through, as if it were a Python number.
+# ``.to(device)`` returns a copy on that device (or the tensor itself if it is
+# already there). An operation needs all its inputs on one device, and PyTorch
+# never copies between devices behind your back. Training data comes in
+# batches that group several tensors, such as a dict of features and labels;
+# each tensor moves on its own:
+
+on_device = x.to(device)
+batch = {"features": torch.zeros(4, 3), "labels": torch.tensor([0, 1, 1, 0])}
+moved = {name: tensor.to(device) for name, tensor in batch.items()}
+print(x.device, on_device.device, moved["labels"].device)
+
+# %%
+# :func:`pttour.move_to` is the tested version of that line: it also walks
+# lists, tuples and nested dicts, keeps their types, and leaves values that
+# are not tensors (ids, file names) as they are.
+
+moved = pttour.move_to(batch | {"ids": [7, 8, 9, 10]}, device)
+print(moved["features"].device, moved["labels"].device, moved["ids"])
+
+# %%
+# A gradient with one ``backward()``
+# ----------------------------------
+#
+# Create a tensor with ``requires_grad=True`` and PyTorch records every
+# operation on it. ``backward()``, called on a one-element result such as a
+# loss, runs that record in reverse and stores the derivative in the tensor's
+# ``.grad``. At ``w = 3``, ``(w - 1)**2`` has the derivative ``2 * (w - 1)``,
+# which is 4 (``.item()`` turns a one-element tensor into a Python number):
+
+w = torch.tensor(3.0, requires_grad=True)
+loss = (w - 1) ** 2
+loss.backward()
+print(f"loss {loss.item()}, d(loss)/dw {w.grad.item()}")
+
+# %%
+# The record, a graph of operations, is built anew while the code runs, so
+# Python control flow decides its shape. Below, the input is doubled until
+# the sum of its absolute values reaches 100: how often depends on values
+# known only at run time, and the gradient follows.
+
+for values in ([1.5, -0.5], [60.0, 50.0]):
+    start = torch.tensor(values, requires_grad=True)
+    result, steps = start, 0
+    while result.abs().sum() < 100:  # a loop driven by a tensor's value
+        result, steps = result * 2, steps + 1
+    result.sum().backward()  # sum(): one element to start from
+    print(f"{values}: doubled {steps} times, gradient {start.grad.tolist()}")
+
+# %%
+# The first input was doubled six times, so its gradient is ``2**6 = 64``;
+# the second was already large, and its graph holds no multiplication at all.
+# :ref:`Autograd and a training step
+# <sphx_glr_auto_tutorials_plot_05_autograd_training.py>` trains a model
+# this way.
+#
+# Running ``backward()`` twice
+# ----------------------------
+#
+# To compute a derivative, some operations keep values from the forward
+# computation: ``x**2`` keeps ``x``, because its derivative ``2 * x`` needs
+# it. ``backward()`` frees those saved values, so a second ``backward()``
+# through the same graph fails. A graph that saved no tensor can run again:
+# the derivative of ``x + 1`` is 1 whatever ``x`` is, so it keeps nothing.
+
+x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+shifted = (x + 1).sum()
+shifted.backward()
+shifted.backward()  # nothing was freed: this works
+print(f"after two backward(): x.grad = {x.grad.tolist()}")
+squared = (x**2).sum()
+squared.backward()
+try:
+    squared.backward()
+except RuntimeError as err:
+    print(f"RuntimeError: {str(err).split(' (')[0]}")
+
+# %%
+# Each ``backward()`` *adds* to ``.grad``: two runs gave 2, not 1. A
+# multiplication keeps its factors, even a Python number, so ``x * 2`` fails
+# the second time too. Pass ``retain_graph=True`` to the first call to keep
+# the saved values; usually you run the forward computation again instead.
 #
 # NumPy interoperability
 # ----------------------
@@ -228,113 +163,248 @@ shared[1] = 5.0  # write through torch
 print(f"array {array}, shared {shared}, copied {copied}")
 
 # %%
-# NumPy's default float type is ``float64``, PyTorch's is ``float32``, and
-# ``from_numpy`` keeps the array's type. ``.numpy()`` works only for a CPU
-# tensor that does not require gradients: write ``t.detach().cpu().numpy()``,
-# or ``t.numpy(force=True)``, which does both.
-
-print(
-    f"from NumPy: {torch.from_numpy(np.array([1.0])).dtype}, torch: {torch.tensor([1.0]).dtype}"
-)
-trained = torch.ones(2, device=device, requires_grad=True)
-print(f"back to NumPy: {trained.numpy(force=True)}")
-
-# %%
 # .. _cpu-vs-gpu-timing:
 #
 # Is the GPU faster? It depends on the size
 # -----------------------------------------
 #
 # A GPU runs thousands of operations in parallel, but each call costs a fixed
-# launch time of microseconds, and data in CPU memory must be copied to the GPU
-# and back. The figures in the plot below were measured on an NVIDIA H100 80GB
-# HBM3 (16 CPU cores) with torch 2.11.0+cu130 and CUDA 13.0, on 2026-11-26,
-# with pttour's ``time_matmul``: the median time of one ``n x n`` float32
-# matrix product, on the host's 16 CPU threads, on the GPU with the data
-# already there, and on the GPU including the copies of both inputs to the GPU
-# and of the result back. Up to ``n = 128`` the CPU wins: 6 microseconds for a
-# 2 x 2 product against 25 on the GPU, and 74 with the copies. At ``n = 4096``
-# the GPU is 40 times faster, and still faster with the copies, because the
-# work grows as ``n**3`` while the copies grow only as ``n**2``.
-#
-# The machine that built this page adds a fourth line, measured with
-# ``torch.utils.benchmark`` (it warms up, repeats and, on a GPU, waits for the
-# queued work before reading the clock), on one thread, because a build machine
-# often does other work at the same time.
+# launch time of microseconds, and data in CPU memory must be copied to the
+# GPU and back. To time an ``n x n`` matrix product, run it once untimed (the
+# first call pays one-off costs), then take the median of a few runs. GPU
+# work is queued and runs later: wait for it with
+# ``torch.accelerator.synchronize()`` before reading the clock. This page
+# times one CPU thread, as the machine that builds it does other work too.
 
-import platform
+import statistics
+import time
 
-from torch.utils import benchmark
 
-H100 = {  # n: (cpu_s, gpu_s, gpu_with_copies_s), median seconds per product
-    2: (5.98099999393753e-06, 2.476800000295043e-05, 7.436599999977034e-05),
-    16: (3.881999994348462e-06, 2.3665000000505643e-05, 7.49690000034775e-05),
-    128: (
-        1.3547000001778997e-05,
-        3.272100000373257e-05,
-        0.0001278729999967254,
-    ),
-    1024: (0.001909569999995142, 7.90189999975155e-05, 0.001274442000003262),
-    4096: (0.10770395699999824, 0.0026759739999988597, 0.059343617999999765),
-}
-build_sizes = (2, 16, 128, 512)
-build_cpu_s = []
-for n in build_sizes:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    timer = benchmark.Timer("a @ b", globals={"a": a, "b": b}, num_threads=1)
-    build_cpu_s.append(timer.blocked_autorange(min_run_time=0.2).median)
-print(
-    f"{platform.machine()}, 1 thread:",
-    [f"{s * 1e6:.1f} us" for s in build_cpu_s],
-)
+def median_seconds(n, device, repeats=5):
+    a = torch.ones(n, n, device=device)
+    a @ a  # untimed first run
+    durations = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ a
+        if device.type != "cpu":
+            torch.accelerator.synchronize()
+        durations.append(time.perf_counter() - start)
+    return statistics.median(durations)
+
+
+def readable(seconds):  # 3 significant digits and a unit
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+threads = torch.get_num_threads()
+torch.set_num_threads(1)
+print(f"512 x 512 on {device}: {readable(median_seconds(512, device))}")
 
 # %%
-# Both axes are logarithmic, so that microseconds and a tenth of a second fit
-# in one plot.
+# :func:`pttour.time_matmul` is the tested version of ``median_seconds``: it
+# checks its arguments, and with ``include_transfer=True`` also times the
+# copies to the device and back. It measures the dashed line of the figure.
+
+build_sizes = (2, 16, 128, 512)
+build_s = [pttour.time_matmul(n, "cpu") for n in build_sizes]
+pairs = zip(build_sizes, build_s, strict=True)
+print(", ".join(f"n={n}: {readable(s)}" for n, s in pairs))
+torch.set_num_threads(threads)  # back to the default
+
+# %%
+# The other lines were measured on 2026-11-26 on an NVIDIA H100 80GB HBM3
+# with 16 CPU cores, torch 2.11.0+cu130 and CUDA 13.0: the median time of one
+# float32 product on the 16 CPU threads, on the GPU with the data already
+# there, and on the GPU including the copies of both inputs to it and of the
+# result back. The page holds them rounded to three digits:
 
 import matplotlib.pyplot as plt
 
-cpu_s, gpu_s, copies_s = zip(*H100.values(), strict=True)
+H100_US = {  # n: (CPU, GPU, GPU with the copies), microseconds per product
+    2: (5.98, 24.8, 74.4),
+    16: (3.88, 23.7, 75.0),
+    128: (13.5, 32.7, 128),
+    1024: (1910, 79.0, 1270),
+    4096: (108_000, 2680, 59_300),
+}
+sizes = list(H100_US)
+cpu_us, gpu_us, copies_us = zip(*H100_US.values(), strict=True)
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.loglog(list(H100), cpu_s, "o-", label="H100 host CPU (16 threads)")
-ax.loglog(list(H100), gpu_s, "s-", label="H100 GPU, data already there")
-ax.loglog(list(H100), copies_s, "^-", label="H100 GPU, with copies")
-ax.loglog(
-    build_sizes,
-    build_cpu_s,
-    "x--",
-    color="grey",
-    label="build machine CPU (1 thread)",
-)
-ticks = sorted({*H100, *build_sizes})
-ax.set_xticks(ticks, [str(n) for n in ticks])
-ax.minorticks_off()
-ax.set_xlabel("matrix size n (n x n, float32)")
-ax.set_ylabel("seconds per product (median)")
-ax.set_title("The GPU is not always faster")
+ax.loglog(sizes, cpu_us, "o-", label="H100 CPU ×16")
+ax.loglog(sizes, gpu_us, "s-", label="H100 GPU")
+ax.loglog(sizes, copies_us, "^-", label="H100 CPU→GPU→CPU")
+build_us = [s * 1e6 for s in build_s]
+ax.loglog(build_sizes, build_us, "x--", color="grey", label="CPU ×1")
+ax.set(xlabel="n", ylabel="t (µs)")
 ax.legend(fontsize="small")
 plt.show()
 
 # %%
-# Your machine will give other numbers. The CPU line depends on the processor
-# and on ``torch.get_num_threads()``; the GPU lines on the GPU, its driver, the
-# CUDA version and the data type: float16 and bfloat16 run much faster than
-# float32 on recent GPUs, and float64 can be many times slower on consumer GPUs
-# (data-centre GPUs such as the A100 and H100 run it at up to the float32
-# rate). Measure before you decide, and when you time GPU code by hand, call
-# ``torch.cuda.synchronize()`` before reading the clock: GPU work is queued and
-# runs later. The article's claim is :ref:`erratum E09 <erratum-e09>`.
+# .. figure-caption::
+#
+#    Median time of one n × n float32 matrix product (both axes logarithmic).
+#    Solid lines: an NVIDIA H100 machine, on its 16 CPU threads, on the GPU
+#    with the data already there, and on the GPU with the copies to it and
+#    back. Dashed grey line: one CPU thread of the machine that built this
+#    page.
+#
+# Up to ``n = 128`` the CPU wins: 5.98 µs for a 2 x 2 product against 24.8 µs
+# on the GPU, 74.4 µs with the copies. At ``n = 4096`` the GPU is 40 times
+# faster, and still faster with the copies: the work grows as ``n**3``, the
+# copies only as ``n**2``. Measure on your own machine before you decide.
 #
 # Takeaways
 # ---------
 #
-# * PyTorch records the computation graph while your code runs: Python control
-#   flow and the data decide its shape.
-# * ``backward()`` differentiates a one-element output with respect to the
-#   floating-point leaves that require gradients; reduce a larger output first,
-#   or pass ``gradient=``.
-# * Choose the device once with ``torch.accelerator``, and move data with
-#   ``.to(device)``.
-# * ``torch.from_numpy`` shares memory with the array; ``torch.tensor`` copies.
-# * A GPU pays off for large work with the data kept on it; for small work the
-#   CPU wins.
+# * A tensor is a grid of numbers with a shape, a dtype and a device. Choose
+#   the device once and move each tensor there with ``.to(device)``.
+# * ``backward()`` adds the derivative of a one-element output to the
+#   ``.grad`` of each tensor that requires gradients. It frees what the graph
+#   saved, so such a graph runs backward only once.
+# * ``torch.from_numpy`` shares memory with the array; ``torch.tensor``
+#   copies.
+# * A GPU pays off for large work with the data kept on it; for small work
+#   the CPU wins.
+#
+# What the article got wrong
+# --------------------------
+#
+# This page follows §1 "Introduction" and §2 "What PyTorch is" of the
+# article; the :doc:`errata page </errata>` lists all its mistakes.
+#
+# .. _erratum-e47:
+#
+# Erratum E47: Caffe is no longer developed
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article names TensorFlow, PyTorch and Caffe as today's popular
+# frameworks. Caffe has had no release since version 1.0 in April 2017, and
+# its successor Caffe2 was merged into PyTorch in 2018. The frameworks in wide
+# use today include PyTorch, TensorFlow and JAX. :ref:`All errata <e47>`
+#
+# .. _erratum-e01:
+#
+# Erratum E01: Advanced APIs promised, basics delivered
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The introduction promises a tour of PyTorch's advanced APIs for building
+# complex models. Every model in the article is one linear layer with two
+# inputs and one output, trained on random numbers: it covers the everyday
+# basics and nothing more. This tour follows its path, then goes further: the
+# later :ref:`tutorials <tutorials>` cover custom autograd functions,
+# ``torch.func``, mixed precision, ``torch.compile`` and distributed
+# training. :ref:`All errata <e01>`
+#
+# .. _erratum-e02:
+#
+# Erratum E02: Gradients of any tensor
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article says that autograd can compute the gradient of any tensor. An
+# integer tensor cannot even ask for one, and after ``backward()`` an
+# intermediate result has none stored:
+
+import warnings
+
+try:
+    torch.tensor([1, 2, 3]).requires_grad_()
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+
+weight = torch.tensor(2.0, requires_grad=True)
+hidden = weight * 3  # an intermediate result, not a leaf
+(hidden**2).backward()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    print(f"hidden.grad = {hidden.grad}, weight.grad = {weight.grad}")
+message = str(caught[0].message).split(" is being")[0]
+print(f"{caught[0].category.__name__}: {message}")
+
+# %%
+# Only floating-point and complex tensors can require gradients, and
+# ``backward()`` stores gradients only in the *leaves*, the tensors you
+# created. The fix: create what you differentiate as floating-point leaves
+# with ``requires_grad=True``, and for an intermediate result call
+# ``.retain_grad()`` before ``backward()``. :ref:`All errata <e02>`
+
+hidden = weight * 3
+hidden.retain_grad()
+(hidden**2).backward()
+print(f"with retain_grad(): hidden.grad = {hidden.grad}")
+
+# %%
+# Exercises
+# ---------
+#
+# Exercise 1 ★: predict what NumPy and PyTorch share
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Without running it, predict the two lines this prints; then change the code
+# so that ``shared`` no longer follows the array.
+#
+# .. code-block:: python
+#
+#    ones = np.ones(3)
+#    shared = torch.from_numpy(ones)
+#    copied = torch.tensor(ones)
+#    ones += 1
+#    print(shared)
+#    print(copied)
+#
+# .. solution::
+#
+#    Solution
+#
+#    ``shared`` sees the change and ``copied`` does not; both keep NumPy's
+#    ``float64``, which the printout names. ``.clone()`` makes a tensor with
+#    memory of its own.
+
+ones = np.ones(3)
+shared = torch.from_numpy(ones)
+copied = torch.tensor(ones)
+ones += 1
+print(shared)
+print(copied)
+assert shared.tolist() == [2.0, 2.0, 2.0]
+assert copied.tolist() == [1.0, 1.0, 1.0]
+assert shared.dtype == torch.float64
+
+independent = torch.from_numpy(ones).clone()
+ones += 1
+assert independent.tolist() == [2.0, 2.0, 2.0]
+
+# %%
+# Exercise 2 ★★: which graphs run backward twice?
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# With ``x = torch.tensor([0.0, 1.0], requires_grad=True)``, decide for each
+# output whether a second ``backward()`` works, then check: ``(x - 1).sum()``,
+# ``(x * 2).sum()`` and ``x.exp().sum()``.
+#
+# .. solution::
+#
+#    Solution
+#
+#    Only the subtraction saved nothing. The product saves its factor 2 (as a
+#    tensor), and ``exp`` saves its result, which is its own derivative.
+
+outputs = {
+    "(x - 1).sum()": lambda x: (x - 1).sum(),
+    "(x * 2).sum()": lambda x: (x * 2).sum(),
+    "x.exp().sum()": lambda x: x.exp().sum(),
+}
+twice = {}
+for name, make in outputs.items():
+    out = make(torch.tensor([0.0, 1.0], requires_grad=True))
+    out.backward()
+    try:
+        out.backward()
+        twice[name] = True
+    except RuntimeError:
+        twice[name] = False
+    print(f"{name}: second backward() works: {twice[name]}")
+assert list(twice.values()) == [True, False, False]

@@ -14,8 +14,8 @@ will be able to:
 * put random augmentation in the dataset, and augmentation that mixes samples
   in a ``collate_fn``.
 
-**What you need:** PyTorch ≥ 2.6. The `installation page
-<https://pttour.github.io/pttour/en/install.html>`_ shows how to install it.
+**What you need:** PyTorch ≥ 2.6 and pttour. The `installation page
+<https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%
@@ -36,12 +36,8 @@ class PairsDataset(Dataset):
     """(input, target) pairs stored in two tensors of the same length."""
 
     def __init__(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        if len(inputs) != len(
-            targets
-        ):  # zip() would silently drop the extra samples
-            raise ValueError(
-                f"{len(inputs)} inputs but {len(targets)} targets"
-            )
+        if len(inputs) != len(targets):  # zip() would drop the extra samples
+            raise ValueError(f"{len(inputs)} inputs, {len(targets)} targets")
         self.inputs, self.targets = inputs, targets
 
     def __len__(self) -> int:
@@ -56,6 +52,16 @@ targets = inputs @ torch.tensor([[2.0], [-1.0]])
 pairs = PairsDataset(inputs, targets)
 x, y = pairs[3]
 print(f"{len(pairs)} samples; pairs[3] = ({x.tolist()}, {y.tolist()})")
+
+# %%
+# :class:`pttour.SequenceDataset` is the tested version of this class. It also
+# takes Python lists of rows, converts each row to a tensor when it is built,
+# and names the row it cannot convert.
+
+import pttour
+
+x, y = pttour.SequenceDataset([[0, 1], [2, 3]], targets=[-1, 1])[1]
+print(f"SequenceDataset: item 1 = ({x.tolist()}, {y.item()})")
 
 # %%
 # A dataset of images or audio files works the same way: ``__init__`` keeps the
@@ -82,74 +88,52 @@ from torch.utils.data import DataLoader
 
 loader = DataLoader(dataset, batch_size=4)
 for batch_inputs, batch_targets in loader:
-    print(
-        f"inputs {tuple(batch_inputs.shape)}, targets {tuple(batch_targets.shape)}"
-    )
+    print(f"inputs {tuple(batch_inputs.shape)}, ", end="")
+    print(f"targets {tuple(batch_targets.shape)}")
 print(f"len(loader) = {len(loader)}")
-print(
-    f"with drop_last=True: {len(DataLoader(dataset, batch_size=4, drop_last=True))} batches"
-)
+dropping = DataLoader(dataset, batch_size=4, drop_last=True)
+print(f"with drop_last=True: {len(dropping)} batches")
 
 # %%
 # Ten samples in batches of four make three batches; the last one holds the two
 # samples left over. An epoch has ``ceil(samples / batch_size)`` batches, and
 # ``drop_last=True`` drops the incomplete one, which gives the floor instead.
-#
-# .. _erratum-e25:
-#
-# Erratum E25: One batch, not two
-# -------------------------------
-#
-# The article says that its loader splits a dataset of two samples, with a
-# batch size of two, into two batches. Here is such a loader (a tensor is
-# itself a dataset: it has a length and can be indexed):
+# :func:`pttour.count_batches` is the tested version of this rule, in exact
+# integer arithmetic:
 
-two_samples = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
-two_sample_loader = DataLoader(two_samples, batch_size=2, shuffle=True)
-batches = list(two_sample_loader)
-print(f"len(loader) = {len(two_sample_loader)}, batches seen: {len(batches)}")
-print(f"the batch has shape {tuple(batches[0].shape)}")
+print(f"count_batches: {pttour.count_batches(10, 4)}, ", end="")
+print(f"with drop_last=True: {pttour.count_batches(10, 4, drop_last=True)}")
 
 # %%
-# ``batch_size`` is the number of samples in a batch, not the number of
-# batches. Two samples fill one batch of two, so the loop runs once, with a
-# tensor of shape (2, 2). For two batches, use ``batch_size=1`` (:ref:`E25 on
-# the errata page <e25>`):
+# What a batch holds: shape and dtype
+# -----------------------------------
+#
+# The default ``collate_fn`` stacks tensor samples and keeps their dtype.
+# Samples that are Python numbers become a tensor too: integers give ``int64``,
+# as with ``torch.tensor``, but floats give ``float64``, where ``torch.tensor``
+# gives ``float32`` (:ref:`sphx_glr_auto_tutorials_plot_03_tensors.py`). A list
+# is a dataset too: it has a length and can be indexed.
 
-print(f"batch_size=1: {len(DataLoader(two_samples, batch_size=1))} batches")
+for samples in ([0.5, 1.5], [1, 2], [torch.tensor(0.5), torch.tensor(1.5)]):
+    batch = next(iter(DataLoader(samples, batch_size=2)))
+    print(f"{type(samples[0]).__name__} samples -> {batch.dtype}")
 
 # %%
-# .. _erratum-e26:
-#
-# Erratum E26: Integer batches for a float model
-# ----------------------------------------------
-#
-# The batches have the dtype of the samples. The article builds its samples
-# with ``torch.tensor`` from Python integers, and says that the batches go into
-# a model:
+# A model's parameters are ``float32``, and a matrix product does not mix
+# dtypes: ``nn.Linear`` refuses a ``float64`` or an ``int64`` batch. Make the
+# samples ``float32`` tensors in the dataset, or convert the batch with
+# ``.float()``. (``unsqueeze(1)`` makes the batch of two numbers a batch of two
+# samples with one feature each, of shape ``(2, 1)``.)
 
 from torch import nn
 
-model = nn.Linear(2, 1)
-integer_batch = next(
-    iter(DataLoader(torch.tensor([[1, 2], [3, 4]]), batch_size=2))
-)
-print(f"batch dtype: {integer_batch.dtype}")
+model = nn.Linear(1, 1)
+batch = next(iter(DataLoader([0.5, 1.5], batch_size=2))).unsqueeze(1)
 try:
-    model(integer_batch)
+    model(batch)
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
-
-# %%
-# ``torch.tensor`` infers ``int64`` from Python integers, and the loader keeps
-# that dtype. ``nn.Linear`` multiplies the batch by its ``float32`` weight, and
-# a matrix product does not mix dtypes. Create the samples as floats, or
-# convert the batch (:ref:`E26 on the errata page <e26>`):
-
-float_samples = torch.tensor([[1, 2], [3, 4]], dtype=torch.float32)
-float_batch = next(iter(DataLoader(float_samples, batch_size=2)))
-print(f"float samples: output {tuple(model(float_batch).shape)}")
-print(f"converted batch: output {tuple(model(integer_batch.float()).shape)}")
+print(f"converted: output dtype {model(batch.float()).dtype}")
 
 # %%
 # Moving batches to the device
@@ -166,16 +150,14 @@ if torch.accelerator.is_available():
     device = torch.accelerator.current_accelerator()
 else:
     device = torch.device("cpu")
-model = model.to(device)
+model = nn.Linear(2, 1).to(device)
 
 loader = DataLoader(dataset, batch_size=4, pin_memory=device.type == "cuda")
 for batch_inputs, batch_targets in loader:
     batch_inputs = batch_inputs.to(device, non_blocking=True)
     batch_targets = batch_targets.to(device, non_blocking=True)
     predictions = model(batch_inputs)
-print(
-    f"device: {device}; predictions {tuple(predictions.shape)} on {predictions.device}"
-)
+print(f"predictions {tuple(predictions.shape)} on {predictions.device.type}")
 
 # %%
 # Random augmentation belongs in the dataset
@@ -190,7 +172,7 @@ print(
 
 
 class RandomFlip(Dataset):
-    """Wraps a dataset of (input, target) pairs and flips each input with probability 1/2."""
+    """Wraps (input, target) pairs; flips each input with probability 1/2."""
 
     def __init__(self, base: Dataset) -> None:
         self.base = base
@@ -207,73 +189,68 @@ class RandomFlip(Dataset):
 
 torch.manual_seed(0)
 augmented = RandomFlip(dataset)
-for read in range(4):
+for read in range(3):
     x, y = augmented[3]
     print(f"read {read}: input {x.tolist()}, target {y.tolist()}")
 
 # %%
-# The same index gives a different variant from one read to the next. Image
-# libraries work the same way: torchvision's datasets take a ``transform``
-# argument, such as ``transforms.v2.RandomHorizontalFlip()``, and apply it in
-# their ``__getitem__``.
-#
-# .. _erratum-e24:
-#
-# Erratum E24: No augmentation in DataLoader
-# ------------------------------------------
-#
-# The article says that ``DataLoader`` offers options to crop, flip and rotate
-# the data. Here are all of its parameters on the installed torch:
+# The same index gives a different variant from one read to the next.
+# :class:`pttour.TransformedDataset` is the tested version of this wrapper for
+# any transform: it applies the function you give it to each input, or to the
+# whole item, as the item is read. torchvision's datasets do the same with
+# their ``transform`` argument.
 
-import inspect
 
-print(", ".join(inspect.signature(DataLoader).parameters))
+def flip_half_the_time(x: torch.Tensor) -> torch.Tensor:
+    return x.flip(0) if torch.rand(()) < 0.5 else x
+
+
+torch.manual_seed(0)
+flipped = pttour.TransformedDataset(dataset, flip_half_the_time)
+print("TransformedDataset:", [flipped[3][0].tolist() for _ in range(3)])
 
 # %%
-# None of them transforms a sample: they are about batching, order, worker
-# processes and memory. The loader asks the dataset for samples and collates
-# them, so per-sample augmentation belongs in the dataset, as in ``RandomFlip``
-# above.
-#
-# One parameter can still take part: ``collate_fn`` receives the list of
-# samples of a batch. Augmentations that mix the samples of a batch, such as
-# MixUp and CutMix, go there or after the loader (:ref:`E24 on the errata page
-# <e24>`). The ``collate_fn`` below is a simplified MixUp: it stacks the batch,
-# then blends each sample with another one of the same batch, inputs and
-# targets with the same weight.
+# Augmentation that mixes the samples of a batch, such as MixUp, cannot happen
+# in the dataset, which sees one sample at a time. It goes in the
+# ``collate_fn``, which receives the list of samples of a batch. This one is a
+# simplified MixUp: it stacks the batch, then blends each sample with another
+# one of the same batch, inputs and targets with the same weight.
 
 from torch.utils.data import default_collate
 
 
-def mixup(
-    samples: list[tuple[torch.Tensor, torch.Tensor]],
-) -> list[torch.Tensor]:
-    """Stack the samples, then blend each one with another sample of the batch."""
+def mixup(samples: list[tuple[torch.Tensor, torch.Tensor]]) -> list:
+    """Stack the samples, then blend each with another sample of the batch."""
     batch_inputs, batch_targets = default_collate(samples)
     weight = torch.rand(())  # one mixing weight for the whole batch
     partner = torch.randperm(len(batch_inputs))
-    mixed_inputs = weight * batch_inputs + (1 - weight) * batch_inputs[partner]
-    mixed_targets = (
-        weight * batch_targets + (1 - weight) * batch_targets[partner]
-    )
-    return [mixed_inputs, mixed_targets]
+    return [
+        weight * batch_inputs + (1 - weight) * batch_inputs[partner],
+        weight * batch_targets + (1 - weight) * batch_targets[partner],
+    ]
 
 
-mixed_inputs, mixed_targets = next(
-    iter(DataLoader(dataset, batch_size=4, collate_fn=mixup))
-)
+mixed = DataLoader(dataset, batch_size=4, collate_fn=mixup)
+mixed_inputs, mixed_targets = next(iter(mixed))
+fits = mixed_inputs @ torch.tensor([[2.0], [-1.0]])
 print(
-    f"mixed batch: inputs {tuple(mixed_inputs.shape)}, targets {tuple(mixed_targets.shape)}"
+    f"blends still fit y = 2 * x1 - x2: {torch.allclose(fits, mixed_targets)}"
 )
-still_fits = torch.allclose(
-    mixed_inputs @ torch.tensor([[2.0], [-1.0]]), mixed_targets
-)
-print(f"mixed targets still follow y = 2 * x1 - x2: {still_fits}")
 
 # %%
-# The targets still fit because this problem is linear; for classification,
-# MixUp blends the one-hot labels in the same way.
-#
+# The blended targets still fit because this problem is linear. For
+# classification, MixUp blends one-hot labels in the same way, into class
+# probabilities. ``nn.CrossEntropyLoss`` takes such probabilities as targets,
+# as well as class indices
+# (:ref:`sphx_glr_auto_tutorials_plot_14_classification.py` uses the indices):
+
+logits = torch.tensor([[2.0, 0.5, -1.0]])
+loss_fn = nn.CrossEntropyLoss()
+print(f"index target:       {loss_fn(logits, torch.tensor([0])).item():.4f}")
+one_hot = torch.tensor([[1.0, 0.0, 0.0]])
+print(f"probability target: {loss_fn(logits, one_hot).item():.4f}")
+
+# %%
 # Takeaways
 # ---------
 #
@@ -281,8 +258,8 @@ print(f"mixed targets still follow y = 2 * x1 - x2: {still_fits}")
 #   memory, ``TensorDataset`` is that dataset.
 # * ``batch_size`` is the number of samples per batch: an epoch has
 #   ``ceil(samples / batch_size)`` batches, the floor with ``drop_last=True``.
-# * A batch keeps the dtype of its samples: give a float model ``float32``
-#   inputs.
+# * A batch of tensors keeps their dtype; Python floats become ``float64`` and
+#   integers ``int64``. Give a ``float32`` model ``float32`` inputs.
 # * Move the model once and each batch inside the loop; pin memory only for a
 #   CUDA device.
 # * ``DataLoader`` batches, shuffles and runs workers; it does not augment.
@@ -292,3 +269,123 @@ print(f"mixed targets still follow y = 2 * x1 - x2: {still_fits}")
 # Next, :ref:`sphx_glr_auto_tutorials_plot_11_shuffling_workers.py` shuffles
 # the samples in an order that is the same on every run, and measures when
 # worker processes make loading faster.
+#
+# What the article got wrong
+# --------------------------
+#
+# This page follows §4.4 "DataLoader" of the article; the :doc:`/errata` page
+# has the full entries.
+#
+# .. _erratum-e24:
+#
+# Erratum E24: No augmentation in DataLoader
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article says that ``DataLoader`` offers options to crop, flip and rotate
+# the data. Here are all of its parameters on the installed torch:
+
+import inspect
+import textwrap
+
+print(textwrap.fill(", ".join(inspect.signature(DataLoader).parameters), 79))
+
+# %%
+# None of them transforms a sample. Per-sample augmentation belongs in the
+# dataset, as in ``RandomFlip``, and augmentation that mixes samples in a
+# ``collate_fn`` (:ref:`E24 on the errata page <e24>`).
+#
+# .. _erratum-e25:
+#
+# Erratum E25: One batch, not two
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article says that its loader splits a dataset of two samples, with a
+# batch size of two, into two batches. Here is such a loader (a tensor is
+# itself a dataset: it has a length and can be indexed):
+
+two_samples = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+batches = list(DataLoader(two_samples, batch_size=2, shuffle=True))
+print(f"batches: {len(batches)}, of shape {tuple(batches[0].shape)}")
+
+# %%
+# ``batch_size`` is the number of samples in a batch, not the number of
+# batches; for two batches, use ``batch_size=1`` (:ref:`E25 on the errata page
+# <e25>`).
+#
+# .. _erratum-e26:
+#
+# Erratum E26: Integer batches for a float model
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article builds its samples with ``torch.tensor`` from Python integers,
+# and says that the batches go into a model:
+
+samples = torch.tensor([[1, 2], [3, 4]])
+integer_batch = next(iter(DataLoader(samples, batch_size=2)))
+try:
+    nn.Linear(2, 1)(integer_batch)
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+
+# %%
+# The samples are ``int64``, and so is the batch. Create them as floats,
+# ``torch.tensor(row, dtype=torch.float32)``, or convert the batch with
+# ``.float()`` (:ref:`E26 on the errata page <e26>`).
+#
+# Exercises
+# ---------
+#
+# Exercise 1 ★: predict the batch sizes
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Without running it, predict what this prints; then add ``drop_last=True`` and
+# predict again.
+#
+# .. code-block:: python
+#
+#    print([len(batch) for batch in DataLoader(range(10), batch_size=3)])
+#
+# .. solution::
+#
+#    Solution
+#
+#    Three full batches and one with the sample left over; ``drop_last=True``
+#    drops that one. :func:`pttour.count_batches` agrees with both.
+
+sizes = [len(batch) for batch in DataLoader(range(10), batch_size=3)]
+dropped = DataLoader(range(10), batch_size=3, drop_last=True)
+print(sizes, [len(batch) for batch in dropped])
+assert sizes == [3, 3, 3, 1]
+assert len(sizes) == pttour.count_batches(10, 3)
+assert len(dropped) == pttour.count_batches(10, 3, drop_last=True) == 3
+
+# %%
+# Exercise 2 ★★: samples that are lists
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article's data is a list of two rows. Predict what a batch of this loader
+# is; then change the dataset so that the batch is one ``float32`` tensor of
+# shape ``(2, 2)``.
+#
+# .. code-block:: python
+#
+#    rows = [[1, 2], [3, 4]]
+#    print(next(iter(DataLoader(rows, batch_size=2))))
+#
+# .. solution::
+#
+#    Solution
+#
+#    The default ``collate_fn`` treats a list sample as a sequence of fields,
+#    as it treats ``(input, target)`` pairs: the batch is a list of two
+#    ``int64`` columns. Tensor samples are stacked instead.
+
+rows = [[1, 2], [3, 4]]
+columns = next(iter(DataLoader(rows, batch_size=2)))
+print(columns)
+table = torch.tensor(rows, dtype=torch.float32)
+stacked = next(iter(DataLoader(table, batch_size=2)))
+print(stacked)
+assert [c.tolist() for c in columns] == [[1, 3], [2, 4]]
+assert stacked.shape == (2, 2)
+assert stacked.dtype == torch.float32

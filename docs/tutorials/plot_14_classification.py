@@ -10,8 +10,8 @@ you will be able to:
 
 * split a data set into training and validation sets with a seeded generator;
 * write a classifier as a subclass of ``nn.Module`` that returns logits;
-* train it with ``nn.CrossEntropyLoss`` over a ``DataLoader``, in
-  ``model.train()`` mode;
+* train it with ``nn.CrossEntropyLoss``, with class indices or class
+  probabilities as targets;
 * measure the validation loss and accuracy after every epoch, in
   ``model.eval()`` mode and under ``torch.inference_mode()``;
 * save a checkpoint and predict with a freshly built model loaded from it.
@@ -26,9 +26,8 @@ you will be able to:
 #
 # Each sample is a point in the plane, and its label says which of three spiral
 # arms it lies on. The points are generated with a seeded ``torch.Generator``,
-# so every run sees the same data and nothing is downloaded. With real images
-# you would take a ``Dataset`` from ``torchvision.datasets`` instead (e.g.
-# ``MNIST``); the rest of the page would not change.
+# so every run sees the same data and nothing is downloaded. The next page
+# trains on real images.
 
 import torch
 
@@ -37,19 +36,13 @@ data_generator = torch.Generator().manual_seed(0)
 radius = torch.linspace(0.05, 1.0, per_class).repeat(num_classes)
 labels = torch.arange(num_classes).repeat_interleave(per_class)
 angle = 4.0 * radius + labels * (2 * torch.pi / num_classes)
-angle += 0.5 * torch.randn(
-    len(labels), generator=data_generator
-)  # noise: arms overlap
+noise = torch.randn(len(labels), generator=data_generator)
+angle += 0.5 * noise  # the arms overlap a little
 points = torch.stack([radius * angle.cos(), radius * angle.sin()], dim=1)
-print(
-    f"points {tuple(points.shape)} {points.dtype}, labels {tuple(labels.shape)} {labels.dtype}"
-)
-print(f"samples per class: {torch.bincount(labels).tolist()}")
+print(f"points {tuple(points.shape)} {points.dtype}")
+print(f"labels {tuple(labels.shape)} {labels.dtype}: {labels[::300].tolist()}")
 
 # %%
-# The labels are class *indices*, ``0``, ``1`` or ``2``, as ``int64``: that is
-# the form ``nn.CrossEntropyLoss`` expects, not one-hot vectors.
-#
 # Training and validation sets
 # ----------------------------
 #
@@ -61,38 +54,24 @@ print(f"samples per class: {torch.bincount(labels).tolist()}")
 from torch.utils.data import DataLoader, TensorDataset, random_split
 
 dataset = TensorDataset(points, labels)
-train_set, val_set = random_split(
-    dataset, [0.8, 0.2], generator=torch.Generator().manual_seed(1)
-)
-print(
-    f"training samples: {len(train_set)}, validation samples: {len(val_set)}"
-)
-
+split_generator = torch.Generator().manual_seed(1)
+train_set, val_set = random_split(dataset, [0.8, 0.2], split_generator)
+print(f"training samples: {len(train_set)}, validation: {len(val_set)}")
+shuffle_generator = torch.Generator().manual_seed(2)
 train_loader = DataLoader(
-    train_set,
-    batch_size=64,
-    shuffle=True,
-    generator=torch.Generator().manual_seed(2),
+    train_set, batch_size=64, shuffle=True, generator=shuffle_generator
 )
-val_loader = DataLoader(
-    val_set, batch_size=256
-)  # no shuffling needed to evaluate
+val_loader = DataLoader(val_set, batch_size=256)  # no need to shuffle
 
 # %%
 # The model: an ``nn.Module`` subclass
 # ------------------------------------
 #
-# A model is a class derived from ``nn.Module``. Its ``__init__`` calls
-# ``super().__init__()`` first, then creates the layers as attributes: that
-# registers their parameters, so ``model.parameters()``, ``model.to(device)``
-# and ``model.state_dict()`` find them. ``forward`` says how an input flows
-# through the layers; you call the model, ``model(x)``, never
-# ``model.forward(x)``, so that PyTorch's hooks run.
-#
-# The last layer returns one raw score per class, the *logits*, with no
-# softmax: ``nn.CrossEntropyLoss`` applies ``log_softmax`` itself, in a
-# numerically safe way. During training only, the dropout layer zeroes each
-# hidden value with probability 0.1.
+# ``__init__`` creates the layers as attributes, which registers their
+# parameters; ``forward`` says how an input flows through them. The last layer
+# returns one raw score per class, the *logits*, with no softmax. During
+# training only, the dropout layer zeroes each hidden value with probability
+# 0.1.
 
 from torch import nn
 
@@ -111,38 +90,61 @@ class SpiralClassifier(nn.Module):
         return self.output(x)  # logits, shape (batch, num_classes)
 
 
-device = (
-    torch.accelerator.current_accelerator()
-    if torch.accelerator.is_available()
-    else torch.device("cpu")
-)
+if torch.accelerator.is_available():
+    device = torch.accelerator.current_accelerator()
+else:
+    device = torch.device("cpu")
 torch.manual_seed(0)  # the initial weights and the dropout masks
 model = SpiralClassifier().to(device)
-print(model)
-print(
-    f"parameters: {sum(p.numel() for p in model.parameters())}, device: {device}"
-)
+print(f"parameters: {sum(p.numel() for p in model.parameters())}")
+
+# %%
+# The loss: targets as indices or as probabilities
+# ------------------------------------------------
+#
+# ``nn.CrossEntropyLoss`` applies ``log_softmax`` to the logits itself, in a
+# numerically safe way, and takes the targets in one of two forms. *Class
+# indices*, ``int64`` of shape ``(batch,)``, like our labels; or *class
+# probabilities*, floats of shape ``(batch, classes)`` whose rows sum to 1. A
+# one-hot row is a probability target that puts everything on one class, so
+# it gives the same loss as its index:
+
+loss_fn = nn.CrossEntropyLoss()
+logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
+indices = torch.tensor([0, 2])
+one_hot = nn.functional.one_hot(indices, num_classes).float()
+print(f"one-hot targets:\n{one_hot}")
+by_index, by_one_hot = loss_fn(logits, indices), loss_fn(logits, one_hot)
+print(f"indices {by_index:.4f}, one-hot {by_one_hot:.4f}")
+
+# %%
+# Probabilities allow softer targets. *Label smoothing* moves a little of the
+# weight from the true class to the others, so that the model is not pushed to
+# be certain; *MixUp* trains on blends of two samples, whose target is the same
+# blend of their labels. The option ``label_smoothing=0.1`` is the same as the
+# smoothed probabilities:
+
+smoothed = one_hot * 0.9 + 0.1 / num_classes
+by_option = nn.CrossEntropyLoss(label_smoothing=0.1)(logits, indices)
+by_probs = loss_fn(logits, smoothed)
+print(f"label_smoothing=0.1 {by_option:.4f}, probabilities {by_probs:.4f}")
 
 # %%
 # The training and validation loops
 # ---------------------------------
 #
-# One epoch of training reads every training batch once. ``model.train()``
-# switches the dropout on; the step itself is the one of the earlier pages.
-# After each epoch, ``evaluate`` runs the validation set with ``model.eval()``,
-# which switches the dropout off, and under ``torch.inference_mode()``, which
-# records no graph for autograd: faster, and less memory.
-#
-# The loss is a mean over a batch, so we weigh it by the batch size before
-# averaging over the epoch: the last, smaller batch then counts exactly as much
-# as its samples. The predicted class is the index of the largest logit,
-# ``argmax(dim=1)``.
+# ``model.train()`` switches the dropout on; the step is the one of the earlier
+# pages. ``evaluate`` runs the validation set with ``model.eval()``, which
+# switches the dropout off, under ``torch.inference_mode()``, which records no
+# graph for autograd. The loss is a mean over a batch, so we weigh it by the
+# batch size before averaging over the epoch: the smaller last batch then
+# counts as much as its samples. The predicted class is the index of the
+# largest logit, ``argmax(dim=1)``.
 
-loss_fn = nn.CrossEntropyLoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 
 
-def train_one_epoch(model, loader, loss_fn, optimizer):
+def train_one_epoch(model, loader, optimizer) -> float:
     model.train()
     total_loss = 0.0
     for inputs, targets in loader:
@@ -155,7 +157,7 @@ def train_one_epoch(model, loader, loss_fn, optimizer):
     return total_loss / len(loader.dataset)
 
 
-def evaluate(model, loader, loss_fn):
+def evaluate(model, loader) -> tuple[float, float]:
     model.eval()
     total_loss, correct = 0.0, 0
     with torch.inference_mode():
@@ -167,185 +169,196 @@ def evaluate(model, loader, loss_fn):
     return total_loss / len(loader.dataset), correct / len(loader.dataset)
 
 
-history = {"train loss": [], "validation loss": [], "validation accuracy": []}
+history = []  # (training loss, validation loss) per epoch
 for epoch in range(1, 31):
-    train_loss = train_one_epoch(model, train_loader, loss_fn, optimizer)
-    val_loss, val_accuracy = evaluate(model, val_loader, loss_fn)
-    for key, value in zip(
-        history, (train_loss, val_loss, val_accuracy), strict=True
-    ):
-        history[key].append(value)
-    if epoch % 5 == 0:
-        print(
-            f"epoch {epoch:2}: train loss {train_loss:.3f}, val loss {val_loss:.3f}, "
-            f"val acc {val_accuracy:.3f}"
-        )
+    train_loss = train_one_epoch(model, train_loader, optimizer)
+    val_loss, val_accuracy = evaluate(model, val_loader)
+    history.append((train_loss, val_loss))
+    if epoch % 10 == 0:
+        print(f"epoch {epoch}: train {train_loss:.3f}, val {val_loss:.3f}")
 print(f"validation accuracy: {val_accuracy:.3f}")
 
 # %%
-# A guess gets one sample in three right. To see what the hidden layers buy,
-# the same loops train a linear model, ``nn.Linear(2, 3)``: it can only cut the
-# plane with straight lines.
+# A guess gets one point in three right. A linear model, ``nn.Linear(2, 3)``,
+# can only cut the plane with straight lines:
 
 torch.manual_seed(0)
 linear = nn.Linear(2, num_classes).to(device)
 linear_optimizer = torch.optim.Adam(linear.parameters(), lr=0.01)
 for _ in range(30):
-    train_one_epoch(linear, train_loader, loss_fn, linear_optimizer)
-print(
-    f"linear model: {evaluate(linear, val_loader, loss_fn)[1]:.3f} of the validation set right"
-)
+    train_one_epoch(linear, train_loader, linear_optimizer)
+print(f"linear model: {evaluate(linear, val_loader)[1]:.3f} right")
 
 # %%
 # The straight lines get about half of the points right; the network gets most
-# of them. Its validation loss follows its training loss: it learned the
-# spirals, not the training samples. The noise pushes some points onto a
-# neighbouring arm, so a few validation points stay wrong whatever the model.
-#
-# The left plot shows the losses per epoch; the right one colours every point
-# of the plane with the class the model predicts there, its *decision regions*,
-# under the validation points.
+# of them. The noise pushes some points onto a neighbouring arm, so a few stay
+# wrong whatever the model.
 
 import matplotlib.pyplot as plt
 from matplotlib.colors import ListedColormap
 
 grid = torch.linspace(-1.3, 1.3, 200)
 grid_x, grid_y = torch.meshgrid(grid, grid, indexing="xy")
-with torch.inference_mode():  # model is still in eval mode after evaluate()
-    regions = model(
-        torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).to(device)
-    )
-regions = regions.argmax(dim=1).reshape(grid_x.shape).cpu()
+plane = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1)
+with torch.inference_mode():  # the model is in eval mode after evaluate()
+    regions = model(plane.to(device)).argmax(dim=1)
+regions = regions.reshape(grid_x.shape).cpu()
 val_points, val_labels = points[val_set.indices], labels[val_set.indices]
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.6))
-epochs = range(1, len(history["train loss"]) + 1)
-left.plot(epochs, history["train loss"], label="training loss")
-left.plot(epochs, history["validation loss"], label="validation loss")
-left.set_xlabel("epoch")
-left.set_ylabel("cross-entropy loss")
-left.legend()
-colours = ListedColormap(
-    ["tab:blue", "tab:orange", "tab:green"]
-)  # class 0, 1, 2
-right.contourf(
-    grid_x,
-    grid_y,
-    regions,
-    levels=[-0.5, 0.5, 1.5, 2.5],
-    cmap=colours,
-    alpha=0.3,
-)
-right.scatter(
-    *val_points.T,
-    c=val_labels,
-    cmap=colours,
-    vmin=0,
-    vmax=2,
-    s=12,
-    edgecolors="k",
-    linewidths=0.3,
-)
+train_losses, val_losses = zip(*history, strict=True)
+left.plot(range(1, 31), train_losses, "-", range(1, 31), val_losses, "--")
+colours = ListedColormap(["tab:blue", "tab:orange", "tab:green"])
+levels = [-0.5, 0.5, 1.5, 2.5]
+right.contourf(grid_x, grid_y, regions, levels, cmap=colours, alpha=0.3)
+right.scatter(*val_points.T, c=val_labels, cmap=colours, s=12, ec="k", lw=0.3)
 right.set_aspect("equal")
-right.set_title("decision regions, validation points")
 plt.show()
 
 # %%
-# Saving a checkpoint
-# -------------------
+# .. figure-caption::
 #
-# A checkpoint saves *state dicts*, the tensors of the model and of the
-# optimizer, not the pickled objects: loading then needs only your class, and
-# ``torch.load`` can refuse anything that is not plain data. Add whatever you
-# need to continue or to know what the file holds, here the epoch. (For a save
-# that a crash cannot half-write, and an exact resume, see
-# :func:`pttour.save_checkpoint`.)
+#    Left: the cross-entropy loss after each epoch (horizontal axis), on the
+#    training set (solid line) and on the validation set (dashed). Right: each
+#    point of the plane coloured with the class the model predicts there, its
+#    decision regions, under the validation points coloured by their class.
+#
+# The validation loss follows the training loss: the network learned the
+# spirals, not the training samples.
+#
+# Saving, and predicting with the saved model
+# -------------------------------------------
+#
+# As on :ref:`sphx_glr_auto_tutorials_plot_12_saving_loading.py`: save the
+# state dicts; later, build the model from its class, load the tensors with
+# ``map_location`` and ``weights_only=True``, copy them in, and switch to
+# evaluation mode. ``softmax`` turns logits into probabilities that sum to 1;
+# the class is still the ``argmax``.
 
 import tempfile
 from pathlib import Path
 
 workdir = tempfile.TemporaryDirectory()
 path = Path(workdir.name) / "spirals.pt"
-torch.save(
-    {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "epoch": epoch,
-    },
-    path,
-)
-print(f"saved {path.name}: {path.stat().st_size} bytes")
-
-# %%
-# Predicting with the saved model
-# -------------------------------
-#
-# Later, maybe in another program or on another machine: build the model from
-# its class, load the tensors with ``map_location`` (a file written on a GPU
-# then loads on a machine without one) and ``weights_only=True`` (only tensors
-# and plain containers are rebuilt; it has been the default since PyTorch 2.6),
-# copy them in with ``load_state_dict``, and switch to evaluation mode.
+state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+torch.save({**state, "epoch": epoch}, path)
 
 restored = SpiralClassifier().to(device)
 checkpoint = torch.load(path, map_location=device, weights_only=True)
 restored.load_state_dict(checkpoint["model"])
 restored.eval()
-
 queries = [[0.0, 0.0], [0.5, 0.5], [-0.6, 0.2]]
-new_points = torch.tensor(queries, device=device)
 with torch.inference_mode():
-    logits = restored(new_points)
-predicted, probabilities = logits.argmax(dim=1), logits.softmax(dim=1)
-for point, label, probs in zip(
-    queries, predicted.tolist(), probabilities.tolist(), strict=True
-):
-    print(
-        f"point {point}: class {label}, probabilities {[round(p, 3) for p in probs]}"
-    )
-
-_, restored_accuracy = evaluate(restored, val_loader, loss_fn)
-print(
-    f"restored model, validation accuracy: {restored_accuracy:.3f} "
-    f"(same as before saving: {restored_accuracy == val_accuracy})"
-)
-
-# %%
-# ``softmax`` turns logits into probabilities that sum to 1; the class is still
-# the ``argmax``, which softmax does not change. The restored model scores
-# exactly as the trained one did: the file holds everything the predictions
-# depend on.
-#
-# Why ``eval()`` matters here: in training mode, dropout draws a new mask at
-# every call, so the same input gets different answers.
-
-restored.train()
-with torch.inference_mode():
-    first, second = restored(new_points), restored(new_points)
-print(f"train mode, two calls agree: {torch.equal(first, second)}")
-restored.eval()
-with torch.inference_mode():
-    first, second = restored(new_points), restored(new_points)
-print(f"eval mode, two calls agree: {torch.equal(first, second)}")
+    logits = restored(torch.tensor(queries, device=device))
+probabilities = logits.softmax(dim=1)
+for point, probs in zip(queries, probabilities.tolist(), strict=True):
+    rounded = [round(p, 3) for p in probs]
+    print(f"point {point}: class {probs.index(max(probs))}, {rounded}")
+restored_accuracy = evaluate(restored, val_loader)[1]
+print(f"restored model, same accuracy: {restored_accuracy == val_accuracy}")
 workdir.cleanup()
 
 # %%
-# ``inference_mode`` and ``eval()`` do different jobs: the first stops autograd
-# from recording, the second changes how layers such as ``nn.Dropout`` and
-# ``nn.BatchNorm1d`` behave. Prediction needs both. ``torch.no_grad()`` is the
-# older, slightly slower alternative to ``inference_mode``; use it when a
-# result must later take part in autograd, which tensors created under
-# ``inference_mode`` cannot.
-#
 # Takeaways
 # ---------
 #
 # * Split off a validation set with a seeded generator, and judge the model
 #   only on it.
-# * A classifier returns logits; ``nn.CrossEntropyLoss`` takes them with class
-#   indices (``int64``) as targets, and applies the softmax itself.
+# * A classifier returns logits. ``nn.CrossEntropyLoss`` applies the softmax
+#   itself, and takes as targets class indices (``int64``) or class
+#   probabilities (floats, one row per sample): one-hot rows, smoothed labels,
+#   MixUp blends.
 # * ``model.train()`` before training, ``model.eval()`` and
 #   ``torch.inference_mode()`` for validation and prediction.
 # * Accuracy is the share of ``logits.argmax(dim=1) == targets``.
-# * Save state dicts; to predict, build the model, ``torch.load(path,
-#   map_location=device, weights_only=True)``, ``load_state_dict``, ``eval()``,
-#   then call it under ``inference_mode``.
+#
+# Next, :ref:`sphx_glr_auto_tutorials_plot_15_cnn_digits.py` trains a
+# convolutional network on real images.
+#
+# Exercises
+# ---------
+#
+# Exercise 1 ★: predict the loss of a model that knows nothing
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Without running it, predict what this prints (to 4 decimals); then change
+# the logits to ``[[0.0, 0.0, 5.0]]`` and predict whether it goes up or down.
+#
+# .. code-block:: python
+#
+#    loss = nn.CrossEntropyLoss()(torch.zeros(1, 3), torch.tensor([2]))
+#    print(f"{loss:.4f}")
+#
+# .. solution::
+#
+#    Solution
+#
+#    With equal logits, every class gets probability 1/3, and the loss is
+#    :math:`-\ln(1/3) = \ln 3`. Logits that favour the true class lower it.
+
+import math
+
+loss = nn.CrossEntropyLoss()(torch.zeros(1, 3), torch.tensor([2]))
+print(f"{loss:.4f}")
+assert math.isclose(loss.item(), math.log(3), rel_tol=1e-6)
+sure = nn.CrossEntropyLoss()(
+    torch.tensor([[0.0, 0.0, 5.0]]), torch.tensor([2])
+)
+print(f"{sure:.4f}")
+assert sure < loss
+
+# %%
+# Exercise 2 ★★: accuracy per class
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Compute the share of each class's validation points that ``model`` gets
+# right. Check that the three shares, weighted by the number of points of each
+# class, give back the validation accuracy.
+#
+# .. solution::
+#
+#    Solution
+#
+#    ``torch.bincount`` counts how often each class appears, among all points
+#    and among the correct ones.
+
+with torch.inference_mode():
+    predicted = model(val_points.to(device)).argmax(dim=1).cpu()
+right = predicted == val_labels
+per_class = torch.bincount(val_labels, minlength=num_classes)
+right_per_class = torch.bincount(val_labels[right], minlength=num_classes)
+shares = right_per_class / per_class
+print(f"right per class: {[round(s, 3) for s in shares.tolist()]}")
+weighted = (shares * per_class).sum() / per_class.sum()
+assert math.isclose(weighted.item(), val_accuracy, rel_tol=1e-6)
+
+# %%
+# Exercise 3 ★★: train with smoothed labels
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Train a new ``SpiralClassifier`` for 30 epochs on probability targets: the
+# one-hot rows of the labels, smoothed by 0.1, in a loop you write. How does
+# its validation accuracy compare with that of ``model``?
+#
+# .. solution::
+#
+#    Solution
+#
+#    The loss takes the probabilities directly. Smoothing changes how sure the
+#    model gets, more than which class it picks, so the accuracy stays close.
+
+torch.manual_seed(0)
+smooth_model = SpiralClassifier().to(device)
+smooth_optimizer = torch.optim.Adam(smooth_model.parameters(), lr=0.01)
+for _ in range(30):
+    smooth_model.train()
+    for inputs, targets in train_loader:
+        one_hot = nn.functional.one_hot(targets, num_classes).float()
+        soft = (one_hot * 0.9 + 0.1 / num_classes).to(device)
+        loss = loss_fn(smooth_model(inputs.to(device)), soft)
+        smooth_optimizer.zero_grad()
+        loss.backward()
+        smooth_optimizer.step()
+smooth_accuracy = evaluate(smooth_model, val_loader)[1]
+print(f"smoothed labels: {smooth_accuracy:.3f}, indices: {val_accuracy:.3f}")
+assert abs(smooth_accuracy - val_accuracy) < 0.05

@@ -153,10 +153,16 @@ def test_install_cell_installs_only_what_is_missing(
     too_old = f"{major}.{minor - 1}.1+cu121" if minor else f"{major - 1}.99.0"
     scenarios = {
         "nothing installed": {},
-        "torch too old": {"torch": too_old, "matplotlib": "3.9.2", "pttour": wheel.version},
+        "torch too old": {
+            "torch": too_old,
+            "matplotlib": "3.9.2",
+            "scikit-learn": "1.5.2",
+            "pttour": wheel.version,
+        },
         "everything there": {
             "torch": f"{wheel.torch_minimum}.0",
             "matplotlib": "3.9.2",
+            "scikit-learn": "1.5.2",
             "pttour": wheel.version,
         },
     }
@@ -197,6 +203,7 @@ importlib.metadata.version = _version
         "nothing installed": [
             torch,
             ["pip", "install", "matplotlib"],
+            ["pip", "install", "scikit-learn"],
             ["pip", "install", wheel.url],
         ],
         "torch too old": [torch],
