@@ -364,6 +364,7 @@ same = vmap(noisy, randomness="same")(ones)
 print(different, same, sep="\n")
 assert "randomness error mode" in message
 assert all(torch.equal(row, same[0]) for row in same)
+assert not all(torch.equal(row, different[0]) for row in different)
 
 # %%
 # Exercise 3 ★★: batch norm mixes the samples
