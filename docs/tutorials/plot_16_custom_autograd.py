@@ -7,11 +7,16 @@ needs a hand-written gradient. Sometimes you still want to write one: an
 operation has no derivative, autograd's derivative of your formula is wrong or
 unstable somewhere, or the forward calls code autograd cannot see.
 ``torch.autograd.Function`` lets you write the forward and the backward
-yourself, and autograd then trusts your backward completely. After this
-tutorial you will be able to decide when a custom ``Function`` is worth
-writing, write one whose backward can itself be differentiated, and check its
-first and second derivatives with ``torch.autograd.gradcheck`` and
-``torch.autograd.gradgradcheck``.
+yourself, and autograd then trusts your backward completely.
+
+After reading this page you will be able to:
+
+* decide when a custom ``Function`` is worth writing;
+* write one whose backward can itself be differentiated;
+* check its first and second derivatives with ``torch.autograd.gradcheck`` and
+  ``torch.autograd.gradgradcheck``;
+* tell when ``once_differentiable`` raises an error and when it silently drops
+  part of a second derivative.
 
 **What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
 <https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
@@ -59,27 +64,26 @@ def stable_softplus(x):
     return torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))
 
 
+def rounded(values, digits=4):
+    return [round(v, digits) for v in values.tolist()]
+
+
 for formula in (naive_softplus, stable_softplus):
     x = torch.tensor([0.0, 100.0], device=device, requires_grad=True)
     value = formula(x)
     value.sum().backward()
-    rounded = [round(v, 4) for v in value.tolist()]
-    print(f"{formula.__name__}: value {rounded}, slope {x.grad.tolist()}")
+    print(
+        f"{formula.__name__}: value {rounded(value)}, slope {rounded(x.grad)}"
+    )
 
 # %%
 # (PyTorch's own ``torch.nn.functional.softplus`` is right everywhere; use it
 # in real code. Softplus is here because it is the smallest function with a
-# useful second derivative.) These are the reasons to write a ``Function``:
-#
-# - the derivative autograd would compute is **missing, wrong or unstable**;
-# - a hand-written backward is **cheaper**: it saves fewer tensors or fuses
-#   several steps;
-# - the forward calls **code autograd cannot see**, such as NumPy or a compiled
-#   library.
-#
-# When the forward is a composition of torch operations whose derivative is
-# right, do not write one: a hand-written backward only adds a place for
-# mistakes.
+# useful second derivative.) Write a ``Function`` when the derivative autograd
+# would compute is **missing, wrong or unstable**, when a hand-written backward
+# is **cheaper** (it saves fewer tensors or fuses steps), or when the forward
+# calls **code autograd cannot see**, such as NumPy or a compiled library.
+# Otherwise do not: a hand-written backward only adds a place for mistakes.
 #
 # Writing the Function
 # --------------------
@@ -114,9 +118,7 @@ class Softplus(torch.autograd.Function):
 x = torch.tensor([0.0, 100.0], device=device, requires_grad=True)
 value = Softplus.apply(x)  # a Function is called through .apply
 value.sum().backward()
-print(
-    f"Softplus: value {[round(v, 4) for v in value.tolist()]}, slope {x.grad.tolist()}"
-)
+print(f"Softplus: value {rounded(value)}, slope {rounded(x.grad)}")
 
 # %%
 # The backward uses only differentiable torch operations on the saved input.
@@ -125,14 +127,14 @@ print(
 # is the tested version of this class; it adds a ``jvp`` method, the
 # forward-mode derivative that ``torch.func.jacfwd`` uses in
 # :ref:`sphx_glr_auto_tutorials_plot_17_torch_func.py`.
+# :func:`pttour.softplus` calls it, after refusing an integer tensor with an
+# error that says how to convert it.
 
 import pttour
 
 points = torch.linspace(-30, 30, 61, device=device)
-print(
-    "same as pttour:",
-    torch.equal(Softplus.apply(points), pttour.SoftplusFunction.apply(points)),
-)
+ours = Softplus.apply(points)
+print("same as pttour:", torch.equal(ours, pttour.softplus(points)))
 
 # %%
 # First and second derivatives
@@ -157,22 +159,29 @@ print(
 )
 
 # %%
-# The slope rises from 0 to 1, and the curvature peaks at 0, where it equals
-# ``1/4``.
+# The figure draws softplus and the two derivatives that autograd computed.
 
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(xs.detach(), values.detach(), label="softplus(x)")
-ax.plot(xs.detach(), first.detach(), label="first derivative (backward)")
-ax.plot(xs.detach(), second, label="second derivative (double backward)")
+ax.plot(xs.detach(), values.detach(), label="f(x)")
+ax.plot(xs.detach(), first.detach(), label="f′(x)")
+ax.plot(xs.detach(), second, label="f″(x)")
 ax.set_xlabel("x")
-ax.set_title("Softplus and its derivatives from autograd")
 ax.grid(alpha=0.3)
 ax.legend()
 plt.show()
 
 # %%
+# .. figure-caption::
+#
+#    Softplus ``f(x)`` (blue), its first derivative ``f′(x)`` from the
+#    backward (orange) and its second derivative ``f″(x)`` from double
+#    backward (green), for ``x`` from -6 to 6.
+#
+# The slope rises from 0 to 1, and the curvature peaks at 0, where it equals
+# ``1/4``.
+#
 # Checking the gradients
 # ----------------------
 #
@@ -186,95 +195,36 @@ plt.show()
 # in rounding error, and ``gradcheck`` warns and then fails even for a correct
 # function. Both return ``True`` or raise ``GradcheckError``
 # (:ref:`sphx_glr_auto_tutorials_plot_09_gradcheck.py` explains both).
+# :func:`pttour.verify_gradients` is the tested version of the two calls: it
+# runs both and returns both verdicts with torch's explanation.
 
 x = torch.tensor([-2.0, 0.5, 3.0], dtype=torch.float64, requires_grad=True)
 print("gradcheck:", torch.autograd.gradcheck(Softplus.apply, (x,)))
 print("gradgradcheck:", torch.autograd.gradgradcheck(Softplus.apply, (x,)))
-
-# %%
-# :func:`pttour.verify_gradients` is the tested version of these two calls: it
-# runs both and returns both verdicts with torch's explanation, instead of
-# ``True`` or an exception.
-
 print(pttour.verify_gradients(Softplus.apply, x).message)
 
 # %%
-# Pitfalls reproduced live
-# ------------------------
-#
-# A backward that ignores ``grad_output``
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-#
-# A common quick test of a custom function is ``.sum().backward()``. It cannot
-# catch a backward that forgets to multiply by ``grad_output``: the gradient of
-# a sum is 1 for every element, so ``grad_output`` is all ones. A weighted sum
-# exposes the bug, and so does ``gradcheck``.
-
-from torch.autograd.gradcheck import GradcheckError
-
-
-class ForgetsGradOutput(Softplus):
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return torch.sigmoid(x)  # BUG: should be grad_output * sigmoid(x)
-
-
-weights = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
-for function in (Softplus, ForgetsGradOutput):
-    (plain,) = torch.autograd.grad(function.apply(x).sum(), x)
-    (weighted,) = torch.autograd.grad((weights * function.apply(x)).sum(), x)
-    plain, weighted = [
-        [round(v, 3) for v in g.tolist()] for g in (plain, weighted)
-    ]
-    print(f"{function.__name__:17} sum: {plain}  weighted sum: {weighted}")
-try:
-    torch.autograd.gradcheck(ForgetsGradOutput.apply, (x,))
-except GradcheckError as err:
-    print(f"GradcheckError: {err}")
-
-# %%
-# Every column of the analytical Jacobian is ``sigmoid(x)``: whatever unit
-# vector ``gradcheck`` passes as ``grad_output``, the wrong backward returns
-# the same tensor. A model built on it trains, its loss may even decrease, and
-# its gradients are wrong.
-#
-# A backward that detaches
-# ~~~~~~~~~~~~~~~~~~~~~~~~
-#
-# This backward computes the right numbers, but calls ``.detach()``, a habit
-# from code that converts tensors to NumPy. To autograd the detached factor is
-# a constant, so double backward loses the part of the second derivative that
-# flows through it. ``gradcheck`` passes; ``gradgradcheck`` does not.
-
-
-class DetachingBackward(Softplus):
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return (
-            grad_output * torch.sigmoid(x).detach()
-        )  # autograd cannot see through this
-
-
-print("gradcheck:", torch.autograd.gradcheck(DetachingBackward.apply, (x,)))
-try:
-    torch.autograd.gradgradcheck(DetachingBackward.apply, (x,))
-except GradcheckError as err:
-    print(f"GradcheckError: {err}")
-
-# %%
-# ``once_differentiable`` does not always stop double backward
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# A backward that cannot be differentiated
+# ----------------------------------------
 #
 # When the backward cannot be built from differentiable torch operations,
 # because it calls NumPy or a compiled kernel, PyTorch offers the decorator
-# ``once_differentiable`` from ``torch.autograd.function``. It turns double
-# backward into an error only in some cases, for example when the backward's
-# ``grad_output`` itself requires grad. In the others, the function's part of
-# the second derivative is silently dropped. With ``f(x) = sum(softplus(x)) +
-# sum(x**3)`` the sum passes a constant ``grad_output``, so the curvature of
-# softplus is missing and only the ``6x`` of the cube is left.
+# ``once_differentiable`` from ``torch.autograd.function``. It runs the
+# backward without recording it, and puts in its place a node that raises an
+# error when it runs. That node is not always reached:
+#
+# - it exists only when ``grad_output`` itself requires grad, as for ``sum(f(x)
+#   ** 2)``, whose ``grad_output`` is ``2 * f(x)``; for ``sum(f(x))`` it is a
+#   constant, and there is no node at all;
+# - ``.backward()`` runs every node of the graph and reaches it;
+#   ``torch.autograd.grad`` runs only the nodes that lead to its inputs, and
+#   the node leads nowhere.
+#
+# Where it is not reached, the function's part of the second derivative is
+# silently missing. We add ``sum(x**3)``, whose second derivative ``6x`` is
+# not touched, so that what goes missing shows.
+
+import textwrap
 
 from torch.autograd.function import once_differentiable
 
@@ -287,33 +237,43 @@ class OnceSoftplus(Softplus):
         return grad_output * torch.sigmoid(x)
 
 
-(slope,) = torch.autograd.grad(
-    (OnceSoftplus.apply(x) ** 2).sum(), x, create_graph=True
-)
-try:
-    slope.sum().backward()
-except RuntimeError as err:
-    print(f"sum(softplus(x)**2): RuntimeError: {err}")
-for function in (Softplus, OnceSoftplus):
-    (slope,) = torch.autograd.grad(
-        function.apply(x).sum() + (x**3).sum(), x, create_graph=True
-    )
-    x.grad = None
-    slope.sum().backward()
-    print(
-        f"{function.__name__:12} second derivative {[round(v, 3) for v in x.grad.tolist()]}"
-    )
+losses = {
+    "sum(f(x))": lambda f: f(x).sum(),
+    "sum(f(x)**2)": lambda f: (f(x) ** 2).sum(),
+}
+for name, loss in losses.items():
+    print(f"second derivative of {name} + sum(x**3):")
+    for function in (Softplus, OnceSoftplus):
+        total = loss(function.apply) + (x**3).sum()
+        (slope,) = torch.autograd.grad(total, x, create_graph=True)
+        (by_grad,) = torch.autograd.grad(slope.sum(), x, retain_graph=True)
+        x.grad = None
+        try:
+            slope.sum().backward()
+            by_backward = rounded(x.grad, 2)
+        except RuntimeError as err:
+            by_backward, error = "RuntimeError", err
+        print(
+            f"  {function.__name__:12} grad: {rounded(by_grad, 2)}, "
+            f"backward: {by_backward}"
+        )
+print(textwrap.fill(f"RuntimeError: {error}", 79))
+
+# %%
+# ``OnceSoftplus`` loses the curvature of softplus everywhere but in one
+# place: ``.backward()`` after a ``grad_output`` that requires grad. So
+# ``once_differentiable`` is no guarantee: if second derivatives matter, write
+# the backward with differentiable torch operations. ``gradgradcheck``, which
+# compares the second derivatives with finite differences, catches every case:
+
+from torch.autograd.gradcheck import GradcheckError
+
 try:
     torch.autograd.gradgradcheck(lambda t: OnceSoftplus.apply(t) + t**3, (x,))
 except GradcheckError as err:
-    print(f"GradcheckError: {err}")
+    print(f"GradcheckError: {str(err).splitlines()[0]}")
 
 # %%
-# So ``once_differentiable`` is no guarantee: if second derivatives matter,
-# write the backward with differentiable torch operations, and check it with
-# ``gradgradcheck``, which compares the second derivatives with finite
-# differences and catches the dropped term.
-#
 # Takeaways
 # ---------
 #
@@ -324,11 +284,171 @@ except GradcheckError as err:
 #   ``ctx.save_for_backward``, and return ``grad_output`` times the local
 #   derivative.
 # - Build the backward from differentiable torch operations (no ``.detach()``,
-#   NumPy or ``.item()``), so that second derivatives are right;
-#   ``once_differentiable`` does not always turn a missing second derivative
-#   into an error.
-# - ``.sum().backward()`` proves nothing about a backward: check it in float64
-#   with ``gradcheck`` and ``gradgradcheck``, which vary ``grad_output``.
+#   NumPy or ``.item()``), so that second derivatives are right.
+#   ``once_differentiable`` raises only in ``.backward()`` after a
+#   ``grad_output`` that requires grad; ``torch.autograd.grad`` silently drops
+#   its part.
+# - Check a backward in float64 with ``gradcheck`` and ``gradgradcheck``,
+#   which vary ``grad_output``; ``.sum().backward()`` alone proves nothing
+#   (Exercise 1 shows why).
 #
 # Next: :ref:`sphx_glr_auto_tutorials_plot_17_torch_func.py` transforms
 # functions, this one included, with ``torch.func``.
+#
+# Exercises
+# ---------
+#
+# Exercise 1 ★: predict what a forgotten ``grad_output`` does
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# This backward forgets to multiply by ``grad_output``. Without running it,
+# predict the two gradients it prints; then compare them with those of
+# ``Softplus``.
+#
+# .. code-block:: python
+#
+#    class ForgetsGradOutput(Softplus):
+#        @staticmethod
+#        def backward(ctx, grad_output):
+#            (x,) = ctx.saved_tensors
+#            return torch.sigmoid(x)
+#
+#
+#    x = torch.tensor([0.0, 2.0], requires_grad=True)
+#    ForgetsGradOutput.apply(x).sum().backward()
+#    print(rounded(x.grad))
+#    x.grad = None
+#    (3 * ForgetsGradOutput.apply(x)).sum().backward()
+#    print(rounded(x.grad))
+#
+# .. solution::
+#
+#    Solution
+#
+#    The gradient of a sum is 1 for every element, so the first call passes a
+#    ``grad_output`` of ones and the bug does not show. With the factor 3,
+#    ``grad_output`` is 3 everywhere, and the right gradient is three times
+#    ``sigmoid(x)``.
+
+
+class ForgetsGradOutput(Softplus):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return torch.sigmoid(x)
+
+
+for function in (ForgetsGradOutput, Softplus):
+    x = torch.tensor([0.0, 2.0], requires_grad=True)
+    function.apply(x).sum().backward()
+    plain = rounded(x.grad)
+    x.grad = None
+    (3 * function.apply(x)).sum().backward()
+    print(f"{function.__name__:17} sum: {plain}, 3 * sum: {rounded(x.grad)}")
+    if function is ForgetsGradOutput:
+        assert torch.allclose(x.grad, torch.sigmoid(x.detach()))
+    else:
+        assert torch.allclose(x.grad, 3 * torch.sigmoid(x.detach()))
+
+# %%
+# Exercise 2 ★★: which of these three backward functions is wrong?
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# ``A``, ``B`` and ``C`` below inherit the forward of ``Softplus`` and replace
+# its backward by one of these lines. Which are right, to first and to second
+# order? Predict, then check all three with :func:`pttour.verify_gradients`.
+#
+# .. code-block:: python
+#
+#    return grad_output / (1 + torch.exp(-x))  # A's backward
+#    return grad_output * torch.sigmoid(x).detach()  # B's backward
+#    return grad_output * torch.sigmoid(-x)  # C's backward
+#
+# .. solution::
+#
+#    Solution
+#
+#    ``A`` is ``sigmoid`` written out, and right. ``B`` computes the right
+#    numbers, so ``gradcheck`` passes, but to autograd the detached factor is a
+#    constant: double backward loses the part of the second derivative that
+#    flows through it. ``C`` is wrong from the first order on (``sigmoid(-x)``
+#    is ``1 - sigmoid(x)``), and the second order is then not checked.
+
+
+class A(Softplus):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output / (1 + torch.exp(-x))
+
+
+class B(Softplus):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(x).detach()
+
+
+class C(Softplus):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(-x)
+
+
+x = torch.tensor([-2.0, 0.5, 3.0], dtype=torch.float64, requires_grad=True)
+verdicts = {}
+for candidate in (A, B, C):
+    result = pttour.verify_gradients(candidate.apply, x)
+    verdict = (result.first_order_ok, result.second_order_ok)
+    print(f"{candidate.__name__}: first and second order {verdict}")
+    verdicts[candidate.__name__] = verdict
+expected = {"A": (True, True), "B": (True, False), "C": (False, None)}
+assert verdicts == expected
+
+# %%
+# Exercise 3 ★★★: a length whose gradient at zero is defined
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The gradient of a vector's length, ``x.pow(2).sum().sqrt()``, is ``x /
+# length``. At ``x = 0`` autograd multiplies the infinite slope of ``sqrt`` by
+# zero and returns ``nan``. Write a ``Function`` whose gradient is 0 there, as
+# ``torch.linalg.vector_norm``'s is, and check it at 0 and away from 0.
+#
+# .. solution::
+#
+#    Solution
+#
+#    Save the input and the output, and divide by the length kept away from
+#    zero: at zero the numerator is zero too. The length has a kink at zero,
+#    so only the first order is checked there.
+
+
+class Length(torch.autograd.Function):
+    @staticmethod
+    def forward(x):
+        return x.pow(2).sum().sqrt()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0], output)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, length = ctx.saved_tensors
+        tiny = torch.finfo(x.dtype).tiny  # the smallest normal number
+        return grad_output * x / length.clamp(min=tiny)
+
+
+zero = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+(naive,) = torch.autograd.grad(zero.pow(2).sum().sqrt(), zero)
+(ours,) = torch.autograd.grad(Length.apply(zero), zero)
+print(f"gradient at 0: autograd {naive.tolist()}, Length {ours.tolist()}")
+assert naive.isnan().all()
+assert torch.equal(ours, torch.zeros_like(zero))
+point = torch.tensor([3.0, -4.0, 1.0], dtype=torch.float64).requires_grad_()
+at_0 = pttour.verify_gradients(Length.apply, zero, check_second_order=False)
+away = pttour.verify_gradients(Length.apply, point)
+print(f"checks pass at 0: {at_0.passed}, away from 0: {away.passed}")
+assert at_0.passed
+assert away.passed

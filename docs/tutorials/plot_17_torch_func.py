@@ -5,12 +5,15 @@ Function transforms with torch.func
 ``loss.backward()`` differentiates one number, the loss reduced over the batch
 (a mean by default), and adds the result into the ``.grad`` of every parameter.
 ``torch.func`` offers another way: transforms that take a function and return a
-new function, such as its gradient, its batched version or its Jacobian. After
-this tutorial you will be able to get gradients as functions with
-``torch.func.grad``, run a function written for one sample over a batch with
-``torch.func.vmap``, compute Jacobians with ``jacrev`` and ``jacfwd`` and
-choose the cheaper one, and compose them into what ``backward()`` cannot give:
-the gradient of each sample.
+new function, such as its gradient, its batched version or its Jacobian.
+
+After reading this page you will be able to:
+
+* get gradients as functions with ``torch.func.grad``;
+* run a function written for one sample over a batch with ``torch.func.vmap``;
+* compute Jacobians with ``jacrev`` and ``jacfwd``, and choose the cheaper one;
+* compose them into what ``backward()`` cannot give: the gradient of each
+  sample.
 
 **What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
 <https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
@@ -43,12 +46,10 @@ def f(x):
 
 
 x = torch.tensor(1.5, device=device)
-print(
-    f"f'(x)  = {grad(f)(x):.5f}, closed form {torch.sin(x) + x * torch.cos(x):.5f}"
-)
-print(
-    f"f''(x) = {grad(grad(f))(x):.5f}, closed form {2 * torch.cos(x) - x * torch.sin(x):.5f}"
-)
+first = torch.sin(x) + x * torch.cos(x)  # the closed forms
+second = 2 * torch.cos(x) - x * torch.sin(x)
+print(f"f'(x)  = {grad(f)(x):.5f}, closed form {first:.5f}")
+print(f"f''(x) = {grad(grad(f))(x):.5f}, closed form {second:.5f}")
 
 # %%
 # A loss is a function of the parameters *and* the data; ``grad`` turns it into
@@ -62,10 +63,8 @@ def squared_error(w, x, y):
 
 
 w = torch.tensor([0.5, -1.0], device=device)
-sample, target = (
-    torch.tensor([1.0, 2.0], device=device),
-    torch.tensor(3.0, device=device),
-)
+sample = torch.tensor([1.0, 2.0], device=device)
+target = torch.tensor(3.0, device=device)
 print("d loss / d w:", grad(squared_error)(w, sample, target))
 print("d loss / d x:", grad(squared_error, argnums=1)(w, sample, target))
 
@@ -81,11 +80,8 @@ print("d loss / d x:", grad(squared_error, argnums=1)(w, sample, target))
 from torch.func import vmap
 
 X = torch.randn(6, 2, device=device)
-y = (
-    X @ torch.tensor([3.0, 1.0], device=device)
-    + 4
-    + 0.5 * torch.randn(6, device=device)
-)
+noise = 0.5 * torch.randn(6, device=device)
+y = X @ torch.tensor([3.0, 1.0], device=device) + 4 + noise
 batched = vmap(squared_error, in_dims=(None, 0, 0))(w, X, y)
 looped = torch.stack([squared_error(w, X[i], y[i]) for i in range(len(X))])
 print("same as the loop:", torch.allclose(batched, looped))
@@ -100,9 +96,7 @@ per_sample = vmap(grad(squared_error), in_dims=(None, 0, 0))(w, X, y)
 w_param = w.clone().requires_grad_()
 vmap(squared_error, in_dims=(None, 0, 0))(w_param, X, y).mean().backward()
 same = torch.allclose(per_sample.mean(0), w_param.grad)
-print(
-    f"per-sample gradients {tuple(per_sample.shape)}, their mean == .grad: {same}"
-)
+print(f"per-sample gradients {tuple(per_sample.shape)}, mean == .grad: {same}")
 
 # %%
 # jacrev and jacfwd: two ways to a Jacobian
@@ -121,13 +115,10 @@ def tanh_layer(v, matrix):
     return torch.tanh(matrix @ v)
 
 
-v, W = (
-    torch.tensor([0.3, -0.7], device=device),
-    torch.randn(3, 2, device=device),
-)
-closed_form = (1 - torch.tanh(W @ v) ** 2).unsqueeze(
-    1
-) * W  # diag(1 - tanh^2) @ W
+v = torch.tensor([0.3, -0.7], device=device)
+W = torch.randn(3, 2, device=device)
+# diag(1 - tanh(W v)**2) @ W, written with broadcasting
+closed_form = (1 - torch.tanh(W @ v) ** 2).unsqueeze(1) * W
 print("jacrev:", torch.allclose(jacrev(tanh_layer)(v, W), closed_form))
 print("jacfwd:", torch.allclose(jacfwd(tanh_layer)(v, W), closed_form))
 
@@ -143,50 +134,41 @@ from torch.utils.benchmark import Timer
 
 
 def milliseconds(function, *args):
-    timer = Timer(
-        "function(*args)", globals={"function": function, "args": args}
-    )
+    timer = Timer("f(*args)", globals={"f": function, "args": args})
     return 1e3 * timer.blocked_autorange(min_run_time=0.1).median
 
 
 for m, n in ((4, 2000), (2000, 4)):
-    matrix, inputs = (
-        torch.randn(m, n, device=device),
-        torch.randn(n, device=device),
-    )
+    matrix = torch.randn(m, n, device=device)
+    inputs = torch.randn(n, device=device)
     rev = milliseconds(jacrev(tanh_layer), inputs, matrix)
     fwd = milliseconds(jacfwd(tanh_layer), inputs, matrix)
     print(
-        f"{n} inputs -> {m} outputs: jacrev {rev:6.2f} ms, jacfwd {fwd:6.2f} ms"
+        f"{n} inputs, {m} outputs: jacrev {rev:6.2f} ms, jacfwd {fwd:6.2f} ms"
     )
 
 # %%
-# A Hessian is the Jacobian of a gradient: ``torch.func.hessian(f)`` is
-# ``jacfwd(jacrev(f))``. The transforms also work through a custom
-# ``torch.autograd.Function`` written as in
-# :ref:`sphx_glr_auto_tutorials_plot_16_custom_autograd.py`.
-# :class:`pttour.SoftplusFunction`, the tested softplus of that page, sets
-# ``generate_vmap_rule = True`` for ``vmap`` and has a ``jvp`` method for
-# forward mode. Its derivative is ``sigmoid``, and the Hessian of
-# ``sum(softplus(x))`` is diagonal, with ``sigmoid(x) * (1 - sigmoid(x))`` on
-# the diagonal.
+# A Hessian, the matrix of second derivatives of a function with a single
+# output, is the Jacobian of its gradient: ``torch.func.hessian(f)`` is
+# ``jacfwd(jacrev(f))``, reverse mode for the gradient, forward mode for its
+# few inputs. For ``sum(tanh(W v))`` its closed form is ``W.T @ diag(-2 t (1 -
+# t**2)) @ W`` with ``t = tanh(W v)``.
 
-import pttour
 
-softplus = pttour.SoftplusFunction.apply
-x = torch.linspace(-3, 3, 7, device=device)
-sig = torch.sigmoid(x)
-print(
-    "vmap(grad(softplus)) = sigmoid:",
-    torch.allclose(vmap(grad(softplus))(x), sig),
-)
-H = hessian(lambda x: softplus(x).sum())(x)
-print(
-    "hessian = diag(sigmoid * (1 - sigmoid)):",
-    torch.allclose(H, torch.diag(sig * (1 - sig))),
-)
+def tanh_sum(v):
+    return torch.tanh(W @ v).sum()
+
+
+t = torch.tanh(W @ v)
+closed_form = W.T @ torch.diag(-2 * t * (1 - t**2)) @ W
+print("hessian:", torch.allclose(hessian(tanh_sum)(v), closed_form))
 
 # %%
+# The transforms also work through a custom ``torch.autograd.Function``, like
+# the one of :ref:`sphx_glr_auto_tutorials_plot_16_custom_autograd.py`, if it
+# says how: ``generate_vmap_rule = True`` for ``vmap``, and a ``jvp`` method
+# for forward mode, which :class:`pttour.SoftplusFunction` adds.
+#
 # Per-sample gradients of a model
 # -------------------------------
 #
@@ -201,20 +183,16 @@ from torch import nn
 from torch.func import functional_call
 
 X = torch.randn(32, 2, device=device)
-y = (
-    X @ torch.tensor([[3.0], [1.0]], device=device)
-    + 4
-    + 0.5 * torch.randn(32, 1, device=device)
-)
+noise = 0.5 * torch.randn(32, 1, device=device)
+y = X @ torch.tensor([[3.0], [1.0]], device=device) + 4 + noise
 model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1)).to(device)
 loss_fn = nn.MSELoss()
 params = {name: p.detach() for name, p in model.named_parameters()}
 
 
 def sample_loss(params, sample, target):
-    output = functional_call(
-        model, params, (sample.unsqueeze(0),)
-    )  # a batch of one
+    batch_of_one = sample.unsqueeze(0)
+    output = functional_call(model, params, (batch_of_one,))
     return loss_fn(output, target.unsqueeze(0))
 
 
@@ -223,22 +201,21 @@ per_sample = per_sample_fn(params, X, y)
 model.zero_grad()
 loss_fn(model(X), y).backward()
 for name, p in model.named_parameters():
+    shape = tuple(per_sample[name].shape)
     same = torch.allclose(per_sample[name].mean(0), p.grad, atol=1e-6)
-    print(
-        f"{name:9} {tuple(per_sample[name].shape)!s:12} mean over the batch == .grad: {same}"
-    )
+    print(f"{name:9} {shape!s:12} mean over the batch == .grad: {same}")
 
 # %%
 # Each tensor has the batch size in front of the parameter's shape.
 # :func:`pttour.per_sample_gradients` is the tested version of this recipe; it
-# also refuses models whose samples are not independent (see the pitfalls
-# below).
+# also refuses models whose samples are not independent (Exercise 3 shows
+# one).
+
+import pttour
 
 tested = pttour.per_sample_gradients(model, loss_fn, X, y)
-print(
-    "same as pttour:",
-    all(torch.allclose(tested[n], per_sample[n]) for n in per_sample),
-)
+same = all(torch.allclose(tested[n], per_sample[n]) for n in per_sample)
+print("same as pttour:", same)
 
 # %%
 # The obvious alternative is a loop that runs one forward and one backward pass
@@ -262,94 +239,32 @@ def loop_gradients(inputs, targets):
 sizes = [8, 16, 32, 64, 128]
 vmap_ms, loop_ms = [], []
 for size in sizes:
-    inputs, targets = (
-        torch.randn(size, 2, device=device),
-        torch.randn(size, 1, device=device),
-    )
+    inputs = torch.randn(size, 2, device=device)
+    targets = torch.randn(size, 1, device=device)
     vmap_ms.append(milliseconds(per_sample_fn, params, inputs, targets))
     loop_ms.append(milliseconds(loop_gradients, inputs, targets))
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(sizes, loop_ms, "o-", label="loop: one backward per sample")
-ax.plot(sizes, vmap_ms, "s-", label="vmap(grad(...))")
-ax.set_xlabel("batch size")
-ax.set_ylabel("time per call (ms)")
+ax.plot(sizes, loop_ms, "o-", label="for")
+ax.plot(sizes, vmap_ms, "s-", label="vmap")
+ax.set_xlabel("n")
+ax.set_ylabel("t (ms)")
 ax.set_ylim(bottom=0)
-ax.set_title(f"Per-sample gradients on {device.type}")
 ax.grid(alpha=0.3)
 ax.legend()
 plt.show()
 
 # %%
+# .. figure-caption::
+#
+#    Time ``t`` in milliseconds to compute the per-sample gradients of a batch
+#    of ``n`` samples: with a Python loop, one backward pass per sample
+#    (``for``), and with ``vmap(grad(...))`` (``vmap``).
+#
 # The loop's time grows in proportion to the batch size; the batched
 # computation's grows much more slowly, because each of its steps processes the
 # whole batch at once.
 #
-# Pitfalls reproduced live
-# ------------------------
-#
-# grad needs an output without dimensions
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-#
-# ``backward()`` accepts any output with exactly one element, whatever its
-# shape. ``grad`` is stricter: a one-element tensor of shape ``(1,)`` is
-# refused. Reduce with ``.sum()`` or remove the dimension with ``.squeeze()``.
-
-try:
-    grad(lambda t: (t * 2).sum().reshape(1))(torch.ones(2, device=device))
-except RuntimeError as err:
-    print(f"RuntimeError: {err}")
-print(grad(lambda t: (t * 2).sum())(torch.ones(2, device=device)))
-
-# %%
-# Randomness inside vmap
-# ~~~~~~~~~~~~~~~~~~~~~~
-#
-# Should each sample get its own random numbers, or should all share the same?
-# Rather than guess, ``vmap`` refuses random operations, such as dropout in
-# training mode, by default. Say what you mean: ``randomness="different"``
-# gives each sample its own mask, as a loop would, and ``randomness="same"``
-# gives all samples one mask.
-
-
-def noisy(x):
-    return nn.functional.dropout(x, p=0.5, training=True)
-
-
-ones = torch.ones(4, 3, device=device)
-try:
-    vmap(noisy)(ones)
-except RuntimeError as err:
-    print(f"RuntimeError: {err}")
-print(vmap(noisy, randomness="different")(ones))
-print(vmap(noisy, randomness="same")(ones))
-
-# %%
-# Batch norm mixes the samples
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-#
-# In training mode, batch norm normalises each feature with the mean and
-# variance of the *batch*: changing sample 1 changes the output for sample 0,
-# so a sample's "own" gradient is not defined, and
-# :func:`pttour.per_sample_gradients` refuses such a model. In evaluation mode
-# batch norm uses its running statistics and the samples are independent again.
-# To train with per-sample gradients, normalise within each sample, with
-# ``nn.GroupNorm`` or ``nn.LayerNorm``.
-
-bn_model = nn.Sequential(
-    nn.Linear(2, 8), nn.BatchNorm1d(8), nn.Linear(8, 1)
-).to(device)
-changed = X.clone()
-changed[1] += 1.0
-with torch.no_grad():
-    for mode in ("train", "eval"):
-        getattr(bn_model, mode)()
-        before, after = bn_model(X)[0].item(), bn_model(changed)[0].item()
-        print(
-            f"{mode} mode: output 0 is {before:.4f}, then {after:.4f} after changing sample 1"
-        )
-
-# %%
 # Takeaways
 # ---------
 #
@@ -363,8 +278,131 @@ with torch.no_grad():
 # - ``jacrev`` costs one backward pass per output and ``jacfwd`` one
 #   forward-mode pass per input: use ``jacrev`` for few outputs, ``jacfwd`` for
 #   few inputs, ``hessian`` for second derivatives.
-# - Inside ``vmap``, choose the randomness explicitly and keep the samples
-#   independent.
 #
 # Previous: :ref:`sphx_glr_auto_tutorials_plot_16_custom_autograd.py` writes
-# the custom function that the transforms above differentiate.
+# custom functions that these transforms can differentiate.
+#
+# Exercises
+# ---------
+#
+# Exercise 1 ★: predict what grad says to a one-element vector
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# ``backward()`` accepts an output with exactly one element, whatever its
+# shape. Without running it, predict what this prints; then make ``grad``
+# accept the function.
+#
+# .. code-block:: python
+#
+#    def doubled_sum(t):
+#        return (t * 2).sum().reshape(1)  # shape (1,)
+#
+#
+#    print(grad(doubled_sum)(torch.ones(2)))
+#
+# .. solution::
+#
+#    Solution
+#
+#    ``grad`` refuses it: it wants a tensor without dimensions, such as a loss.
+#    Remove the dimension with ``.squeeze()``, or reduce with ``.sum()``.
+
+
+import textwrap
+
+
+def doubled_sum(t):
+    return (t * 2).sum().reshape(1)  # shape (1,)
+
+
+try:
+    grad(doubled_sum)(torch.ones(2))
+except RuntimeError as err:
+    message = str(err).split(". ")[0]  # its first sentence
+    print(textwrap.fill(f"RuntimeError: {message}", 79))
+gradient = grad(lambda t: doubled_sum(t).squeeze())(torch.ones(2))
+print(gradient)
+assert "Expected f(*args) to return a scalar Tensor" in message
+assert torch.equal(gradient, torch.tensor([2.0, 2.0]))
+
+# %%
+# Exercise 2 ★★: random numbers inside vmap
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Should each sample get its own random numbers, or should all share the same?
+# Run ``vmap`` over ``noisy``, a dropout in training mode, on four rows of
+# ones; read the error, then get one dropout mask per row, and one mask shared
+# by all rows.
+#
+# .. code-block:: python
+#
+#    def noisy(x):
+#        return nn.functional.dropout(x, p=0.5, training=True)
+#
+# .. solution::
+#
+#    Solution
+#
+#    Rather than guess, ``vmap`` refuses random operations by default.
+#    ``randomness="different"`` gives each row its own mask, as a loop would;
+#    ``randomness="same"`` gives all rows one mask.
+
+
+def noisy(x):
+    return nn.functional.dropout(x, p=0.5, training=True)
+
+
+torch.manual_seed(0)
+ones = torch.ones(4, 3)
+try:
+    vmap(noisy)(ones)
+except RuntimeError as err:
+    message = str(err).split(". ")[0]
+    print(f"RuntimeError: {message}")
+different = vmap(noisy, randomness="different")(ones)
+same = vmap(noisy, randomness="same")(ones)
+print(different, same, sep="\n")
+assert "randomness error mode" in message
+assert all(torch.equal(row, same[0]) for row in same)
+assert not all(torch.equal(row, different[0]) for row in different)
+
+# %%
+# Exercise 3 ★★: batch norm mixes the samples
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# A per-sample gradient only means something if each sample's loss depends on
+# that sample alone. Build ``nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8),
+# nn.Linear(8, 1))``, change sample 1 of ``X``, and see whether the output for
+# sample 0 changes, in training mode and in evaluation mode. What does
+# :func:`pttour.per_sample_gradients` do with the model in each mode?
+#
+# .. solution::
+#
+#    Solution
+#
+#    In training mode batch norm normalises each feature with the mean and
+#    variance of the *batch*, so sample 1 changes the output for sample 0, and
+#    :func:`pttour.per_sample_gradients` refuses the model. In evaluation mode
+#    it uses its running statistics, and the samples are independent again. To
+#    train with per-sample gradients, normalise within each sample
+#    (``nn.GroupNorm``, ``nn.LayerNorm``).
+
+torch.manual_seed(0)
+bn_model = nn.Sequential(
+    nn.Linear(2, 8), nn.BatchNorm1d(8), nn.Linear(8, 1)
+).to(device)
+changed = X.clone()
+changed[1] += 1.0
+for mode in ("train", "eval"):
+    getattr(bn_model, mode)()
+    with torch.no_grad():
+        before, after = bn_model(X)[0].item(), bn_model(changed)[0].item()
+    try:
+        pttour.per_sample_gradients(bn_model, loss_fn, X, y)
+        verdict = "computed"
+    except ValueError:
+        verdict = "refused"
+    change = f"{before:.4f} -> {after:.4f}"
+    print(f"{mode}: output 0 {change}, per-sample gradients {verdict}")
+    assert (before != after) == (mode == "train")
+    assert verdict == ("refused" if mode == "train" else "computed")

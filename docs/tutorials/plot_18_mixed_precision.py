@@ -5,11 +5,15 @@ Mixed precision
 Mixed precision runs the expensive operations of a model, its matrix products,
 in a 16-bit floating-point type and keeps the rest in float32. On a GPU with
 tensor cores it can make training much faster, and the activations saved for
-the backward pass take half the memory. After this tutorial you will be able to
-choose between ``torch.bfloat16`` and ``torch.float16`` from their ranges, run
-a forward pass under ``torch.autocast`` and see which dtype each layer ran in,
-explain why the parameters stay float32, and train with a gradient scaler where
-float16 needs one.
+the backward pass take half the memory.
+
+After reading this page you will be able to:
+
+* choose between ``torch.bfloat16`` and ``torch.float16`` from their ranges;
+* run a forward pass under ``torch.autocast`` and see which dtype each layer
+  ran in;
+* explain why the parameters stay float32;
+* train with a gradient scaler where float16 needs one.
 
 **What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
 <https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
@@ -31,7 +35,8 @@ import torch
 for dtype in (torch.float32, torch.float16, torch.bfloat16):
     info = torch.finfo(dtype)
     print(
-        f"{dtype!s:15} max {info.max:.3e}  smallest normal {info.tiny:.3e}  eps {info.eps:.3e}"
+        f"{dtype!s:15} max {info.max:.3e}  "
+        f"smallest normal {info.tiny:.3e}  eps {info.eps:.3e}"
     )
 
 # %%
@@ -44,11 +49,8 @@ for dtype in (torch.float32, torch.float16, torch.bfloat16):
 for dtype in (torch.float32, torch.float16, torch.bfloat16):
     smallest = torch.finfo(dtype).tiny * torch.finfo(dtype).eps
     half = smallest / 2
-    low, high = (
-        torch.tensor([half, half * 1.01], dtype=torch.float64)
-        .to(dtype)
-        .tolist()
-    )
+    values = torch.tensor([half, half * 1.01], dtype=torch.float64)
+    low, high = values.to(dtype).tolist()
     print(f"{dtype!s:15} {half:.3e} -> {low}, {half * 1.01:.3e} -> {high:.3e}")
 
 # %%
@@ -63,9 +65,8 @@ for dtype in (torch.float32, torch.float16, torch.bfloat16):
 # digit in float16 only, and ``70000`` overflows there.
 
 numbers = torch.tensor([1.001, 70000.0])
-print(
-    f"float16: {numbers.half().tolist()}, bfloat16: {numbers.bfloat16().tolist()}"
-)
+half, brain = numbers.half().tolist(), numbers.bfloat16().tolist()
+print(f"float16: {half}, bfloat16: {brain}")
 
 # %%
 # What autocast changes
@@ -77,7 +78,7 @@ print(
 # fastest; operations that need the precision, such as losses, run in float32;
 # the others run in the dtype of their input. Nothing is converted in place:
 # the parameters stay float32, and autocast casts a 16-bit copy of them for
-# each product. It works on a GPU, and on the CPU with bfloat16. We use
+# each product. This page uses a CUDA GPU if there is one, else the CPU. We use
 # bfloat16, except on CUDA GPUs older than the A100 (compute capability below
 # 8.0), which lack fast bfloat16 arithmetic. The loss is computed inside the
 # context too; ``backward()`` runs outside it.
@@ -85,11 +86,7 @@ print(
 import torch.nn.functional as F
 from torch import nn
 
-device = (
-    torch.accelerator.current_accelerator()
-    if torch.accelerator.is_available()
-    else torch.device("cpu")
-)
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 amp_dtype = torch.bfloat16
 if device.type == "cuda" and torch.cuda.get_device_capability(device) < (8, 0):
     amp_dtype = torch.float16
@@ -97,35 +94,54 @@ torch.manual_seed(0)
 model = nn.Sequential(
     nn.Linear(2, 16), nn.ReLU(), nn.LayerNorm(16), nn.Linear(16, 1)
 ).to(device)
-batch, target = (
-    torch.rand(8, 2, device=device),
-    torch.rand(8, 1, device=device),
-)
-print(f"device {device}, autocast dtype {amp_dtype}")
+batch = torch.rand(8, 2, device=device)
+target = torch.rand(8, 1, device=device)
+print(f"device {device.type}, autocast dtype {amp_dtype}")
+ran_in = []
 with torch.autocast(device_type=device.type, dtype=amp_dtype):
     h = batch
     for layer in model:
         h = layer(h)
+        ran_in.append(h.dtype)
         print(f"{type(layer).__name__:9} output {h.dtype}")
     loss = F.mse_loss(h, target)
 loss.backward()
+weight = model[0].weight
 print(
-    f"loss {loss.dtype}, weights {model[0].weight.dtype}, gradients {model[0].weight.grad.dtype}"
+    f"loss {loss.dtype}, weights {weight.dtype}, gradients {weight.grad.dtype}"
 )
-print(
-    f"bytes per activation: {h.element_size()} (float32: {target.element_size()})"
-)
+print(f"bytes per activation: {h.element_size()} (float32: 4)")
 
 # %%
 # On the CPU every layer here runs in bfloat16: the ``Linear`` layers because
 # they are matrix products, ``ReLU`` and ``LayerNorm`` because their input is
 # bfloat16. On GPUs, ``LayerNorm`` (like ``softmax``, ``exp`` or ``log``) is
-# computed in float32 instead. :func:`pttour.autocast_dtypes` reports this for
-# any model, layer by layer. Autocast runs the loss in float32, and the
+# computed in float32 instead. Autocast runs the loss in float32, and the
 # gradients have the dtype of the parameters, float32. The activations that
 # autograd keeps for the backward pass take two bytes per number instead of
-# four.
-#
+# four. :func:`pttour.autocast_dtypes` is the tested version of this loop: it
+# reports the dtype of every layer of any model, without changing the model,
+# and :func:`pttour.default_amp_dtype` is the tested version of our choice of
+# dtype.
+
+import pttour
+
+tested = pttour.autocast_dtypes(
+    model, batch, device_type=device.type, dtype=amp_dtype
+)
+print("same dtypes as pttour:", list(tested.values()) == ran_in)
+print("same choice as pttour:", pttour.default_amp_dtype(device) == amp_dtype)
+
+# %%
+# Autocast on the CPU accepts float16 too. It is rarely faster there: most
+# processors have no fast float16 arithmetic, which is why bfloat16 is the
+# choice for the CPU.
+
+with torch.autocast("cpu", dtype=torch.float16):
+    output = nn.Linear(2, 1)(torch.rand(8, 2))
+print(f"CPU autocast to float16: output {output.dtype}")
+
+# %%
 # Training in mixed precision
 # ---------------------------
 #
@@ -138,7 +154,7 @@ print(
 
 from torch.utils.data import DataLoader, TensorDataset
 
-X = torch.rand(256, 2)
+X = torch.rand(256, 2, generator=torch.Generator().manual_seed(0))
 dataset = TensorDataset(X, X @ torch.tensor([[3.0], [1.0]]) + 4)
 
 
@@ -147,11 +163,10 @@ def make_run():  # the same start on every call
     model = nn.Linear(2, 1).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.5)
     shuffle = torch.Generator().manual_seed(0)
-    return (
-        model,
-        optimizer,
-        DataLoader(dataset, batch_size=32, shuffle=True, generator=shuffle),
+    loader = DataLoader(
+        dataset, batch_size=32, shuffle=True, generator=shuffle
     )
+    return model, optimizer, loader
 
 
 def train(dtype, epochs=12):  # dtype=None trains in plain float32
@@ -163,8 +178,9 @@ def train(dtype, epochs=12):  # dtype=None trains in plain float32
         for inputs, targets in loader:
             inputs, targets = inputs.to(device), targets.to(device)
             optimizer.zero_grad()
+            use_autocast = dtype is not None
             with torch.autocast(
-                device.type, dtype=dtype, enabled=dtype is not None
+                device.type, dtype=dtype, enabled=use_autocast
             ):
                 loss = F.mse_loss(model(inputs), targets)
             scaler.scale(loss).backward()
@@ -176,51 +192,45 @@ def train(dtype, epochs=12):  # dtype=None trains in plain float32
 
 
 histories = {}
-for label, dtype in (("float32", None), ("bfloat16 autocast", torch.bfloat16)):
+for label, dtype in (("float32", None), ("bfloat16", torch.bfloat16)):
     trained, histories[label] = train(dtype)
-    weights = [
-        round(w, 3)
-        for w in [*trained.weight.flatten().tolist(), trained.bias.item()]
-    ]
+    weights = [*trained.weight.flatten().tolist(), trained.bias.item()]
+    rounded = [round(w, 3) for w in weights]
     print(
-        f"{label:18} final loss {histories[label][-1]:.1e}, weights and bias {weights}"
+        f"{label:9} final loss {histories[label][-1]:.1e}, weights {rounded}"
     )
 
+# between neighbouring bfloat16 numbers from 4 to 8, where the targets lie
+gap = torch.finfo(torch.bfloat16).eps * 4
+floor = (gap / 2) ** 2
+print(f"bfloat16 gap near 6: {gap}, (gap / 2)**2 = {floor:.1e}")
+assert 0.1 < histories["bfloat16"][-1] / floor < 10  # the same order
+
 # %%
-# Both runs learn the plane, but the bfloat16 run stops improving around a loss
-# of ``1e-4``: with 8 significant bits an output near 6 is only known to within
-# about 0.02, and the squared error cannot go much below the square of that.
-# For a real network on noisy data, the loss stays far above either floor and
-# both curves look the same. :func:`pttour.fit` is the tested version of this
-# loop: its ``autocast_dtype`` and ``scaler`` arguments go to
-# :func:`pttour.train_step`, which runs each step as above, and it ends with
-# the same weights.
+# The figure follows the loss of both runs, epoch by epoch.
 
 import matplotlib.pyplot as plt
-
-import pttour
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for label, losses in histories.items():
     ax.semilogy(range(1, len(losses) + 1), losses, label=label)
-ax.set_xlabel("epoch")
-ax.set_ylabel("mean training loss (MSE, log scale)")
-ax.set_title("Fitting a plane: float32 vs bfloat16 autocast")
+ax.set_ylabel("MSE")
 ax.legend()
 plt.show()
 
-model, optimizer, loader = make_run()
-pttour.fit(
-    model,
-    loader,
-    nn.MSELoss(),
-    optimizer,
-    epochs=12,
-    autocast_dtype=torch.bfloat16,
-)
-print("same weights as the loop:", torch.equal(model.weight, trained.weight))
-
 # %%
+# .. figure-caption::
+#
+#    The mean training loss (MSE, log scale) of each epoch, 1 to 12, in
+#    float32 and with bfloat16 autocast, from the same initial weights.
+#
+# Both runs learn the plane, but the bfloat16 loss levels off. Its outputs lie
+# between 4 and 8, where neighbouring bfloat16 numbers are ``gap = 1/32``
+# apart: an output is off by up to half of that, and the squared error cannot
+# go far below ``(gap / 2)**2``; the final loss printed above has the same
+# order of magnitude. For a real network on noisy data, the loss stays far
+# above either floor and both curves look the same.
+#
 # Why float16 needs loss scaling
 # ------------------------------
 #
@@ -233,10 +243,8 @@ print("same weights as the loop:", torch.equal(model.weight, trained.weight))
 
 gradients = torch.tensor([1e-3, 1e-6, 1e-8, 1e-9])
 scale = 2.0**16
-print(
-    "in float16:               ",
-    [f"{g:.3g}" for g in gradients.half().tolist()],
-)
+direct = [f"{g:.3g}" for g in gradients.half().tolist()]
+print("in float16:               ", direct)
 recovered = (gradients * scale).half().float() / scale
 print("scaled, float16, unscaled:", [f"{g:.3g}" for g in recovered.tolist()])
 
@@ -245,6 +253,9 @@ print("scaled, float16, unscaled:", [f"{g:.3g}" for g in recovered.tolist()])
 # overflow to ``inf``, it skips the step and halves the factor; after 2000
 # steps without an overflow it doubles it. We watch one on the CPU with a
 # single weight (on the CPU you would use bfloat16, unscaled).
+# :func:`pttour.make_grad_scaler` is the tested version of the scaler that
+# ``train`` creates: enabled for float16 on CUDA only, and it refuses the
+# combinations that would silently do nothing.
 
 scaler = torch.amp.GradScaler("cpu", init_scale=scale)
 weight = nn.Parameter(torch.tensor([1.0]))
@@ -253,61 +264,101 @@ for factor in (3.0, float("inf")):
     sgd.zero_grad()
     scaler.scale(factor * weight.sum()).backward()
     print(f"gradient after backward: {weight.grad.item():.0f}", end="; ")
-    scaler.step(
-        sgd
-    )  # unscales the gradient; skips the step if it holds inf or nan
+    # step unscales the gradient, and skips if it holds inf or nan
+    scaler.step(sgd)
     scaler.update()
     print(f"weight {weight.item():.2f}, next scale {scaler.get_scale():.0f}")
+# the tested version of the scaler that train creates
+ours = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+tested = pttour.make_grad_scaler(device, amp_dtype)
+print("same scaler as pttour:", tested.is_enabled() == ours.is_enabled())
 
 # %%
 # On a CUDA GPU
 # -------------
 #
-# On a GPU, the forward pass in 16 bits saves time and memory: tensor cores
-# multiply 16-bit matrices many times faster than float32 ones. float16 also
-# works on GPUs older than the A100, with ``torch.amp.GradScaler("cuda")``,
-# which ``train`` above enables for float16; pass
-# ``autocast_dtype=torch.float16`` and such a scaler to :func:`pttour.fit` or
-# :func:`pttour.train_step`. :func:`pttour.default_amp_dtype` and
-# :func:`pttour.make_grad_scaler` are the tested versions of our choice of
-# dtype and scaler. This block runs on a CUDA GPU only.
+# On a CUDA GPU, this section trains the plane with float16 autocast and an
+# enabled ``torch.amp.GradScaler("cuda")``, as older GPUs need, and prints the
+# GPU's name and the final loss; ``train`` above enables the scaler for
+# float16. There the 16-bit forward pass saves time and memory: tensor cores
+# multiply 16-bit matrices many times faster than float32 ones. Without a CUDA
+# GPU it prints one line.
 
 if device.type == "cuda":
     trained, losses = train(torch.float16)
-    print(
-        f"float16 with a scaler on {torch.cuda.get_device_name(device)}: loss {losses[-1]:.1e}"
-    )
+    name = torch.cuda.get_device_name(device)
+    print(f"float16 with a scaler on {name}: final loss {losses[-1]:.1e}")
 else:
-    print(f"no CUDA GPU here ({device}): the float16 run was skipped")
+    print("no CUDA GPU here: this section runs only on a GPU")
 
 # %%
-# When mixed precision helps
-# --------------------------
+# Mixed precision pays off **on recent GPUs, for large models**, where matrix
+# products dominate the run time. On CPUs only those with bfloat16
+# instructions (AVX512-BF16 or AMX) gain, and **small models** like the ones
+# on this page gain nothing: their time goes into Python, small kernels and
+# the casts that autocast adds. Measure, on your own hardware.
 #
-# - **On recent GPUs, for large models**: the gain is largest when matrix
-#   products dominate the run time, and the halved activations allow larger
-#   batches.
-# - **Less on CPUs**: processors with bfloat16 instructions (AVX512-BF16 or
-#   AMX) speed up large matrix products; others convert back and forth and can
-#   be slower than float32. Most CPUs have no fast float16 arithmetic at all.
-# - **Not for small models** like the ones on this page: the time goes into
-#   Python, small kernels and the casts that autocast adds. Measure before and
-#   after, on your own hardware.
+# Takeaways
+# ---------
 #
-# Pitfalls reproduced live
-# ------------------------
+# - float16 rounds everything at or below ``2.98e-8`` to zero and needs a
+#   ``torch.amp.GradScaler``; bfloat16 has float32's normal range and trains
+#   without one, with fewer significant bits.
+# - Keep the parameters float32, run the forward pass and the loss under
+#   ``torch.autocast`` with the device type of the data, and call
+#   ``backward()`` outside it.
+# - Expect speed on GPUs with tensor cores and large matrix products, not for
+#   small models on a CPU; measure.
 #
-# Converting the model instead of using autocast
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# Exercises
+# ---------
 #
-# ``model.half()`` or ``model.bfloat16()`` turns the parameters themselves into
-# 16 bits. With 8 significant bits, neighbouring bfloat16 numbers are 1/256 to
-# 1/128 of their size apart, and an update smaller than half that gap is
-# rounded away. We take one step with the learning rate 0.001 on three copies
-# of a layer, and count the weights that moved.
+# Exercise 1 ★: predict a sum in bfloat16
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Without running it, predict what this prints; then replace 256 by 128.
+#
+# .. code-block:: python
+#
+#    big = torch.tensor(256.0, dtype=torch.bfloat16)
+#    print(big + 1)
+#
+# .. solution::
+#
+#    Solution
+#
+#    With 8 significant bits, the bfloat16 numbers from 256 to 512 are 2
+#    apart: 257 lies halfway between 256 and 258, and the tie goes to the
+#    even significand, 256. From 128 to 256 they are 1 apart, and 129 is
+#    exact.
+
+big = torch.tensor(256.0, dtype=torch.bfloat16)
+print(big + 1, big / 2 + 1)
+assert (big + 1).item() == 256
+assert (big / 2 + 1).item() == 129
+
+# %%
+# Exercise 2 ★★: convert the model instead of using autocast
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# ``model.bfloat16()`` turns the parameters themselves into 16 bits. Take one
+# SGD step with the learning rate 0.001 on three copies of
+# ``nn.Linear(64, 64)``: in float32, under bfloat16 autocast, and converted
+# with ``.bfloat16()``. Count the weights that moved.
+#
+# .. solution::
+#
+#    Solution
+#
+#    Neighbouring bfloat16 numbers are 1/256 to 1/128 of their size apart, and
+#    an update smaller than half that gap is rounded away: most of the
+#    converted weights do not move. Autocast keeps float32 "master" weights,
+#    where the updates accumulate; only the copies used in the products are
+#    rounded.
 
 import copy
 
+torch.manual_seed(0)
 layer = nn.Linear(64, 64).to(device)
 inputs = torch.randn(32, 64, device=device)
 copies = {
@@ -319,52 +370,53 @@ copies = {
         False,
     ),
 }
+moved = {}
 for label, (candidate, batch_in, use_autocast) in copies.items():
     before = candidate.weight.detach().clone()
-    with torch.autocast(
-        device.type, dtype=torch.bfloat16, enabled=use_autocast
-    ):
+    with torch.autocast(device.type, torch.bfloat16, enabled=use_autocast):
         candidate(batch_in).float().pow(2).mean().backward()
     torch.optim.SGD(candidate.parameters(), lr=1e-3).step()
-    moved = (candidate.weight != before).float().mean().item()
-    print(f"{label:18} weights that moved in one step: {moved:.1%}")
+    moved[label] = (candidate.weight != before).float().mean().item()
+    print(f"{label:18} weights that moved in one step: {moved[label]:.1%}")
+assert moved["float32"] > 0.9
+assert moved["bfloat16 autocast"] > 0.9
+assert moved["bfloat16 weights"] < 0.1
 
 # %%
-# Autocast keeps float32 "master" weights: the updates accumulate in float32,
-# and only the copies used in the products are rounded. Keep the model in
-# float32 and let ``torch.autocast`` choose per operation.
-#
-# Autocast for the wrong device type
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# Exercise 3 ★★: autocast for the wrong device type
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
 # Code copied from a GPU script often hard-codes ``torch.autocast("cuda")``.
-# Autocast only touches operations on its own device type, so a model on the
-# CPU runs in float32 under it, without an error. On a machine without a GPU,
-# PyTorch also warns that it disables autocast.
+# Predict the dtype of ``output`` for a model on the CPU; then fix the code so
+# that it works on any device.
+#
+# .. code-block:: python
+#
+#    cpu_model = nn.Linear(2, 1)
+#    with torch.autocast("cuda", dtype=torch.bfloat16):
+#        output = cpu_model(torch.rand(4, 2))
+#    print(output.dtype)
+#
+# .. solution::
+#
+#    Solution
+#
+#    Autocast only touches operations on its own device type, so the model
+#    runs in float32, without an error. (On a machine without a CUDA GPU,
+#    PyTorch also warns that it disables autocast; the solution silences that
+#    warning.) Take the device type from the data, as
+#    :func:`pttour.train_step` does.
 
 import warnings
 
 cpu_model = nn.Linear(2, 1)
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    with torch.autocast("cuda", dtype=torch.float16):
-        output = cpu_model(torch.rand(4, 2))
-for warning in caught:
-    print(f"{warning.category.__name__}: {warning.message}")
-print(f"output dtype: {output.dtype}")
-
-# %%
-# Take the device type from the data, ``device_type=inputs.device.type``, as
-# :func:`pttour.train_step` does.
-#
-# Takeaways
-# ---------
-#
-# - float16 rounds everything at or below ``2.98e-8`` to zero and needs a
-#   ``torch.amp.GradScaler``; bfloat16 has float32's normal range and trains
-#   without one.
-# - Keep the parameters float32, run the forward pass and the loss under
-#   ``torch.autocast`` with the device type of the data, and call
-#   ``backward()`` outside it.
-# - Expect speed on GPUs with tensor cores and large matrix products, not for
-#   small models on a CPU; measure.
+inputs = torch.rand(4, 2)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # "CUDA is not available", without a GPU
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        output = cpu_model(inputs)
+with torch.autocast(device_type=inputs.device.type, dtype=torch.bfloat16):
+    fixed = cpu_model(inputs)
+print(f"autocast('cuda'): {output.dtype}; from the data: {fixed.dtype}")
+assert output.dtype == torch.float32
+assert fixed.dtype == torch.bfloat16

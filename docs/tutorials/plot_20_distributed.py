@@ -6,7 +6,9 @@ Distributed data parallel (DDP) trains one model with several processes at
 once. Each process, called a *rank*, holds a full copy of the model and reads
 its own share of every batch; after each backward pass the ranks average their
 gradients, so all copies take the same step and stay identical. This page runs
-it for real, with two processes on a CPU. After reading it you will be able to:
+it for real, with two processes on a CPU.
+
+After reading this page you will be able to:
 
 * give each rank its own share of the data with ``DistributedSampler`` and
   ``set_epoch``;
@@ -29,7 +31,8 @@ it for real, with two processes on a CPU. After reading it you will be able to:
 # permutation from their common seed and the epoch number; rank ``r`` then
 # keeps every second index (every ``num_replicas``-th in general), starting at
 # position ``r``. No process group is needed to try it: we pass both numbers
-# ourselves.
+# ourselves. (Every cell that does work starts with ``if __name__ ==
+# "__main__":``; the section on processes below says why.)
 
 from torch.utils.data.distributed import DistributedSampler
 
@@ -37,17 +40,12 @@ WORLD_SIZE = 2  # processes
 
 if __name__ == "__main__":
     for size, drop_last in ((12, False), (13, False), (13, True)):
-        shares = [
-            list(
-                DistributedSampler(
-                    range(size), WORLD_SIZE, rank, seed=0, drop_last=drop_last
-                )
+        print(f"{size} samples, drop_last={drop_last}:")
+        for rank in range(WORLD_SIZE):
+            share = DistributedSampler(
+                range(size), WORLD_SIZE, rank, seed=0, drop_last=drop_last
             )
-            for rank in range(WORLD_SIZE)
-        ]
-        print(
-            f"{size} samples, drop_last={drop_last}: rank 0 {shares[0]}, rank 1 {shares[1]}"
-        )
+            print(f"  rank {rank} reads {list(share)}")
 
 # %%
 # With 12 samples the shares are disjoint and cover the data once. 13 samples
@@ -56,35 +54,161 @@ if __name__ == "__main__":
 # and one sample is read twice in this epoch. With ``drop_last=True`` it leaves
 # out the permutation's last index instead.
 #
+# The global batch
+# ----------------
+#
+# At step ``k`` every rank computes the gradient on its ``k``-th batch, and DDP
+# averages them. With equal batch sizes, the average of the ranks' mean
+# gradients is the mean gradient over all their samples: each step is the one
+# that a single process would take on the union of the ranks' batches, the
+# *global batch*. ``global_batches`` lists them, epoch by epoch; ``set_epoch``
+# gives each epoch a new permutation. The data is a toy regression, ``y = 3 x1
+# + x2 + 4``.
+
+import torch
+from torch.utils.data import TensorDataset
+
+BATCH_PER_RANK = 4  # samples per rank and step: a step uses 2 * 4 = 8 samples
+X = torch.randn(48, 2, generator=torch.Generator().manual_seed(0))
+y = X @ torch.tensor([[3.0], [1.0]]) + 4.0
+dataset = TensorDataset(X, y)
+
+
+def global_batches(epoch):
+    per_rank = []
+    for rank in range(WORLD_SIZE):
+        sampler = DistributedSampler(dataset, WORLD_SIZE, rank, seed=0)
+        sampler.set_epoch(epoch)
+        indices = list(sampler)
+        starts = range(0, len(indices), BATCH_PER_RANK)
+        per_rank.append([indices[i : i + BATCH_PER_RANK] for i in starts])
+    return [rank_0 + rank_1 for rank_0, rank_1 in zip(*per_rank, strict=True)]
+
+
+# %%
+# :func:`pttour.ddp_global_batches` is the tested version of this function,
+# for any number of ranks.
+
+import pttour
+
+if __name__ == "__main__":
+    tested = pttour.ddp_global_batches(
+        len(dataset), world_size=2, batch_size=4, epoch=0, seed=0
+    )
+    print("same as pttour:", tested == global_batches(0))
+
+# %%
+# The figure shows, for the first two epochs, which rank reads each of the 48
+# samples at each step.
+
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    reader = torch.zeros(12, len(dataset))  # 0: nobody, 1: rank 0, 2: rank 1
+    for epoch in range(2):
+        for step, indices in enumerate(global_batches(epoch)):
+            reader[epoch * 6 + step, indices[:BATCH_PER_RANK]] = 1
+            reader[epoch * 6 + step, indices[BATCH_PER_RANK:]] = 2
+    colours = ["white", "tab:blue", "tab:orange"]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.imshow(reader.numpy(), cmap=ListedColormap(colours), aspect="auto")
+    ax.axhline(5.5, color="black", linewidth=1)
+    ax.set_xlabel("i")
+    ax.set_ylabel("k")
+    ranks = [Patch(color=colours[r + 1], label=f"rank {r}") for r in (0, 1)]
+    ax.legend(handles=ranks, loc="upper right", framealpha=1)
+    plt.show()
+
+# %%
+# .. figure-caption::
+#
+#    Which rank reads each sample ``i`` (0 to 47) at each step ``k``: steps 0
+#    to 5 are epoch 0, steps 6 to 11, below the line, epoch 1. Blue: rank 0;
+#    orange: rank 1; white: not read at that step.
+#
+# The recipe of a rank
+# --------------------
+#
+# Each rank runs the same script. Written in plain PyTorch, for the ``gloo``
+# backend, which runs on the CPU, it reads:
+#
+# .. code-block:: python
+#
+#    import torch
+#    import torch.distributed as dist
+#    from torch.nn.parallel import DistributedDataParallel
+#    from torch.utils.data import DataLoader
+#    from torch.utils.data.distributed import DistributedSampler
+#
+#
+#    def main():  # build_model, dataset, loss_fn, epochs: your own
+#        dist.init_process_group("gloo")  # rank and world size from torchrun
+#        torch.manual_seed(0)
+#        model = DistributedDataParallel(build_model())
+#        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+#        sampler = DistributedSampler(dataset, seed=0)
+#        loader = DataLoader(dataset, batch_size=4, sampler=sampler)
+#        for epoch in range(epochs):
+#            sampler.set_epoch(epoch)  # a new order, the same on every rank
+#            for inputs, targets in loader:
+#                loss = loss_fn(model(inputs), targets)
+#                optimizer.zero_grad()
+#                loss.backward()  # DDP averages the gradients here
+#                optimizer.step()
+#            if dist.get_rank() == 0:
+#                state = {
+#                    "model": model.module.state_dict(),
+#                    "optimizer": optimizer.state_dict(),
+#                }
+#                torch.save(state, f"run/epoch-{epoch + 1:04d}.pt")
+#            dist.barrier()  # the others wait until the file is written
+#        dist.destroy_process_group()
+#
+#
+#    if __name__ == "__main__":
+#        main()
+#
+# The ranks start from the same weights even without the seed: when
+# ``DistributedDataParallel`` wraps the model, it broadcasts rank 0's
+# parameters and buffers to the other ranks. The seed makes the run
+# reproducible, the same weights from one run to the next. The sampler has a
+# seed of its own, which must be the same on every rank, or the shares
+# overlap. Randomness that should differ between ranks, such as dropout masks
+# or data augmentation, needs a different seed on each rank, for example
+# ``torch.manual_seed(seed + dist.get_rank())``. ``model.module`` is the
+# wrapped model: its state dict has no ``module.`` prefix, so a plain model
+# loads the file.
+#
 # Processes that start from scratch
 # ---------------------------------
+#
+# ``torchrun`` starts the processes of a script like the one above. This page
+# starts them itself, with :func:`pttour.launch`, the tested version of
+# ``torchrun`` on one machine: it starts one process per rank, connects them
+# over 127.0.0.1 with ``gloo``, runs a function in each and returns what each
+# rank returned. :func:`pttour.train_ddp` is the tested version of ``main``
+# above.
 #
 # The ranks are new Python processes, started with the ``spawn`` method. Such a
 # process receives the function to run and its arguments by pickling, and finds
 # the function by importing its module. Run as a script, this page is imported
 # by each new process too, as ``"__mp_main__"``: that is why every cell that
 # does work starts with ``if __name__ == "__main__":``, which keeps the ranks
-# from running the page again.
-#
-# The function the ranks run is :func:`pttour.train_ddp`, the tested version of
-# the recipe each rank follows: seed and build the model, wrap it in
-# ``DistributedDataParallel``, read through a ``DistributedSampler``, call
-# ``set_epoch`` before each epoch, save checkpoints from rank 0.
-# ``functools.partial`` binds its arguments, all picklable. The data is a toy
-# regression, ``y = 3 x1 + x2 + 4``.
+# from running the page again. A lambda, or a function defined inside another
+# function, has no importable name: pickling refuses it, and
+# :func:`pttour.launch` says so before it starts any process.
+# ``functools.partial`` binds the arguments of :func:`pttour.train_ddp`, all
+# picklable, and keeps the function importable. We train for two epochs, with
+# a checkpoint after each, in a temporary folder.
 
 import functools
+import tempfile
+from pathlib import Path
 
-import torch
 from torch import nn
-from torch.utils.data import TensorDataset
 
-import pttour
-
-BATCH_PER_RANK = 4  # samples per rank and step: a step uses 2 * 4 = 8 samples
-X = torch.randn(48, 2, generator=torch.Generator().manual_seed(0))
-y = X @ torch.tensor([[3.0], [1.0]]) + 4.0
-dataset = TensorDataset(X, y)
 recipe = functools.partial(
     pttour.train_ddp,
     build_model=functools.partial(nn.Linear, 2, 1),
@@ -95,78 +219,6 @@ recipe = functools.partial(
     seed=0,
 )
 
-# %%
-# A lambda, or a function defined inside another function, has no importable
-# name, and pickling refuses it before any process starts:
-
-if __name__ == "__main__":
-    import pickle
-
-    try:
-        pickle.dumps(lambda rank, world_size: rank)
-    except (pickle.PicklingError, AttributeError) as err:
-        print(f"{type(err).__name__}: {err}")
-
-# %%
-# The global batch
-# ----------------
-#
-# At step ``k`` every rank computes the gradient on its ``k``-th batch, and DDP
-# averages them. With equal batch sizes, the average of the ranks' mean
-# gradients is the mean gradient over all their samples: each step is the one
-# that a single process would take on the union of the ranks' batches, the
-# *global batch*. :func:`pttour.ddp_global_batches` lists them. The figure
-# shows, for the first two epochs, which rank reads each of the 48 samples at
-# each step; ``set_epoch`` gives the second epoch a new order.
-
-if __name__ == "__main__":
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-
-    def global_batches(epoch):
-        return pttour.ddp_global_batches(
-            len(dataset),
-            world_size=WORLD_SIZE,
-            batch_size=BATCH_PER_RANK,
-            epoch=epoch,
-            seed=0,
-        )
-
-    reader = torch.zeros(
-        12, len(dataset)
-    )  # 0: not read at this step, 1: rank 0, 2: rank 1
-    for epoch in range(2):
-        for step, indices in enumerate(global_batches(epoch)):
-            reader[epoch * 6 + step, indices[:BATCH_PER_RANK]] = 1
-            reader[epoch * 6 + step, indices[BATCH_PER_RANK:]] = 2
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    colours = ListedColormap(["white", "tab:blue", "tab:orange"])
-    ax.imshow(
-        reader.numpy(),
-        cmap=colours,
-        vmin=0,
-        vmax=2,
-        aspect="auto",
-        interpolation="nearest",
-    )
-    ax.axhline(5.5, color="black", linewidth=1)
-    ax.set_xlabel("sample index (blue: rank 0, orange: rank 1)")
-    ax.set_ylabel("step (epoch 0: 0-5, epoch 1: 6-11)")
-    ax.set_title("Which rank reads each sample, step by step")
-    plt.show()
-
-# %%
-# Training with two processes
-# ---------------------------
-#
-# :func:`pttour.launch` starts one process per rank, connects them over
-# 127.0.0.1 with the ``gloo`` backend, which runs on the CPU, runs the function
-# in each, and returns what each rank returned. We train for two epochs, with a
-# checkpoint after each, in a temporary folder.
-
-import tempfile
-from pathlib import Path
-
 if __name__ == "__main__":
     workdir = tempfile.TemporaryDirectory()
     checkpoints = Path(workdir.name) / "checkpoints"
@@ -175,9 +227,8 @@ if __name__ == "__main__":
         WORLD_SIZE,
     )
     for rank, result in enumerate(results):
-        print(
-            f"rank {rank}: epoch losses {[round(loss, 4) for loss in result['epoch_losses']]}"
-        )
+        losses = [round(loss, 4) for loss in result["epoch_losses"]]
+        print(f"rank {rank}: epoch losses {losses}")
     first, second = (result["model"] for result in results)
     identical = all(torch.equal(first[k], second[k]) for k in first)
     print(f"both ranks hold identical parameters: {identical}")
@@ -201,22 +252,18 @@ if __name__ == "__main__":
             single_optimizer.step()
 
     def compare(ddp_state):
-        close = all(
-            torch.allclose(single.state_dict()[k], v)
-            for k, v in ddp_state.items()
-        )
-        print(
-            f"one process and DDP reach the same parameters (allclose): {close}"
-        )
+        state = single.state_dict()
+        close = all(torch.allclose(state[k], v) for k, v in ddp_state.items())
+        print(f"one process and DDP reach the same parameters: {close}")
 
     for epoch in range(2):
         replay_epoch(epoch)
     compare(results[0]["model"])
 
 # %%
-# The two runs agree. Compare such runs with a tolerance: the ranks add up
-# their gradients in another order than one process does, so the last bits may
-# differ.
+# The two runs agree within ``torch.allclose``'s tolerance. Compare such runs
+# with a tolerance: the ranks add up their gradients in another order than one
+# process does, so the last bits may differ.
 #
 # Checkpoints under DDP
 # ---------------------
@@ -224,114 +271,81 @@ if __name__ == "__main__":
 # Every rank holds the same weights, so one file is enough, and rank 0 writes
 # it: if every rank wrote the same path, the writes would collide, and a rank
 # could load a file that another is still writing. So the other ranks wait
-# until rank 0 has written it. The file holds the wrapped model's state dict,
-# without DDP's ``module.`` prefix: a plain model loads it.
+# until rank 0 has written it. A plain model loads the file's state dict.
 
 if __name__ == "__main__":
     files = sorted(checkpoints.iterdir())
     print(f"files: {[path.name for path in files]}")
     plain = nn.Linear(2, 1)
-    pttour.load_checkpoint(files[-1], plain)
+    saved = torch.load(files[-1], weights_only=True)
+    plain.load_state_dict(saved["model"])
+    state = plain.state_dict()
     same = all(
-        torch.equal(plain.state_dict()[k], v)
-        for k, v in results[0]["model"].items()
+        torch.equal(state[k], v) for k, v in results[0]["model"].items()
     )
-    print(
-        f"a plain nn.Linear loads the last one; equal to the ranks' parameters: {same}"
-    )
+    print(f"a plain nn.Linear loads the last one: {same}")
 
 # %%
-# Loading is the opposite: every rank holds its own copy of the model and of
-# the optimizer state, so every rank loads. We launch the recipe again, for
-# four epochs, into the same folder: each rank finds the checkpoint of epoch 2,
-# loads it and trains epochs 3 and 4. The single process continues too, and
-# both must still agree.
+# :func:`pttour.save_checkpoint_ddp` and :func:`pttour.load_checkpoint_ddp` are
+# the tested versions of the save and the load, and ``train_ddp`` wrote the
+# files above with the first. The save is atomic, and if it fails on rank 0,
+# every rank raises instead of waiting. Both need a process group; a group of
+# one process, in this page's own process, is enough to call them.
+# ``HashStore`` is a rendezvous that lives in this process.
+
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+if __name__ == "__main__":
+    store = dist.HashStore()
+    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    torch.manual_seed(0)
+    wrapped = DistributedDataParallel(nn.Linear(2, 1))
+    path = Path(workdir.name) / "one-rank.pt"
+    pttour.save_checkpoint_ddp(path, wrapped)
+    restored = DistributedDataParallel(nn.Linear(2, 1))
+    pttour.load_checkpoint_ddp(path, restored)
+    pairs = zip(wrapped.parameters(), restored.parameters(), strict=True)
+    print("saved and loaded:", all(torch.equal(a, b) for a, b in pairs))
+    dist.destroy_process_group()
+
+# %%
+# Loading is the opposite of saving: every rank holds its own copy of the
+# model and of the optimizer state, so every rank loads. We launch the recipe
+# again, for four epochs, into the same folder: each rank finds the checkpoint
+# of epoch 2, loads it and trains epochs 3 and 4. The single process continues
+# too, and both must still agree.
 
 if __name__ == "__main__":
     resumed = pttour.launch(
         functools.partial(recipe, epochs=4, checkpoint_dir=checkpoints),
         WORLD_SIZE,
     )
-    print(
-        f"ranks started at epochs {[result['start_epoch'] for result in resumed]}"
-    )
+    starts = [result["start_epoch"] for result in resumed]
+    print(f"ranks started at epochs {starts}")
     for epoch in range(2, 4):
         replay_epoch(epoch)
     compare(resumed[0]["model"])
     workdir.cleanup()
 
 # %%
-# Pitfall: forgetting ``set_epoch``. The sampler's permutation depends on its
-# seed and on the epoch that ``set_epoch`` gave it. Without the call the epoch
-# stays 0, and every epoch reads the data in the same order:
-
-if __name__ == "__main__":
-    sampler = DistributedSampler(range(12), WORLD_SIZE, rank=0, seed=0)
-    print(f"two epochs without set_epoch: {list(sampler)} {list(sampler)}")
-    sampler.set_epoch(1)
-    print(f"after set_epoch(1):           {list(sampler)}")
-
-# %%
 # Many machines: torchrun and NCCL
 # --------------------------------
 #
 # On real hardware you start the processes with ``torchrun``, one per GPU, on
-# every machine. It sets ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``,
-# ``MASTER_ADDR`` and ``MASTER_PORT`` in each process, and the script reads
-# them. The recipe is the one above, with the ``nccl`` backend, which moves
-# CUDA tensors between GPUs, and one GPU per process. Written out in plain
-# PyTorch:
-#
-# .. code-block:: python
-#
-#     import os
-#
-#     import torch
-#     import torch.distributed as dist
-#     from torch.nn.parallel import DistributedDataParallel
-#     from torch.utils.data import DataLoader
-#     from torch.utils.data.distributed import DistributedSampler
-#
-#
-#     def main():  # build_model, dataset, loss_fn and epochs stand for your own
-#         dist.init_process_group("nccl")  # reads the variables torchrun set
-#         local_rank = int(os.environ["LOCAL_RANK"])  # this process's GPU on its machine
-#         torch.cuda.set_device(local_rank)
-#         torch.manual_seed(0)  # the same initial weights on every rank
-#         model = DistributedDataParallel(build_model().cuda(), device_ids=[local_rank])
-#         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-#         sampler = DistributedSampler(dataset, seed=0)  # rank and world size from the group
-#         loader = DataLoader(dataset, batch_size=64, sampler=sampler, num_workers=4)
-#         for epoch in range(epochs):
-#             sampler.set_epoch(epoch)
-#             for inputs, targets in loader:
-#                 loss = loss_fn(model(inputs.cuda()), targets.cuda())
-#                 optimizer.zero_grad()
-#                 loss.backward()  # DDP averages the gradients here
-#                 optimizer.step()
-#             if dist.get_rank() == 0:
-#                 state = {"model": model.module.state_dict(), "optimizer": optimizer.state_dict()}
-#                 torch.save(state, f"/shared/run/epoch-{epoch + 1:04d}.pt")
-#             dist.barrier()  # nobody reads the file before rank 0 has written it
-#         dist.destroy_process_group()
-#
-#
-#     if __name__ == "__main__":
-#         main()
-#
-# Start it on a machine with 8 GPUs as below; ``--nnodes`` and
-# ``--rdzv-endpoint`` spread it over several machines.
-#
-# .. code-block:: bash
-#
-#     torchrun --standalone --nproc-per-node=8 train.py
-#
-# The global batch is the number of processes times the batch per process, so
-# the learning rate chosen for one GPU may need adjusting, and checkpoints must
-# go to a file system that every machine can read.
-# :func:`pttour.save_checkpoint_ddp` and :func:`pttour.load_checkpoint_ddp` are
-# the tested versions of the save and the load: the save is atomic, and if it
-# fails on rank 0, every rank raises instead of waiting.
+# every machine: ``torchrun --standalone --nproc-per-node=8 train.py`` on one
+# machine with 8 GPUs, with ``--nnodes`` and ``--rdzv-endpoint`` on several.
+# It sets ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and
+# ``MASTER_PORT`` in each process, and ``init_process_group`` reads them. The
+# recipe above changes in three places: ``init_process_group("nccl")``, the
+# backend that moves CUDA tensors between GPUs;
+# ``torch.cuda.set_device(local_rank)`` with ``local_rank =
+# int(os.environ["LOCAL_RANK"])``, one GPU per process; and the model and each
+# batch on that GPU, ``DistributedDataParallel(build_model().cuda(),
+# device_ids=[local_rank])``. The global batch is the number of processes
+# times the batch per process, so the learning rate chosen for one GPU may
+# need adjusting, and checkpoints must go to a file system that every machine
+# can read.
 #
 # Takeaways
 # ---------
@@ -342,9 +356,76 @@ if __name__ == "__main__":
 # * Give every rank a ``DistributedSampler`` with the same seed; call
 #   ``set_epoch(epoch)`` before every epoch. It pads data that does not divide
 #   by the number of ranks.
+# * DDP copies rank 0's parameters and buffers to every rank when it wraps the
+#   model; seed for reproducibility, and per rank for randomness that should
+#   differ.
 # * Spawned processes import the function they run: define it in a module, bind
 #   its arguments with ``functools.partial``, guard the script with ``if
 #   __name__ == "__main__":``.
 # * Save from rank 0 only, and make the other ranks wait; load on every rank.
 # * On GPUs and across machines: ``torchrun``, the ``nccl`` backend, one GPU
 #   per process.
+#
+# Exercises
+# ---------
+#
+# Exercise 1 ★: predict what forgetting ``set_epoch`` does
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Without running it, predict whether the two epochs print the same order;
+# then call ``sampler.set_epoch(1)`` before the second and predict again.
+#
+# .. code-block:: python
+#
+#    sampler = DistributedSampler(range(12), WORLD_SIZE, rank=0, seed=0)
+#    print(list(sampler))  # epoch 0
+#    print(list(sampler))  # epoch 1
+#
+# .. solution::
+#
+#    Solution
+#
+#    The permutation depends on the seed and on the epoch that ``set_epoch``
+#    gave the sampler. Without the call the epoch stays 0, and every epoch
+#    reads the data in the same order.
+
+if __name__ == "__main__":
+    sampler = DistributedSampler(range(12), WORLD_SIZE, rank=0, seed=0)
+    epoch_0, again = list(sampler), list(sampler)
+    sampler.set_epoch(1)
+    epoch_1 = list(sampler)
+    print(f"without set_epoch: {epoch_0} {again}")
+    print(f"after set_epoch(1): {epoch_1}")
+    assert epoch_0 == again
+    assert epoch_1 != epoch_0
+
+# %%
+# Exercise 2 ★★: count the steps of an epoch
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# 50 samples, 4 ranks, 4 samples per rank and step. How many samples does
+# each rank read in an epoch, and how many steps does it take, with
+# ``drop_last=False`` and with ``drop_last=True``? Predict, then count with a
+# ``DataLoader`` over a rank's sampler.
+#
+# .. solution::
+#
+#    Solution
+#
+#    50 does not divide by 4. Padded, each rank reads 13 samples, two of them
+#    repeated overall, in 4 steps (the last one of a single sample); with
+#    ``drop_last=True``, 12 samples in 3 steps, and two samples are left out
+#    of the epoch.
+
+from torch.utils.data import DataLoader
+
+if __name__ == "__main__":
+    for drop_last in (False, True):
+        sampler = DistributedSampler(
+            range(50), num_replicas=4, rank=0, seed=0, drop_last=drop_last
+        )
+        loader = DataLoader(range(50), batch_size=4, sampler=sampler)
+        counts = (len(sampler), len(loader))
+        samples, steps = counts
+        print(f"drop_last={drop_last}: {samples} samples, {steps} steps")
+        assert counts == ((12, 3) if drop_last else (13, 4))
