@@ -350,14 +350,15 @@ assert t.tolist() == [1.0, 1.0, 1.0]
 # Exercise 2 ★★: a prediction that changes
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# This function returns different classes when called twice on the same input,
-# and its result requires gradients. Fix it, and check both.
+# This function, copied from a training script, returns different outputs
+# when called twice on the same input, and its result requires gradients. Fix
+# it, and check both.
 #
 # .. code-block:: python
 #
 #    def predict(model, inputs):
 #        model.train()
-#        return model(inputs).argmax(dim=1), model(inputs)
+#        return model(inputs)
 #
 # .. solution::
 #
