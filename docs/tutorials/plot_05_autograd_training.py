@@ -160,10 +160,11 @@ plt.show()
 #    full-batch gradient descent steps, from the same start, with learning
 #    rates 0.01 and 0.1.
 #
-# With ``lr=0.1`` each step goes ten times as far as with ``lr=0.01``, and
-# after 200 steps the loss is over a hundred times lower. A learning rate can
-# also be too large: the steps then overshoot and the loss grows;
-# :ref:`sphx_glr_auto_tutorials_plot_06_losses_optimizers.py` measures that.
+# For the same gradient, a step with ``lr=0.1`` goes ten times as far as one
+# with ``lr=0.01``, and after 200 steps the loss is over a hundred times
+# lower. A learning rate can also be too large: the steps then overshoot and
+# the loss grows; :ref:`sphx_glr_auto_tutorials_plot_06_losses_optimizers.py`
+# measures that.
 #
 # Mini-batches, epochs and a device
 # ---------------------------------

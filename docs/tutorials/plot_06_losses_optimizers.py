@@ -206,14 +206,17 @@ plt.show()
 for lr in (0.01, 0.1, 0.3):
     losses = train(lambda ps, lr=lr: torch.optim.SGD(ps, lr=lr))
     after = "  ".join(f"{losses[k - 1]:.3g}" for k in (50, 100, 300))
-    print(f"lr={lr:<4} loss after 50, 100, 300 steps: {after}")
+    highest = max(v for v in losses if v < float("inf"))
+    print(
+        f"lr={lr:<4} after 50, 100, 300 steps: {after}; highest {highest:.2g}"
+    )
 
 # %%
 # With ``lr=0.01`` the loss has barely moved after 300 steps. With ``lr=0.3``
-# the steps overshoot, the loss grows until it overflows, and ``nan`` (not a
-# number) ends the run. Start from a usual value (0.1 or 0.01 for SGD, 0.001
-# for Adam), try three times larger and smaller, and keep the largest that
-# trains smoothly.
+# it falls at first, then the steps overshoot: the loss grows until it
+# overflows, and ``nan`` (not a number) ends the run. Start from a usual
+# value (0.1 or 0.01 for SGD, 0.001 for Adam), try three times larger and
+# smaller, and keep the largest that trains smoothly.
 #
 # Changing the learning rate during training: a scheduler
 # -------------------------------------------------------
