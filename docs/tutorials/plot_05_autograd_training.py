@@ -242,8 +242,8 @@ print(f"mean loss of the last epoch: {history.final_loss:.1e}")
 # What the article got wrong
 # --------------------------
 #
-# This page follows §4.2 "Autograd" of the article; the :doc:`/errata` page
-# explains each of its mistakes in full.
+# This page follows §4.2 "Autograd" of the article; the :doc:`errata page
+# </errata>` lists all its mistakes.
 #
 # .. _erratum-e10:
 #
