@@ -152,8 +152,8 @@ plt.show()
 # .. figure-caption::
 #
 #    Left, a column of shape (3, 1); middle, a row of shape (1, 4); right,
-#    their sum, of shape (3, 4). Each number of the sum is its row's value from
-#    the column plus its column's value from the row.
+#    their sum, of shape (3, 4). Each number of the sum adds the value of its
+#    row in the column to the value of its column in the row.
 #
 # A silent broadcast: the target-shape bug
 # ----------------------------------------

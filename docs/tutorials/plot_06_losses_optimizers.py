@@ -360,7 +360,5 @@ assert right < 1e-6
 
 with_cosine = train_epochs(0.01, cosine=True)
 constant = train_epochs(0.01, cosine=False)
-print(
-    f"final loss: {with_cosine:.4f} with the schedule, {constant:.4f} without"
-)
+print(f"final loss: {with_cosine:.4f} with, {constant:.4f} without")
 assert with_cosine > constant

@@ -148,9 +148,9 @@ plt.show()
 # %%
 # .. figure-caption::
 #
-#    The norm of the gradient of each layer's weight, ‖∇W‖ (log scale),
-#    against the layer's position l, from the input (1) to the output (11), in
-#    stacks of 10 layers with sigmoid, ReLU, and ReLU with Kaiming
+#    The norm of the gradient of the weight of each layer, ‖∇W‖ (log scale),
+#    against the position l of the layer, from the input (1) to the output
+#    (11), in stacks of 10 layers with sigmoid, ReLU, and ReLU with Kaiming
 #    initialisation.
 #
 # With the sigmoid the first layer's gradient is nearly a billion times
@@ -279,7 +279,7 @@ print("the original is unchanged:", tensor.dtype)
 first = next(model.parameters())
 print("model.to() returns the model:", model.to(torch.float64) is model)
 print("same parameter object:", first is next(model.parameters()), first.dtype)
-model.to(torch.float32)
+model = model.to(torch.float32)
 
 # %%
 # A module has no ``device`` attribute; ask one of its parameters,
