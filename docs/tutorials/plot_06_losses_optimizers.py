@@ -193,10 +193,11 @@ plt.show()
 #    AdamW at the learning rates in the legend.
 #
 # In this run Adam and AdamW came down fastest and ended lowest, near 0.01,
-# the variance of the noise; SGD with momentum came close, and plain SGD was
-# still far above after 300 steps. That measures this problem at these
-# learning rates, not every problem: other learning rates or more steps can
-# change the order. Compare on your own problem, each with a tuned rate.
+# the variance of the noise; SGD with momentum came close, and plain SGD, set
+# back once by a step that overshot (the spike), was still far above after
+# 300 steps. That measures this problem at these learning rates, not every
+# problem: other learning rates or more steps can change the order. Compare
+# on your own problem, each with a tuned rate.
 #
 # The learning rate: too small, too large
 # ---------------------------------------
