@@ -287,9 +287,9 @@ print(textwrap.fill(f"UserWarning: {message}.", 79))
 print(f"loss {loss.item():.3f}")
 
 # %%
-# Each prediction is compared with both columns, another problem than the one
-# intended. Give each sample one target of the output's shape, as the lesson
-# does, and check the shapes (:ref:`all errata <e11>`).
+# Each prediction is compared with both columns: a different problem from
+# the one intended. Give each sample one target of the output's shape, as the
+# lesson does, and check the shapes (:ref:`all errata <e11>`).
 #
 # .. _erratum-e12:
 #
