@@ -14,7 +14,7 @@ to:
 * predict the shape of a broadcast result, and catch a broadcast you did not
   want.
 
-**What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
+**What you need:** PyTorch ≥ 2.6 and matplotlib. The `installation page
 <https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
@@ -30,9 +30,8 @@ import torch
 torch.manual_seed(0)
 x = torch.arange(12).reshape(3, 4)
 print(x)
-print(
-    f"x[1, 2]   = {x[1, 2]!r}   (a zero-dimensional tensor; .item() gives {x[1, 2].item()})"
-)
+print(f"x[1, 2]   = {x[1, 2]!r}   (a zero-dimensional tensor)")
+print(f"x[1, 2].item() = {x[1, 2].item()}   (a Python number)")
 print(f"x[0]      = {x[0]}   (the first row)")
 print(f"x[-1]     = {x[-1]}   (the last row)")
 print(f"x[:, 1]   = {x[:, 1]}   (the second column)")
@@ -72,9 +71,8 @@ print(f"picked = {picked}")
 
 x = torch.arange(12).reshape(3, 4)
 v = x.view(2, -1)
-print(
-    f"x.view(2, -1) has shape {tuple(v.shape)}; x strides {x.stride()}, v strides {v.stride()}"
-)
+print(f"x.view(2, -1) has shape {tuple(v.shape)}")
+print(f"strides: x {x.stride()}, v {v.stride()}")
 v[0, 0] = 100
 print(f"x[0, 0] after writing v[0, 0]: {x[0, 0].item()}")
 
@@ -84,12 +82,14 @@ print(f"x[0, 0] after writing v[0, 0]: {x[0, 0].item()}")
 # not *contiguous*. ``view`` cannot reshape it, and the error says what to use
 # instead:
 
+import textwrap
+
 t = x.T
 print(f"x.T strides {t.stride()}, contiguous: {t.is_contiguous()}")
 try:
     t.view(12)
 except RuntimeError as err:
-    print(f"RuntimeError: {err}")
+    print(textwrap.fill(f"RuntimeError: {err}", 79))
 
 # %%
 # ``reshape`` returns a view when the strides allow it and a copy otherwise; do
@@ -101,13 +101,10 @@ except RuntimeError as err:
 print(f"x.T.reshape(12):              {t.reshape(12).tolist()}")
 print(f"x.T.contiguous().is_contiguous(): {t.contiguous().is_contiguous()}")
 column = torch.tensor([1.0, 2.0, 3.0])
-print(f"(3,) unsqueeze(1)       -> {tuple(column.unsqueeze(1).shape)}")
-print(
-    f"(3, 1) squeeze(1)       -> {tuple(column.unsqueeze(1).squeeze(1).shape)}"
-)
-print(
-    f"(2, 3, 4) flatten(1)    -> {tuple(torch.zeros(2, 3, 4).flatten(1).shape)}"
-)
+print(f"(3,) unsqueeze(1)    -> {tuple(column.unsqueeze(1).shape)}")
+print(f"(3, 1) squeeze(1)    -> {tuple(column.unsqueeze(1).squeeze(1).shape)}")
+block = torch.zeros(2, 3, 4)
+print(f"(2, 3, 4) flatten(1) -> {tuple(block.flatten(1).shape)}")
 
 # %%
 # Broadcasting
@@ -129,7 +126,7 @@ print(torch.broadcast_shapes((2, 3), (3,)))
 try:
     torch.zeros(2, 3) + torch.zeros(2)  # sizes 3 and 2 at the last dimension
 except RuntimeError as err:
-    print(f"RuntimeError: {err}")
+    print(textwrap.fill(f"RuntimeError: {err}", 79))
 
 # %%
 # A column of shape ``(3, 1)`` plus a row of shape ``(1, 4)`` gives a ``(3,
@@ -139,23 +136,25 @@ import matplotlib.pyplot as plt
 
 col = torch.tensor([[0], [10], [20]])
 row = torch.tensor([[1, 2, 3, 4]])
-panels = {
-    "column\n(3, 1)": col,
-    "row\n(1, 4)": row,
-    "column + row\n(3, 4)": col + row,
-}
+panels = {"(3, 1)": col, "(1, 4)": row, "(3, 4)": col + row}
 fig, axes = plt.subplots(1, 3, figsize=(6, 2.4), width_ratios=[1, 4, 4])
 for ax, (title, values) in zip(axes, panels.items(), strict=True):
     ax.imshow(values, cmap="Blues", vmin=-10, vmax=40)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             ax.text(j, i, str(values[i, j].item()), ha="center", va="center")
-    ax.set_title(title, fontsize="medium")
+    ax.set_xlabel(title)
     ax.set_xticks([])
     ax.set_yticks([])
 plt.show()
 
 # %%
+# .. figure-caption::
+#
+#    Left, a column of shape (3, 1); middle, a row of shape (1, 4); right,
+#    their sum, of shape (3, 4). Each number of the sum adds the value of its
+#    row in the column to the value of its column in the row.
+#
 # A silent broadcast: the target-shape bug
 # ----------------------------------------
 #
@@ -171,10 +170,10 @@ print(f"{tuple(output.shape)} - {tuple(target.shape)} -> {tuple(diff.shape)}")
 print(f"hand-written MSE: {(diff**2).mean().item():.3f}, without any warning")
 
 # %%
-# The article makes the same mistake in its training example: its targets have
-# two columns for a model with one output, and ``nn.MSELoss`` broadcasts them
-# with only a warning, then returns a plausible but wrong number (see
-# :ref:`erratum E11 on the autograd page <erratum-e11>`):
+# PyTorch's loss functions do no better. ``nn.MSELoss``, the mean squared
+# error that :ref:`sphx_glr_auto_tutorials_plot_05_autograd_training.py`
+# introduces, broadcasts a target with two columns against an output with one,
+# with only a warning, then returns a plausible but wrong number:
 
 import warnings
 
@@ -185,34 +184,20 @@ wrong_target = inputs * 3 + 4  # shape (4, 2): one column per input
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     loss = nn.MSELoss()(output, wrong_target)
-print(
-    f"loss {loss.item():.3f}; UserWarning: {str(caught[0].message).split('. ')[0]}."
-)
+message = str(caught[0].message).split(". ")[0]
+print(f"loss {loss.item():.3f}")
+print(textwrap.fill(f"UserWarning: {message}.", 79))
 
 # %%
 # ``nn.MSELoss`` and ``nn.L1Loss`` only warn, ``nn.BCELoss`` refuses, and a
 # hand-written loss says nothing at all. The fix is to give the target the
-# output's shape, and to check the shapes before computing a loss:
+# output's shape, and to check the shapes before computing a loss (the
+# training page shows a tested version of this check):
 
 right_target = inputs @ torch.tensor([[3.0], [2.0]]) + 4  # shape (4, 1)
 for candidate in (right_target, target.unsqueeze(1), target):
-    if candidate.shape == output.shape:
-        print(f"target {tuple(candidate.shape)}: ok")
-    else:
-        print(
-            f"target {tuple(candidate.shape)}: differs from output {tuple(output.shape)}"
-        )
-
-# %%
-# :func:`pttour.check_same_shape` is the tested version of that check: it
-# raises an error that names both shapes, the broadcast shape and a fix.
-
-import pttour
-
-try:
-    pttour.check_same_shape(output, wrong_target)
-except ValueError as err:
-    print(f"ValueError: {err}")
+    same = candidate.shape == output.shape
+    print(f"target {tuple(candidate.shape)}: {'ok' if same else 'differs'}")
 
 # %%
 # Takeaways
@@ -228,3 +213,101 @@ except ValueError as err:
 #   predict it with ``torch.broadcast_shapes``.
 # * Before a loss, check ``output.shape == target.shape``: an ``(N, 1)`` output
 #   against an ``(N,)`` target broadcasts to ``(N, N)`` without an error.
+
+# %%
+# Exercises
+# ---------
+#
+# Exercise 1 ★: make a broadcast fail
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Without running it, predict what this prints. Then change the shape of ``b``
+# so that the broadcast fails, and read the error: which dimension does it
+# name?
+#
+# .. code-block:: python
+#
+#    a = torch.zeros(3, 1)
+#    b = torch.ones(4)
+#    print((a + b).shape)
+#
+# .. solution::
+#
+#    Solution
+#
+#    Lined up from the right, ``(3, 1)`` and ``(4,)`` become ``(3, 1)`` and
+#    ``(1, 4)``: the result is ``(3, 4)``. With ``b`` of shape ``(2, 4)``, the
+#    first dimension has sizes 3 and 2, neither of them 1, and the error names
+#    dimension 0.
+
+a = torch.zeros(3, 1)
+b = torch.ones(4)
+print((a + b).shape)
+assert (a + b).shape == (3, 4)
+message = "no error"
+try:
+    a + torch.ones(2, 4)
+except RuntimeError as err:
+    message = f"RuntimeError: {err}"
+print(textwrap.fill(message, 79))
+assert "non-singleton dimension 0" in message
+
+# %%
+# Exercise 2 ★: a view or a copy?
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Without running it, predict what this prints: which of the two writes
+# reaches ``x``?
+#
+# .. code-block:: python
+#
+#    x = torch.arange(6)
+#    a = x[2:4]
+#    b = x[[2, 3]]
+#    a[0] = -1
+#    b[1] = -2
+#    print(x)
+#
+# .. solution::
+#
+#    Solution
+#
+#    The slice ``a`` is a view and shares ``x``'s memory; the list index makes
+#    ``b`` a copy. Only the write through ``a`` reaches ``x``.
+
+x = torch.arange(6)
+a = x[2:4]
+b = x[[2, 3]]
+a[0] = -1
+b[1] = -2
+print(x)
+assert x.tolist() == [0, 1, -1, 3, 4, 5]
+
+# %%
+# Exercise 3 ★★: centre the rows of a matrix
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# This code should subtract from each row of a square matrix the mean of that
+# row. It runs without an error, yet the rows of ``centred`` do not have mean
+# 0. Find why, fix it, and check every row's mean.
+#
+# .. code-block:: python
+#
+#    m = torch.arange(16.0).reshape(4, 4)
+#    centred = m - m.mean(dim=1)
+#
+# .. solution::
+#
+#    Solution
+#
+#    ``m.mean(dim=1)`` has shape ``(4,)``, which broadcasts as a *row*: element
+#    ``j`` of every row loses the mean of row ``j``. ``keepdim=True`` keeps the
+#    shape ``(4, 1)``, a column, so each row loses its own mean.
+
+m = torch.arange(16.0).reshape(4, 4)
+wrong = m - m.mean(dim=1)
+centred = m - m.mean(dim=1, keepdim=True)
+print("row means, wrong:", wrong.mean(dim=1).tolist())
+print("row means, fixed:", centred.mean(dim=1).tolist())
+assert not torch.allclose(wrong.mean(dim=1), torch.zeros(4))
+assert torch.allclose(centred.mean(dim=1), torch.zeros(4))

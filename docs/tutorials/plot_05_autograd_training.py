@@ -2,190 +2,133 @@
 Autograd and a training step
 ============================
 
-Training a model repeats one small step: compute a loss, ask autograd for the
-gradient of the loss with respect to every parameter, and let the optimizer
-move the parameters against it. After this tutorial you will be able to say
-what ``loss.backward()`` computes and where it puts the result, explain why
-gradients must be cleared in every step, and write a training loop over a
-``DataLoader`` that runs on any device.
+Training a model repeats one small step: compute a loss, let autograd find
+the gradient of the loss with respect to every parameter by backpropagation,
+and let an optimizer move each parameter a little against its gradient, by a
+distance set by the learning rate. After reading this page you will be able
+to:
+
+* say what ``loss.backward()`` computes and where it puts the result;
+* write the four lines of a training step, and say why the first one clears
+  the gradients;
+* pick a learning rate that makes the loss fall, and train on mini-batches on
+  any device.
 
 **What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
 <https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
 """
 
 # %%
-# Data, model and loss
-# --------------------
+# Data, a model and a loss
+# ------------------------
 #
-# We pick the device once, seed the random number generator so that every
-# number on this page is the same on every build, and make data for the plane
-# ``y = 3*x1 + x2 + 4``: inputs of shape ``(n, 2)`` and one target per sample,
-# shape ``(n, 1)``, the shape that ``nn.Linear(2, 1)`` returns.
+# We seed the random number generator, so that every number on this page is
+# the same on every run, and make data for the plane ``y = 3*x1 + x2 + 4``: 100
+# inputs of shape ``(100, 2)`` and one target per sample, shape ``(100, 1)``.
+# The model is ``nn.Linear(2, 1)``, which computes ``x @ weight.T + bias``. It
+# is an ``nn.Module``, the class every PyTorch model derives from
+# (:ref:`sphx_glr_auto_tutorials_plot_07_modules.py` shows how to write your
+# own). A *loss function* says how far the outputs are from the targets; here
+# the mean squared error, ``nn.MSELoss``.
 
 import torch
 from torch import nn
 
-device = (
-    torch.accelerator.current_accelerator()
-    if torch.accelerator.is_available()
-    else torch.device("cpu")
-)
 torch.manual_seed(0)
 X = torch.rand(100, 2)
 y = X @ torch.tensor([[3.0], [1.0]]) + 4
 model = nn.Linear(2, 1)
 loss_fn = nn.MSELoss()
-print(f"device {device}; inputs {tuple(X.shape)}, targets {tuple(y.shape)}")
-print(
-    f"output {tuple(model(X).shape)}, loss {loss_fn(model(X), y).item():.3f}"
-)
+output = model(X)
+print(f"inputs {tuple(X.shape)}, targets {tuple(y.shape)}")
+print(f"output {tuple(output.shape)}, loss {loss_fn(output, y).item():.3f}")
 
 # %%
-# .. _erratum-e11:
-#
-# Erratum E11: Target shape broadcast by MSELoss
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-#
-# The article scales and shifts both input columns to make its targets, which
-# gives shape ``(n, 2)`` for a model whose output has shape ``(n, 1)``.
-# ``MSELoss`` only warns.
+# The loss compares the output and the target element by element, so they
+# must have the same shape; otherwise it broadcasts them
+# (:ref:`sphx_glr_auto_tutorials_plot_04_indexing_broadcasting.py`) and
+# compares the wrong elements. :func:`pttour.check_same_shape` is the tested
+# version of the check ``output.shape == y.shape``: it turns a mismatch into an
+# error that names both shapes and a fix.
 
-import warnings
+import textwrap
 
-wrong_target = X * 3 + 4
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    loss_fn(model(X), wrong_target)
-print(f"{caught[0].category.__name__}: {caught[0].message}")
+import pttour
 
-# %%
-# The loss broadcasts the single output column against both target columns, so
-# every prediction is compared with two different numbers, and the best plane
-# for that loss is the mean of the two columns, ``1.5*x1 + 1.5*x2 + 4``. The
-# fix is one target per sample, made with a matrix product as above, and a
-# shape check before the loss (:ref:`all errata <e11>`).
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    for name, w in (
-        ("3*x1 + x2 + 4", [[3.0], [1.0]]),
-        ("1.5*x1 + 1.5*x2 + 4", [[1.5], [1.5]]),
-    ):
-        print(
-            f"loss of {name}: {loss_fn(X @ torch.tensor(w) + 4, wrong_target).item():.3f}"
-        )
-assert model(X).shape == y.shape, (
-    "the output and the target must have the same shape"
-)
+try:
+    pttour.check_same_shape(output, y.flatten())  # a target of shape (100,)
+except ValueError as err:
+    print(textwrap.fill(f"ValueError: {err}", 79, break_on_hyphens=False))
 
 # %%
-# What backward() computes
-# ------------------------
+# Backpropagation: what backward() computes
+# -----------------------------------------
 #
 # The model's parameters, ``weight`` of shape ``(1, 2)`` and ``bias`` of shape
 # ``(1,)``, are *leaf* tensors that require gradients: nothing computed them,
-# and ``requires_grad`` is on. ``loss.backward()`` walks back through the
-# operations that produced the loss and adds the derivative of the loss with
-# respect to each such leaf to its ``.grad`` (creating it if it is ``None``).
-# For a linear model and the mean squared error we know that derivative in
-# closed form, so we can check what autograd wrote.
+# and ``requires_grad`` is on. ``loss.backward()`` runs *backpropagation*, the
+# backward pass: it walks back through the operations that produced the loss,
+# applies the chain rule at each one, and adds the derivative of the loss with
+# respect to each leaf to the leaf's ``.grad``. It changes no parameter. For a
+# linear model and the mean squared error that derivative has a closed form,
+# ``2/n * residualᵀ X``, so we can check what autograd wrote:
 
-print("grad before backward():", model.weight.grad)
-loss = loss_fn(model(X), y)
-loss.backward()
+print("weight.grad before backward():", model.weight.grad)
+loss_fn(model(X), y).backward()
 residual = (model(X) - y).detach()
-print(
-    f"weight.grad {model.weight.grad}, by hand {2 / len(X) * residual.T @ X}"
-)
-print(
-    f"bias.grad {model.bias.grad}, by hand {2 / len(X) * residual.sum(dim=0)}"
-)
+by_hand = 2 / len(X) * residual.T @ X
+print("weight.grad:", model.weight.grad)
+print("by hand:    ", by_hand)
+loss_fn(model(X), y).backward()  # a second backward pass
+print("doubled:", torch.allclose(model.weight.grad, 2 * by_hand))
 
 # %%
-# .. _erratum-e10:
+# ``backward()`` *adds* to ``.grad``, as the second pass shows: the gradients
+# of separate backward passes accumulate until something clears them.
 #
-# Erratum E10: What backward() computes
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The learning rate and one training step
+# ---------------------------------------
 #
-# The article says ``backward()`` computes the gradient of the model's output
-# with respect to the input data, and later the gradient of the loss with
-# respect to the output. After ``loss.backward()`` neither the inputs nor the
-# output hold a gradient:
+# An *optimizer* changes the parameters using their gradients.
+# ``torch.optim.SGD``, gradient descent, moves each parameter against its
+# gradient: ``p = p - lr * p.grad``. ``lr`` is the *learning rate*: it sets how
+# far one step goes. A training step is four lines, in this order:
 
-output = model(X)
-loss_fn(output, y).backward()
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    print("inputs .grad:", X.grad, "| output .grad:", output.grad)
-print(
-    f"{caught[0].category.__name__}: {str(caught[0].message).split('. ')[0]}."
-)
-
-# %%
-# The inputs are a leaf that does not require gradients and the output is not a
-# leaf, so autograd stores nothing for them: it stores d(loss)/d(param), what
-# the optimizer needs. To get the gradient with respect to the inputs, ask for
-# it with ``torch.autograd.grad``, which returns it without touching any
-# ``.grad`` (:ref:`all errata <e10>`).
-
-inputs = X.clone().requires_grad_(True)
-(input_grad,) = torch.autograd.grad(loss_fn(model(inputs), y), inputs)
-print(f"d(loss)/d(inputs): shape {tuple(input_grad.shape)}")
-
-# %%
-# One step, then many
-# -------------------
-#
-# A step is four lines: ``optimizer.zero_grad()``, the forward pass and the
-# loss, ``loss.backward()`` and ``optimizer.step()``, which for plain SGD moves
-# each parameter by ``-lr * grad``. ``optimizer.zero_grad()`` comes first
-# because ``backward()`` *adds* to ``.grad``: the E10 cell above called it a
-# second time, so ``weight.grad`` now holds twice the gradient.
-
-optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-print(
-    "weight.grad doubled:",
-    torch.allclose(model.weight.grad, 4 / len(X) * residual.T @ X),
-)
-optimizer.zero_grad()
-print("after zero_grad():", model.weight.grad)
-
-# %%
-# .. _erratum-e45:
-#
-# Erratum E45: An optimizer does not find the minimum
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-#
-# The article says the optimizer makes the loss reach its minimum and finds the
-# best parameters. Its example takes one step, with ``lr=0.01``:
-
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 before = model.weight.detach().clone()
-loss = loss_fn(model(X), y)
-loss.backward()
-optimizer.step()
-print(
-    "weight == old - lr * grad:",
-    torch.allclose(model.weight, before - 0.01 * model.weight.grad),
-)
-print(
-    f"loss {loss.item():.3f} -> {loss_fn(model(X), y).item():.3f}; its minimum is 0"
-)
+optimizer.zero_grad()  # 1. clear the old gradients
+loss = loss_fn(model(X), y)  # 2. forward pass and loss
+loss.backward()  # 3. backpropagation: fill every .grad
+optimizer.step()  # 4. p = p - lr * p.grad, for every parameter
+step = before - 0.1 * model.weight.grad
+print("weight == before - lr * grad:", torch.allclose(model.weight, step))
+print(f"loss {loss.item():.3f} -> {loss_fn(model(X), y).item():.3f}")
 
 # %%
-# A step moves the parameters a little way downhill, no more. Repeated, the
-# loss falls step by step towards a minimum: the global one here, because this
-# loss is convex, but at best a local one for a neural network. The fix is to
-# say so, and to repeat the step (:ref:`all errata <e45>`):
+# :func:`pttour.train_step` is the tested version of those four lines. It also
+# checks the shapes, refuses an optimizer that holds none of the model's
+# parameters, and returns the loss the step started from.
+
+loss = pttour.train_step(model, X, y, loss_fn, optimizer)
+print(f"the next step started from loss {loss:.3f}")
+
+# %%
+# Many steps: how the learning rate matters
+# -----------------------------------------
+#
+# One step moves the parameters a little downhill; training repeats it. This
+# function trains a fresh model, from the same starting parameters every time,
+# with the step above and returns the loss before each step. We run it with
+# two learning rates:
 
 
-def full_batch_sgd(steps: int, clear: bool = True) -> list[float]:
-    """``steps`` SGD steps on all of X from a fresh model; the loss before each step."""
+def train_full_batch(lr: float, steps: int) -> list[float]:
+    torch.manual_seed(1)  # the same starting parameters for every call
     model = nn.Linear(2, 1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
     for _ in range(steps):
-        if clear:
-            optimizer.zero_grad()
+        optimizer.zero_grad()
         loss = loss_fn(model(X), y)
         loss.backward()
         optimizer.step()
@@ -193,64 +136,65 @@ def full_batch_sgd(steps: int, clear: bool = True) -> list[float]:
     return losses
 
 
-losses = full_batch_sgd(101)
-print(
-    "loss after 1, 10, 100 steps:",
-    ", ".join(f"{losses[i]:.1e}" for i in (1, 10, 100)),
-)
-
-# %%
-# .. _erratum-e12:
-#
-# Erratum E12: Gradients never cleared
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-#
-# The article offers its step as the pattern to repeat, but never clears the
-# gradients. In a loop every ``step()`` then uses the sum of all the gradients
-# so far. The stale gradients act like a momentum that never decays: the
-# parameters overshoot and the loss swings instead of falling. The fix is
-# ``optimizer.zero_grad()`` in every step, before ``backward()`` (:ref:`all
-# errata <e12>`).
+curves = {lr: train_full_batch(lr, 200) for lr in (0.01, 0.1)}
+for lr, losses in curves.items():
+    after = ", ".join(f"{losses[i - 1]:.1e}" for i in (10, 100, 200))
+    print(f"lr={lr}: loss after 10, 100, 200 steps: {after}")
+print(f"ratio after 200 steps: {curves[0.01][-1] / curves[0.1][-1]:.0f}")
 
 import matplotlib.pyplot as plt
 
-fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(
-    full_batch_sgd(30, clear=False),
-    marker="o",
-    markersize=3,
-    label="without zero_grad()",
-)
-ax.plot(full_batch_sgd(30), marker="o", markersize=3, label="with zero_grad()")
+fig, ax = plt.subplots(figsize=(6, 3.2))
+for lr, losses in curves.items():
+    ax.plot(range(1, len(losses) + 1), losses, label=f"lr={lr}")
 ax.set_yscale("log")
-ax.set_ylim(top=3e3)  # room for the legend above the curves
-ax.set_xlabel("step")
-ax.set_ylabel("training loss (MSE)")
-ax.set_title("30 full-batch SGD steps, lr = 0.1")
-ax.legend(loc="upper right", ncols=2)
+ax.set_xlabel("k")
+ax.set_ylabel("L")
+ax.legend()
 plt.show()
 
 # %%
-# A training loop over a DataLoader
+# .. figure-caption::
+#
+#    The training loss L (mean squared error, log scale) before step k of 200
+#    full-batch gradient descent steps, from the same start, with learning
+#    rates 0.01 and 0.1.
+#
+# For the same gradient, a step with ``lr=0.1`` goes ten times as far as one
+# with ``lr=0.01``, and after 200 steps the loss is over a hundred times
+# lower. A learning rate can also be too large: the steps then overshoot and
+# the loss grows; :ref:`sphx_glr_auto_tutorials_plot_06_losses_optimizers.py`
+# measures that.
+#
+# Mini-batches, epochs and a device
 # ---------------------------------
 #
-# Real training repeats the step over the mini-batches of a ``DataLoader``, for
-# several epochs, and moves each batch to the model's device. The loader has
-# its own seeded generator, so the shuffling is the same on every run.
+# So far every step used all 100 samples: full-batch gradient descent. On real
+# data each step uses a small random *mini-batch*, which makes each gradient a
+# noisy estimate of the full one: *stochastic* gradient descent. One pass over
+# all the data is an *epoch*. A ``DataLoader`` cuts a data set into shuffled
+# mini-batches (:ref:`sphx_glr_auto_tutorials_plot_10_datasets.py` teaches
+# it); here it serves ``(X, y)`` in batches of 10, in a new order every epoch,
+# with its own seeded generator. We also pick the device once, move the model
+# there before creating the optimizer, and move every batch.
 
 from torch.utils.data import DataLoader, TensorDataset
 
+device = (
+    torch.accelerator.current_accelerator()
+    if torch.accelerator.is_available()
+    else torch.device("cpu")
+)
 loader = DataLoader(
     TensorDataset(X, y),
     batch_size=10,
     shuffle=True,
     generator=torch.Generator().manual_seed(0),
 )
+torch.manual_seed(1)
 model = nn.Linear(2, 1).to(device)
-start = {
-    k: v.clone() for k, v in model.state_dict().items()
-}  # to rerun it below
-optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+start = {k: v.clone() for k, v in model.state_dict().items()}  # for later
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 for _epoch in range(30):
     for inputs, targets in loader:
         inputs, targets = inputs.to(device), targets.to(device)
@@ -258,42 +202,128 @@ for _epoch in range(30):
         loss = loss_fn(model(inputs), targets)
         loss.backward()
         optimizer.step()
-weight = [round(w, 4) for w in model.weight.flatten().tolist()]
-print(f"weight {weight}, bias {model.bias.item():.4f} (true: [3, 1] and 4)")
+weight = [round(w, 3) for w in model.weight.flatten().tolist()]
+print(f"device {device}: weight {weight}, bias {model.bias.item():.3f}")
 
 # %%
-# .. _erratum-e44:
+# :func:`pttour.fit` is the tested version of this loop: it moves each batch
+# to the model's device, runs :func:`pttour.train_step` on it (so gradients are
+# cleared and shapes checked) and returns the mean loss of each epoch. From the
+# same start and the same shuffling it gives exactly the same weights.
+
+tested = nn.Linear(2, 1).to(device)
+tested.load_state_dict(start)
+optimizer = torch.optim.SGD(tested.parameters(), lr=0.1)
+loader.generator.manual_seed(0)
+history = pttour.fit(tested, loader, loss_fn, optimizer, epochs=30)
+print("same weights:", torch.equal(tested.weight, model.weight))
+print(f"mean loss of the last epoch: {history.final_loss:.1e}")
+
+# %%
+# Takeaways
+# ---------
 #
-# Erratum E44: One full-batch step is not stochastic
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# - ``loss.backward()`` is backpropagation: it adds d(loss)/d(param) to the
+#   ``.grad`` of every leaf that requires gradients and changes no parameter.
+#   ``optimizer.step()`` does.
+# - Gradients accumulate: a step starts with ``optimizer.zero_grad()``, then
+#   the forward pass and the loss, ``loss.backward()`` and
+#   ``optimizer.step()``.
+# - The learning rate sets the size of each step: too small and the loss
+#   falls slowly.
+# - Give the target the output's shape; a loss broadcasts the two otherwise.
+# - Train on shuffled mini-batches for several epochs; pick the device once,
+#   move the model before creating the optimizer, and move every batch.
 #
-# The article calls its optimizer stochastic gradient descent, but computes one
-# loss over all the samples at once. That gradient is the same every time; a
-# mini-batch's is not:
-
-fresh = nn.Linear(2, 1)
-for inputs, targets in [(X, y), (X, y), *list(loader)[:3]]:
-    (grad,) = torch.autograd.grad(
-        loss_fn(fresh(inputs), targets), fresh.weight
-    )
-    print(f"{len(inputs):3d} samples: d(loss)/d(weight) = {grad.squeeze()}")
+# Next, :ref:`sphx_glr_auto_tutorials_plot_06_losses_optimizers.py` chooses
+# the loss for a task and compares optimizers and learning rates.
 
 # %%
-# ``torch.optim.SGD`` applies ``p -= lr * grad`` to whatever gradient it gets,
-# so on the whole data it is plain gradient descent. It becomes stochastic when
-# each step uses a random mini-batch, as in the loop above: each batch gives
-# another estimate of the full-batch gradient (:ref:`all errata <e44>`).
+# What the article got wrong
+# --------------------------
+#
+# This page follows §4.2 "Autograd" of the article; the :doc:`errata page
+# </errata>` lists all its mistakes.
+#
+# .. _erratum-e10:
+#
+# Erratum E10: What backward() computes
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article says ``backward()`` computes the gradient of the output with
+# respect to the input data, and later that of the loss with respect to the
+# output. After ``loss.backward()`` neither holds a gradient:
+
+import warnings
+
+net = nn.Linear(2, 1)
+output = net(X)
+loss_fn(output, y).backward()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    print("X.grad:", X.grad, "| output.grad:", output.grad)
+message = str(caught[0].message).split(". ")[0]
+print(textwrap.fill(f"UserWarning: {message}.", 79))
 
 # %%
+# It stores d(loss)/d(param) in each parameter's ``.grad``, as the lesson
+# checked. For d(loss)/d(inputs), pass inputs that require gradients to
+# ``torch.autograd.grad(loss, inputs)`` (:ref:`all errata <e10>`).
+#
+# .. _erratum-e11:
+#
+# Erratum E11: Target shape broadcast by MSELoss
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article scales and shifts both input columns to make its targets: shape
+# ``(100, 2)`` for an output of shape ``(100, 1)``. ``MSELoss`` warns, then
+# broadcasts and returns a number:
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    loss = loss_fn(net(X), X * 3 + 4)
+message = str(caught[0].message).split(". ")[0]
+print(textwrap.fill(f"UserWarning: {message}.", 79))
+print(f"loss {loss.item():.3f}")
+
+# %%
+# Each prediction is compared with both columns: a different problem from
+# the one intended. Give each sample one target of the output's shape, as the
+# lesson does, and check the shapes (:ref:`all errata <e11>`).
+#
+# .. _erratum-e12:
+#
+# Erratum E12: Gradients never cleared
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article's step, the pattern to repeat, never clears the gradients. In a
+# loop each ``step()`` uses the sum of all the gradients so far:
+
+torch.manual_seed(1)  # the start of train_full_batch
+net = nn.Linear(2, 1)
+sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+stale = []
+for _ in range(30):
+    loss = loss_fn(net(X), y)
+    loss.backward()  # no zero_grad() before it
+    sgd.step()
+    stale.append(f"{loss.item():.0e}")
+print("without zero_grad():", *stale[4::5])
+print("with zero_grad():   ", *(f"{v:.0e}" for v in curves[0.1][4:30:5]))
+
+# %%
+# The old gradients act like a momentum that never decays: the loss swings
+# instead of falling. Call ``optimizer.zero_grad()`` in every step, before
+# ``backward()`` (:ref:`all errata <e12>`).
+#
 # .. _erratum-e13:
 #
 # Erratum E13: No device handling
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article promotes GPU acceleration but never chooses a device, and modules
-# and tensors are created on the CPU unless you ask. Moving only the model
-# fails too; every build has the ``meta`` device, which shows the mismatch
-# anywhere:
+# The article advertises GPU acceleration but never chooses a device, so its
+# model and data stay on the CPU. Moving only the model fails; the ``meta``
+# device, present in every build, shows it anywhere:
 
 print("a new module lives on:", nn.Linear(2, 1).weight.device)
 try:
@@ -302,56 +332,113 @@ except RuntimeError as err:
     print(f"RuntimeError: {err}")
 
 # %%
-# The loop above is the fix: pick the device once with ``torch.accelerator``,
-# move the model there before creating the optimizer, and move every batch
-# (:ref:`all errata <e13>`). ``.to()`` moves the parameters in place, so an
-# optimizer made earlier still sees them, but the state it already holds (after
-# a step or ``load_state_dict``) stays where it was.
+# Pick the device once, move the model before creating the optimizer, and
+# move every batch, as the mini-batch loop does (:ref:`all errata <e13>`).
 #
-# The tested version
-# ------------------
+# .. _erratum-e44:
 #
-# :func:`pttour.train_step` is the four lines of the step, plus the shape check
-# of E11, and :func:`pttour.fit` is the loop: it moves each batch to the
-# model's device and returns a :class:`pttour.History` of epoch losses. From
-# the same start and the same shuffling it gives exactly the weights of our
-# loop.
+# Erratum E44: One full-batch step is not stochastic
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article calls its optimizer stochastic gradient descent but computes one
+# loss over all the samples. That gradient is the same every time; a
+# mini-batch's is not:
 
-import pttour
-
-tested = nn.Linear(2, 1).to(device)
-tested.load_state_dict(start)
-optimizer = torch.optim.SGD(tested.parameters(), lr=0.1, momentum=0.9)
-loader.generator.manual_seed(0)
-history = pttour.fit(tested, loader, loss_fn, optimizer, epochs=30)
-print(
-    "same weights as the loop above:", torch.equal(tested.weight, model.weight)
-)
-print(f"mean loss of the last epoch: {history.epoch_losses[-1]:.2e}")
-try:
-    pttour.train_step(
-        tested, X.to(device), wrong_target.to(device), loss_fn, optimizer
-    )
-except ValueError as err:
-    print(f"ValueError: {err}")
+for inputs, targets in [(X, y), (X, y), *list(loader)[:2]]:
+    (grad,) = torch.autograd.grad(loss_fn(net(inputs), targets), net.weight)
+    print(f"{len(inputs):3d} samples: d(loss)/d(weight) = {grad.squeeze()}")
 
 # %%
-# Takeaways
+# On all the data ``torch.optim.SGD`` is plain gradient descent; it is
+# stochastic when each step uses a random mini-batch, as in the loop over the
+# ``DataLoader`` (:ref:`all errata <e44>`).
+#
+# .. _erratum-e45:
+#
+# Erratum E45: An optimizer does not find the minimum
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article says the optimizer makes the loss reach its minimum and finds the
+# best parameters; its example takes one step, with ``lr=0.01``:
+
+first, second = train_full_batch(0.01, 2)
+print(f"one step: loss {first:.2f} -> {second:.2f}; its minimum is 0")
+
+# %%
+# A step moves the parameters a little way downhill. Repeated, the loss falls
+# towards a minimum, as the curves above show: the global one for this convex
+# loss, at best a local one for a neural network (:ref:`all errata <e45>`).
+#
+# Exercises
 # ---------
 #
-# - ``loss.backward()`` adds d(loss)/d(param) to the ``.grad`` of every leaf
-#   that requires gradients; it changes no parameter. ``optimizer.step()``
-#   does.
-# - Gradients accumulate: call ``optimizer.zero_grad()`` in every step, before
-#   ``backward()``.
-# - Give the target the output's shape. ``MSELoss`` only warns before it
-#   broadcasts, and a hand-written ``((out - y) ** 2).mean()`` broadcasts
-#   without a word.
-# - An optimizer lowers the loss step by step; mini-batches make SGD
-#   stochastic.
-# - Pick the device once; move the model before creating the optimizer, and
-#   every batch.
+# Exercise 1 ★: predict an accumulated gradient
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# Next, :ref:`sphx_glr_auto_tutorials_plot_07_modules.py` writes a model as an
-# ``nn.Module`` and shows what ``train()``, ``eval()`` and ``torch.no_grad()``
-# change.
+# Without running it, predict what this prints; then change the loop so that
+# it prints the gradient of a single call, ``tensor(4.)``.
+#
+# .. code-block:: python
+#
+#    w = torch.tensor(2.0, requires_grad=True)
+#    for _ in range(3):
+#        (w * w).backward()
+#    print(w.grad)
+#
+# .. solution::
+#
+#    Solution
+#
+#    The derivative of ``w * w`` is ``2 * w = 4``, and each ``backward()`` adds
+#    it: 12. Clearing ``w.grad`` before each backward pass leaves 4.
+
+w = torch.tensor(2.0, requires_grad=True)
+for _ in range(3):
+    (w * w).backward()
+print(w.grad)
+assert w.grad.item() == 12.0
+for _ in range(3):
+    w.grad = None
+    (w * w).backward()
+print(w.grad)
+assert w.grad.item() == 4.0
+
+# %%
+# Exercise 2 ★★: which training step is wrong?
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# Here are three orders of the same calls, repeated in every step: (a)
+# ``zero_grad()``, ``backward()``, ``step()``; (b) ``backward()``,
+# ``zero_grad()``, ``step()``; (c) ``backward()``, ``step()``,
+# ``zero_grad()``. Decide which of them train the model, then check: train a
+# fresh model with each for 100 steps, from the same start.
+#
+# .. solution::
+#
+#    Solution
+#
+#    (b) clears the gradients between ``backward()`` and ``step()``, so no
+#    step has a gradient to use and nothing moves. (c) clears them at the end
+#    of a step instead of the start, which works just as well.
+
+
+def train_in_order(*order: str) -> float:
+    torch.manual_seed(1)
+    net = nn.Linear(2, 1)
+    sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+    calls = {
+        "zero_grad": sgd.zero_grad,
+        "backward": lambda: loss_fn(net(X), y).backward(),
+        "step": sgd.step,
+    }
+    for _ in range(100):
+        for name in order:
+            calls[name]()
+    return loss_fn(net(X), y).item()
+
+
+a = train_in_order("zero_grad", "backward", "step")
+b = train_in_order("backward", "zero_grad", "step")
+c = train_in_order("backward", "step", "zero_grad")
+print(f"loss after 100 steps: (a) {a:.1e}, (b) {b:.1e}, (c) {c:.1e}")
+assert a == c < 0.01 < b
