@@ -23,6 +23,7 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -134,14 +135,24 @@ class FoldSolutions(SphinxTransform):
                 )
             parent.replace(node, node.children)
             return
-        text = " ".join(node.astext().split())
-        image["alt"] = text
         paragraph = node.children[0]
         caption = _like(paragraph, nodes.caption(paragraph.rawsource, "", *paragraph.children))
         figure = nodes.figure("", classes=["pttour-figure"])
         parent.replace(image, figure)
         figure += [image, caption, *node.children[1:]]
         parent.remove(node)
+
+
+class CaptionAltText(SphinxPostTransform):
+    """A captioned figure's alt text is its caption as the page shows it (after smart quotes)."""
+
+    default_priority = 5
+
+    def run(self, **kwargs: Any) -> None:
+        for figure in self.document.findall(nodes.figure):
+            if "pttour-figure" in figure["classes"]:
+                caption = next(figure.findall(nodes.caption))
+                figure.children[0]["alt"] = " ".join(caption.astext().split())
 
 
 def _like(old: nodes.Element, new: nodes.TextElement) -> nodes.TextElement:
@@ -187,4 +198,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("solution", SolutionDirective)
     app.add_directive("figure-caption", FigureCaptionDirective)
     app.add_transform(FoldSolutions)
+    app.add_post_transform(CaptionAltText)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
