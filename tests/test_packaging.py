@@ -56,7 +56,7 @@ HEADER = re.compile(
     r"\*\*What you need:\*\* (?P<needs>.+?)\. The `installation page\s+<(?P<url>\S+)>`_"
 )
 HEADER_ZH = re.compile(
-    r"\*\*所需环境：\*\* (?P<needs>.+?)。安装方法见\\ `安装页面 <(?P<url>\S+)>`_。"  # no gap: \ 
+    r"\*\*所需环境：\*\* (?P<needs>.+?)。安装方法见\\ `安装页面 <(?P<url>\S+)>`_。"  # no visible gap
 )
 
 
