@@ -82,3 +82,12 @@ def function(name: str, value: object) -> Any:
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {_got(value)}.")
     return value
+
+
+def same_batch(inputs: torch.Tensor, targets: torch.Tensor) -> None:
+    """Inputs and targets with one target per sample: the same size along dimension 0."""
+    if inputs.dim() and targets.dim() and len(inputs) != len(targets):
+        raise ValueError(
+            f"targets has batch size {len(targets)} (shape {tuple(targets.shape)}) but inputs "
+            f"has {len(inputs)} (shape {tuple(inputs.shape)}); pass one target per input sample."
+        )
