@@ -18,10 +18,12 @@ def _got(value: object) -> str:
     return f"{text if len(text) <= 60 else text[:57] + '...'} ({type(value).__name__})"
 
 
-def require_type(name: str, value: object, kind: type | tuple[type, ...], what: str) -> Any:
+def require_type(
+    name: str, value: object, kind: type | tuple[type, ...], what: str, fix: str = ""
+) -> Any:
     """Return ``value`` if it is an instance of ``kind``, else raise TypeError naming ``name``."""
     if not isinstance(value, kind):
-        raise TypeError(f"{name} must be {what}, got {_got(value)}.")
+        raise TypeError(f"{name} must be {what}, got {_got(value)}" + (f"; {fix}." if fix else "."))
     return value
 
 

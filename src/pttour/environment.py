@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch.torch_version import TorchVersion
 
+from pttour import _checks
 from pttour.errors import UnsupportedEnvironmentError
 
 __all__ = [
@@ -33,41 +34,28 @@ __all__ = [
     "EnvironmentReport",
     "collect_environment",
     "require_supported",
-    "version_problems",
 ]
 
 
-def _lower_bounds() -> tuple[tuple[int, int], tuple[int, int]]:
-    """The (major, minor) lower bounds of Python and of ``torch`` that pttour declares."""
-    try:
-        metadata = importlib.metadata.metadata("pttour")
-        requires_python = metadata["Requires-Python"]
-        requirements = metadata.get_all("Requires-Dist") or []
-    except importlib.metadata.PackageNotFoundError:  # a checkout on PYTHONPATH, not installed
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib
-        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
-        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
-        requires_python, requirements = project["requires-python"], project["dependencies"]
-    bound = r"\(?\s*>=\s*(\d+)\.(\d+)"  # ">=2.6" or the older "(>=2.6)"
-    python = re.match(bound, requires_python or "")
-    torch_ = next(filter(None, (re.match(rf"torch\s*{bound}", r) for r in requirements)), None)
-    if python is None or torch_ is None:
+def _lower_bound(requirement: str | None) -> tuple[int, int]:
+    """The (major, minor) of a requirement's ``>=`` bound, as in ">=3.10" or "torch>=2.6"."""
+    bound = re.search(r">=\s*(\d+)\.(\d+)", requirement or "")
+    if bound is None:
         raise ImportError(
-            f"pttour's metadata declares no lower bound for Python ({requires_python!r}) or "
-            f"torch ({requirements!r}); reinstall pttour (pip install -e . in a checkout)"
+            f"pttour's metadata declares no lower bound in {requirement!r}; reinstall pttour "
+            "(pip install -e . in a checkout)"
         )
-    return (int(python[1]), int(python[2])), (int(torch_[1]), int(torch_[2]))
+    return int(bound[1]), int(bound[2])
 
 
-_PYTHON_BOUND, _TORCH_BOUND = _lower_bounds()
+_METADATA = importlib.metadata.metadata("pttour")
 #: Oldest Python pttour supports (the oldest that current torch wheels are built for).
-MIN_PYTHON: tuple[int, int] = _PYTHON_BOUND
+MIN_PYTHON: tuple[int, int] = _lower_bound(_METADATA["Requires-Python"])
 #: Oldest torch pttour supports: the first release whose ``torch.load`` defaults to
 #: ``weights_only=True``, which the checkpoint module relies on.
-MIN_TORCH: tuple[int, int] = _TORCH_BOUND
+MIN_TORCH: tuple[int, int] = _lower_bound(
+    next((r for r in _METADATA.get_all("Requires-Dist") or [] if re.match(r"torch\b", r)), None)
+)
 
 # "2.13.0+cpu", "2.6.0.dev20250101", "3.13.0rc1": a release, a nightly or a candidate of
 # major.minor all count as major.minor; ".dev0" is the lowest version of a release.
@@ -187,17 +175,12 @@ class EnvironmentReport:
         return "\n".join(lines)
 
 
-def version_problems(python_version: str, torch_version: str) -> list[str]:
+def _version_problems(python_version: str, torch_version: str) -> list[str]:
     """List what is too old among a Python version and a torch version.
 
     A pure function of two version strings, so unsupported setups can be checked
     (and tested) without installing them. Local and pre-release suffixes are
     ignored: ``"2.6.0a0+git123"`` counts as torch 2.6.
-
-    >>> version_problems("3.11.7", "2.13.0+cpu")
-    []
-    >>> version_problems("3.11.7", "1.13.1")
-    ["torch 1.13.1 is older than the ... pttour supports; install a newer one with: pip install 'torch>=...'"]
     """
     problems = []
     for what, version, minimum in (("Python", python_version, MIN_PYTHON),
@@ -266,7 +249,7 @@ def collect_environment() -> EnvironmentReport:
         num_threads=torch.get_num_threads(),
         min_python=MIN_PYTHON,
         min_torch=MIN_TORCH,
-        problems=tuple(version_problems(python_version, torch_version)),
+        problems=tuple(_version_problems(python_version, torch_version)),
     )
 
 
@@ -281,6 +264,8 @@ def require_supported(report: EnvironmentReport | None = None) -> EnvironmentRep
     """
     if report is None:
         report = collect_environment()
+    what, fix = "an EnvironmentReport or None", "call require_supported() to check this environment"
+    _checks.require_type("report", report, EnvironmentReport, what, fix)
     if report.problems:
         # One problem per line: each ends with a command that should stay copy-pastable.
         raise UnsupportedEnvironmentError("\n".join(report.problems))
