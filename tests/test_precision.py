@@ -131,11 +131,11 @@ def test_autocast_dtypes_rejects_a_non_module():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason=NO_CUDA_REASON)
 def test_cuda_without_a_gpu_is_an_error_not_a_silent_no_op():
-    with pytest.raises(RuntimeError, match="is_available"):
+    with pytest.raises(ValueError, match="is_available"):
         autocast_dtypes(nn.Linear(2, 1), torch.randn(1, 2), device_type="cuda")
-    with pytest.raises(RuntimeError, match="is_available"):
+    with pytest.raises(ValueError, match="is_available"):
         default_amp_dtype("cuda")
-    with pytest.raises(RuntimeError, match="is_available"):
+    with pytest.raises(ValueError, match="is_available"):
         make_grad_scaler("cuda", torch.float16)
 
 

@@ -1,7 +1,9 @@
 """Argument checks shared by the modules, with one rule for the exception type.
 
-A value of the wrong type raises ``TypeError``; a value of the right type that is out of range
-raises ``ValueError``. Both name the argument, show what was given and say what to pass.
+A value of the wrong type raises ``TypeError``; a value of the right type that is wrong (out of
+range, or naming a device this machine does not have) raises ``ValueError``. Both name the
+argument, show what was given and say what to pass. ``RuntimeError`` is left for the state of the
+process, not for arguments (no process group, say).
 """
 
 from __future__ import annotations

@@ -8,14 +8,14 @@ copy overheads dominate, which :func:`time_matmul` makes measurable.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
+from torch.utils import benchmark
+from torch.utils.benchmark.utils.common import select_unit
 
 from pttour import _checks
 
@@ -25,29 +25,19 @@ _INSTALL_PAGE = "https://pytorch.org/get-started/locally/"
 
 
 def _accelerator() -> torch.device | None:
-    """The accelerator torch sees here (``torch.accelerator``, torch >= 2.6), with its index.
-
-    Without ``torch.accelerator`` the answer is a usable CUDA GPU, then MPS, then None.
-    """
-    api = getattr(torch, "accelerator", None)
-    if api is not None:
-        if not api.is_available():
-            return None
-        kind = api.current_accelerator().type
-        current = getattr(api, "current_device_index", None) or api.current_device_idx
-        return torch.device(kind, current())
-    if torch.cuda.is_available():
-        return torch.device("cuda", torch.cuda.current_device())
-    if torch.backends.mps.is_available():
-        return torch.device("mps", 0)
-    return None
+    """The accelerator torch sees here (a CUDA GPU, MPS, XPU ...) with its index, or None."""
+    api = torch.accelerator
+    if not api.is_available():
+        return None
+    current = getattr(api, "current_device_index", None) or api.current_device_idx  # torch 2.6
+    return torch.device(api.current_accelerator().type, current())
 
 
 def pick_device(preferred: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on: the one asked for if usable, else the best available.
 
     With no argument it returns the accelerator ``torch.accelerator`` reports (a CUDA GPU, MPS,
-    XPU ...; without that API, CUDA then MPS), else the CPU, so the same script runs everywhere. A
+    XPU ...), else the CPU, so the same script runs everywhere. A
     device that is asked for by name but is not usable raises instead of silently falling back,
     because a run that was meant for the GPU and quietly took the CPU wastes hours. The result
     always carries an index for GPUs (``cuda:0``, never bare ``cuda``) and none for the CPU,
@@ -60,14 +50,12 @@ def pick_device(preferred: str | torch.device | None = None) -> torch.device:
 
     Raises
     ------
-    ValueError
-        If ``preferred`` is not a device name, or names a kind other than cpu, cuda, mps
-        or this machine's accelerator.
     TypeError
         If ``preferred`` is neither a str, a torch.device nor None.
-    RuntimeError
-        If the requested device exists in name but is not usable here; the message
-        lists the available devices and how to fix it.
+    ValueError
+        If ``preferred`` is not a device name, names a kind other than cpu, cuda, mps or this
+        machine's accelerator, or a device that is not usable here; the message lists the
+        available devices and how to fix it.
     """
     accelerator = _accelerator()
     if preferred is None:
@@ -112,7 +100,7 @@ def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False)
     TypeError
         If ``device`` is None (choose one with :func:`pick_device`) or ``non_blocking``
         is not a bool.
-    ValueError, RuntimeError
+    ValueError
         As :func:`pick_device`, when ``device`` is unknown or not usable here.
     """
     if device is None:
@@ -121,61 +109,56 @@ def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False)
     return _move(obj, pick_device(device), non_blocking)
 
 
+class _Seconds(float):
+    """A duration in seconds that prints rounded, in the unit that suits it: ``13.5 us``."""
+
+    def __str__(self) -> str:
+        unit, scale = select_unit(self)
+        return f"{self / scale:.3g} {unit}"
+
+
 def time_matmul(
     n: int,
     device: str | torch.device,
     *,
-    repeats: int = 5,
     include_transfer: bool = False,
     dtype: torch.dtype = torch.float32,
+    num_threads: int = 1,
+    min_run_time: float = 0.2,
 ) -> float:
-    """Return the median time in seconds of one ``n x n`` matrix product on ``device``.
+    """Return the median time of one ``n x n`` matrix product on ``device``, in seconds.
 
     Whether a GPU helps depends on the size of the work and on whether the data has to travel there
-    and back; this measures both honestly. One untimed run comes first, because the first call pays
-    one-off costs (library loading, kernel selection). On a GPU the work is queued asynchronously,
-    so the clock is read only after ``synchronize()``; otherwise the time of launching, not of
-    computing, would be measured.
+    and back (``include_transfer``). :class:`torch.utils.benchmark.Timer` measures it: it warms up,
+    repeats the product in blocks for at least ``min_run_time`` seconds, runs on ``num_threads``
+    CPU threads, and on a GPU waits for the queued work before it reads the clock. The result is
+    a float that prints rounded, with its unit.
 
-    >>> seconds = time_matmul(32, "cpu", repeats=3)
-    >>> isinstance(seconds, float), seconds > 0
+    >>> seconds = time_matmul(64, "cpu", min_run_time=0.05)
+    >>> 0 < seconds < 1, str(seconds).endswith(("ns", "us", "ms"))
     (True, True)
     """
     _checks.integer("n", n, minimum=1)
-    _checks.integer("repeats", repeats, minimum=1)
     _checks.boolean("include_transfer", include_transfer)
+    _checks.integer("num_threads", num_threads, minimum=1)
+    _checks.real("min_run_time", min_run_time, positive=True)
     if not isinstance(dtype, torch.dtype) or not (dtype.is_floating_point or dtype.is_complex):
         raise TypeError(
             f"dtype must be a floating point or complex torch.dtype, got {dtype!r}; "
             f"pass e.g. dtype=torch.float32"
         )
     target = pick_device(device)
-
     # A private generator: benchmarking must not shift the global random stream.
     generator = torch.Generator().manual_seed(0)
-    a_host = torch.randn(n, n, generator=generator, dtype=dtype)
-    b_host = torch.randn(n, n, generator=generator, dtype=dtype)
-    a, b = a_host.to(target), b_host.to(target)
-
-    def run() -> torch.Tensor:
-        if include_transfer:
-            return (a_host.to(target) @ b_host.to(target)).cpu()
-        return a @ b
-
-    def synchronize() -> None:  # wait for queued GPU work: measure computing, not launching
-        if target.type != "cpu":
-            torch.accelerator.synchronize(target)
-
-    run()
-    synchronize()
-    durations = []
-    for _ in range(repeats):
-        synchronize()
-        start = time.perf_counter()
-        run()
-        synchronize()
-        durations.append(time.perf_counter() - start)
-    return float(statistics.median(durations))
+    a, b = (torch.randn(n, n, generator=generator, dtype=dtype) for _ in range(2))
+    if include_transfer:
+        stmt = "(a.to(target) @ b.to(target)).cpu()"
+    else:
+        stmt, a, b = "a @ b", a.to(target), b.to(target)
+    timer = benchmark.Timer(
+        stmt, globals={"a": a, "b": b, "target": target}, num_threads=num_threads
+    )
+    return _Seconds(timer.blocked_autorange(min_run_time=min_run_time).median)
 
 
 def _parse_device(preferred: object, accelerator: torch.device | None) -> torch.device:
@@ -223,8 +206,7 @@ def _check_usable(preferred: object, device: torch.device, accelerator: Any) -> 
     elif kind not in ("cuda", "mps") and getattr(accelerator, "type", None) != kind:
         reason = f"torch sees no {kind} device here"
     else:
-        api = getattr(torch, "accelerator", None)
-        count = torch.cuda.device_count() if kind == "cuda" else api.device_count() if api else 1
+        count = torch.cuda.device_count() if kind == "cuda" else torch.accelerator.device_count()
         if device.index is not None and device.index >= count:
             name = "CUDA" if kind == "cuda" else kind
             reason = f"only {count} {name} device(s) are visible"
@@ -236,7 +218,7 @@ def _check_usable(preferred: object, device: torch.device, accelerator: Any) -> 
         available += [f"cuda:{index}" for index in range(torch.cuda.device_count())]
     if accelerator is not None and accelerator.type != "cuda":
         available.append(f"{accelerator.type}:{accelerator.index}")
-    raise RuntimeError(
+    raise ValueError(
         f"device {str(preferred)!r} was requested but {reason}; "
         f"available: {', '.join(available)}. "
         f"To fix: {fix}; or call pick_device() with no argument to use the best available device."

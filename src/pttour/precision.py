@@ -66,7 +66,7 @@ def _check_reduced_dtype(device_type: str, dtype: object, name: str = "dtype") -
 def _check_cuda_usable(device_type: str) -> None:
     """Raise instead of letting autocast on 'cuda' silently do nothing without a GPU."""
     if device_type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
+        raise ValueError(
             "device_type='cuda' but torch.cuda.is_available() is False, so autocast would be "
             "disabled with only a warning; use device_type='cpu' with dtype=torch.bfloat16."
         )

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from pttour import _checks
+from pttour.devices import pick_device
 
 __all__ = ["TensorInfo", "describe", "make_tensor"]
 
@@ -55,11 +56,9 @@ def describe(tensor: torch.Tensor) -> TensorInfo:
     >>> describe(torch.tensor(3.5)).shape, describe(torch.tensor(3.5)).numel
     ((), 1)
     """
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(
-            f"describe() needs a torch.Tensor, got {type(tensor).__name__} {repr(tensor)[:40]}; "
-            f"convert it first, e.g. pttour.make_tensor(data)"
-        )
+    _checks.require_type(
+        "tensor", tensor, torch.Tensor, "a torch.Tensor", "convert it first, e.g. make_tensor(data)"
+    )
     return TensorInfo(
         shape=tuple(tensor.shape),
         ndim=tensor.ndim,
@@ -104,7 +103,9 @@ def make_tensor(
         If ``dtype`` is not a ``torch.dtype``, ``data`` is None or already a tensor, or
         ``requires_grad`` is not a bool (the string ``"no"`` is truthy, so it is refused).
     ValueError
-        If ``requires_grad=True`` and the dtype is neither floating point nor complex.
+        If ``data`` holds something other than numbers or rows that differ in length, ``device`` is not usable here (see
+        :func:`pttour.pick_device`), or ``requires_grad=True`` and the dtype is neither
+        floating point nor complex.
     """
     if dtype is not None and not isinstance(dtype, torch.dtype):
         raise TypeError(
@@ -113,8 +114,6 @@ def make_tensor(
         )
     if data is None:
         raise TypeError("data must be numbers or (nested) lists of them, got None.")
-    if device is not None:
-        _checks.require_type("device", device, (str, torch.device), "a str or torch.device")
     _checks.boolean("requires_grad", requires_grad)
     if isinstance(data, torch.Tensor):
         raise TypeError(
@@ -122,9 +121,18 @@ def make_tensor(
             "tensor.to(dtype=..., device=...), and for an independent copy use "
             "tensor.clone().detach()"
         )
+    # pick_device says why a device is not usable here (torch would only fail an assertion).
+    device = None if device is None else pick_device(device)
     # Create first, check after: without an explicit dtype, integer-ness is only known
     # once torch has inferred it from the data.
-    tensor = torch.tensor(data, dtype=dtype, device=device)
+    try:
+        tensor = torch.tensor(data, dtype=dtype, device=device)
+    except (TypeError, ValueError, RuntimeError) as err:  # text, ragged rows, overflow
+        raise ValueError(
+            f"data cannot be made into a tensor ({err}); pass numbers, or lists of equal length "
+            "nested one level per dimension (pad ragged rows, e.g. with "
+            "torch.nn.utils.rnn.pad_sequence)."
+        ) from err
     if requires_grad:
         if not (tensor.is_floating_point() or tensor.is_complex()):
             if dtype is None:
