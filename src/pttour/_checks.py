@@ -3,7 +3,7 @@
 A value of the wrong type raises ``TypeError``; a value of the right type that is wrong (out of
 range, or naming a device this machine does not have) raises ``ValueError``. Both name the
 argument, show what was given and say what to pass. ``RuntimeError`` is left for the state of the
-process, not for arguments (no process group, say).
+process (no process group, say), ``FloatingPointError`` for a loss that stopped being finite.
 """
 
 from __future__ import annotations

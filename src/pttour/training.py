@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -154,6 +155,8 @@ def train_step(
         model's parameters.
     TypeError
         If an argument has the wrong type; the message names it.
+    FloatingPointError
+        If the loss is NaN or inf; nothing is changed.
     """
     _checks.module("model", model)
     _checks.tensor("inputs", inputs)
@@ -185,6 +188,13 @@ def train_step(
             f"loss_fn returned a tensor of shape {tuple(loss.shape)}, not a single value; "
             "use a reduction such as reduction='mean'."
         )
+    value = loss.item()
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"the loss is {value}, so backward() would make every gradient NaN and the step "
+            "would ruin the weights; nothing was changed. Check the batch for NaN and inf "
+            "(torch.isfinite(inputs).all()), or lower the learning rate if the loss was growing."
+        )
     if scaler is None:
         loss.backward()
         optimizer.step()
@@ -192,7 +202,7 @@ def train_step(
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
-    return loss.item()
+    return value
 
 
 @dataclass
@@ -285,6 +295,8 @@ def fit(
     TypeError
         If an argument has the wrong type (the message names it), or the loader yields
         something other than (inputs, targets) pairs of tensors, such as dicts.
+    FloatingPointError
+        If the loss of a batch is NaN or inf; the message names the epoch and the batch.
     """
     _checks.module("model", model)
     _checks.require_type("loader", loader, Iterable, "an iterable of batches, e.g. a DataLoader")
@@ -297,7 +309,7 @@ def fit(
     history = History(epoch_losses=[])
     for epoch in range(epochs):
         total, count = 0.0, 0
-        for batch in loader:
+        for number, batch in enumerate(loader, start=1):
             if not isinstance(batch, (tuple, list)):
                 kind = type(batch).__name__
                 if isinstance(batch, Mapping):
@@ -315,16 +327,14 @@ def fit(
                 _checks.tensor(f"batch[{i}]", t).to(target_device, non_blocking=True)
                 for i, t in enumerate(batch)
             )
-            loss = train_step(
-                model,
-                inputs,
-                targets,
-                loss_fn,
-                optimizer,
-                scaler=scaler,
-                autocast_dtype=autocast_dtype,
-                check_shapes=check_shapes,
-            )
+            try:
+                loss = train_step(model, inputs, targets, loss_fn, optimizer, scaler=scaler,
+                                  autocast_dtype=autocast_dtype, check_shapes=check_shapes)  # fmt: skip
+            except FloatingPointError as err:
+                raise FloatingPointError(
+                    f"fit stopped in epoch {epoch + 1} of {epochs}, at batch {number} (both "
+                    f"counted from 1): {err}"
+                ) from None
             # Weight by batch size so a short last batch does not count as a full one.
             total += loss * len(inputs)
             count += len(inputs)
