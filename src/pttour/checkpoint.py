@@ -17,6 +17,7 @@ import random
 import re
 import struct
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -402,40 +403,38 @@ def _skeleton(value: object, empty: dict) -> object:
     return value  # anything else is saved as it is
 
 
-def _refusal(value: object) -> Exception | None:
-    """torch's own weights_only verdict on ``value``: None if it loads, else the error."""
-    buffer = io.BytesIO()
-    try:
-        torch.save(_skeleton(value, {}), buffer)
-        buffer.seek(0)
-        torch.load(buffer, weights_only=True)
-    except (pickle.PicklingError, pickle.UnpicklingError, TypeError, AttributeError) as err:
-        return err
-    return None
+def _places(value: object, where: str = "") -> Iterator[tuple[str, object]]:
+    """Each value inside dicts, lists and tuples, and dict keys, with where it is."""
+    yield where, value
+    if type(value) in (dict, collections.OrderedDict):
+        for key, item in value.items():
+            yield f"{where or 'checkpoint'} key {key!r}", key
+            yield from _places(item, f"{where}[{key!r}]" if where else str(key))
+    elif type(value) in (list, tuple):
+        for index, item in enumerate(value):
+            yield from _places(item, f"{where}[{index}]")
 
 
 def _check_loadable(payload: dict[str, Any]) -> None:
     """Raise TypeError, naming the place, if weights_only=True could not load ``payload``."""
-    error = _refusal(payload)
-    if error is None:
+    buffer = io.BytesIO()
+    torch.save(_skeleton(payload, {}), buffer)  # the structure only: tensors are left empty
+    buffer.seek(0)
+    refused = torch.serialization.get_unsafe_globals_in_checkpoint(buffer)
+    if not refused:
         return
-    where, value = "", payload
-    while type(value) in (dict, collections.OrderedDict, list, tuple):
-        keyed = value.items() if isinstance(value, dict) else enumerate(value)
-        parts = [(f"{where}[{k!r}]" if where else str(k), v) for k, v in keyed]
-        if isinstance(value, dict):
-            parts = [(f"{where or 'checkpoint'} key {k!r}", k) for k in value] + parts
-        refused = next(((w, v) for w, v in parts if _refusal(v) is not None), None)
-        if refused is None:
-            break
-        where, value = refused
-    kind = type(value)
+
+    def names(value: object) -> set[str]:
+        return {f"{getattr(v, '__module__', '')}.{getattr(v, '__qualname__', '')}"
+                for v in (value, type(value))}  # fmt: skip
+
+    where = next((w for w, v in _places(payload) if w and names(v) & set(refused)), "checkpoint")
     raise TypeError(
-        f"{where} holds a {kind.__module__}.{kind.__qualname__}, which torch.load(..., "
-        f"weights_only=True) refuses to rebuild, so the checkpoint could not be loaded "
-        f"safely. Store a plain value instead (str(), int(), list(), dict() ...), or "
-        f"allowlist the type with torch.serialization.add_safe_globals([{kind.__qualname__}])."
-    ) from error
+        f"{where} holds {', '.join(refused)}, which torch.load(..., weights_only=True) refuses to "
+        f"rebuild, so the checkpoint could not be loaded safely. Store a plain value instead "
+        f"(str(), int(), list(), dict() ...), or allowlist the type with "
+        f"torch.serialization.add_safe_globals([...])."
+    )
 
 
 def _numpy() -> Any:
@@ -642,8 +641,9 @@ def _check_component(path: Path, payload: dict[str, Any], name: str, target: Any
     saved = payload.get(name)
     if saved is None:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} holds no {name} state, but a {name} was passed to "
-            f"load_checkpoint. Save it with save_checkpoint(..., {name}=...) or do not pass one."
+            f"checkpoint {str(path)!r} holds no {name} state, but load_checkpoint was given "
+            f"{name}={type(target).__name__}(...). Save it with save_checkpoint(..., {name}=...), "
+            f"or leave it out."
         )
     # A file in PyTorch's recipe layout records no class: then the entries must fit.
     saved_class = (payload.get("classes") or {}).get(name)
@@ -652,7 +652,7 @@ def _check_component(path: Path, payload: dict[str, Any], name: str, target: Any
     options = set(getattr(target, "defaults", {})) - {k for g in saved_groups for k in g}
     problem = None
     if saved_class not in (None, _class_name(target)):
-        problem = f"it was saved from a {saved_class.rpartition('.')[2]}"
+        problem = f"it holds the state of {saved_class.rpartition('.')[2]}"
     elif name == "optimizer" and [len(g.get("params", ())) for g in saved_groups] != groups:
         problem = (
             f"its parameter groups hold {[len(g.get('params', ())) for g in saved_groups]} "
@@ -672,8 +672,8 @@ def _check_component(path: Path, payload: dict[str, Any], name: str, target: Any
     if problem is not None:
         raise CheckpointError(
             f"checkpoint {str(path)!r}: the saved {name} state does not fit the "
-            f"{type(target).__name__} passed: {problem}. Nothing was loaded. Pass a {name} "
-            f"like the one that was saved, or {name}=None to leave it out."
+            f"{type(target).__name__} passed: {problem}. Nothing was loaded. Pass the kind of "
+            f"{name} that was saved, built the same way, or {name}=None to leave it out."
         )
 
 
