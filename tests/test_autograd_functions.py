@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -190,12 +189,6 @@ def test_verify_gradients_refuses_inputs_without_requires_grad() -> None:
 def test_verify_gradients_refuses_bad_settings(setting: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(setting))):
         verify_gradients(softplus, _points(), **setting)
-
-
-def test_gradient_verification_is_frozen() -> None:
-    result = GradientVerification(True, None, "ok")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        result.first_order_ok = False  # type: ignore[misc]
 
 
 # --- pttour.check_function_gradients ----------------------------------------------
