@@ -211,3 +211,18 @@ def test_cuda_fp16_with_grad_scaler_lowers_the_loss():
     assert losses[-1] < 0.05 * losses[0]
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert scaler.get_scale() > 1.0  # the loss really was scaled
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: default_amp_dtype("gpu"), ValueError, r"^device='gpu' is not a device name"),
+        (lambda: default_amp_dtype(0), TypeError, r"^device must be a str or a torch\.device"),
+        (lambda: make_grad_scaler("cuda:-1", torch.float16), ValueError, r"^device='cuda:-1'"),
+        (lambda: autocast_dtypes(nn.Linear(2, 2), None), TypeError, r"^inputs must be a tensor"),
+        (lambda: autocast_dtypes(nn.Linear(2, 2), [1, 2]), TypeError, r"^inputs must be a tensor"),
+    ],
+)
+def test_wrong_arguments_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -105,7 +105,7 @@ def test_tensor_data_is_rejected_where_torch_only_warns() -> None:
     ("kwargs", "match"),
     [
         ({"requires_grad": "no"}, "^requires_grad must be True or False, got 'no'"),
-        ({"device": 0}, "^device must be a str, a torch.device or None, got 0"),
+        ({"device": 0}, "^device must be a str or a torch.device, got 0"),
         ({"data": None}, "^data must be numbers"),
     ],
 )

@@ -95,3 +95,15 @@ def same_batch(inputs: torch.Tensor, targets: torch.Tensor) -> None:
             f"targets has batch size {len(targets)} (shape {tuple(targets.shape)}) but inputs "
             f"has {len(inputs)} (shape {tuple(inputs.shape)}); pass one target per input sample."
         )
+
+
+def device(name: str, value: object) -> torch.device:
+    """A ``torch.device``, or a name torch reads as one (``"cpu"``, ``"cuda:1"`` ...)."""
+    require_type(name, value, (str, torch.device), "a str or a torch.device", "pass e.g. 'cuda:0'")
+    try:
+        return torch.device(value)
+    except RuntimeError:
+        raise ValueError(
+            f"{name}={value!r} is not a device name; use 'cpu', 'cuda', 'cuda:N' or 'mps' "
+            "(lower case)"
+        ) from None

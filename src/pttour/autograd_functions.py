@@ -138,13 +138,11 @@ def softplus(x: torch.Tensor) -> torch.Tensor:
     >>> softplus(torch.tensor([1, 2]))
     Traceback (most recent call last):
         ...
-    TypeError: softplus needs a floating-point tensor, got dtype torch.int64; ...
+    TypeError: x must be a floating-point tensor, got dtype torch.int64; convert it with ...
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"softplus needs a tensor, got {type(x).__name__}; use torch.tensor(...).")
-    if not x.is_floating_point():
+    if not _checks.tensor("x", x).is_floating_point():
         raise TypeError(
-            f"softplus needs a floating-point tensor, got dtype {x.dtype}; convert it with "
+            f"x must be a floating-point tensor, got dtype {x.dtype}; convert it with "
             ".double() (or .float())."
         )
     return SoftplusFunction.apply(x)

@@ -33,7 +33,7 @@ def _accelerator() -> torch.device | None:
     return torch.device(api.current_accelerator().type, current())
 
 
-def pick_device(preferred: str | torch.device | None = None) -> torch.device:
+def pick_device(device: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on: the one asked for if usable, else the best available.
 
     With no argument it returns the accelerator ``torch.accelerator`` reports (a CUDA GPU, MPS,
@@ -51,24 +51,31 @@ def pick_device(preferred: str | torch.device | None = None) -> torch.device:
     Raises
     ------
     TypeError
-        If ``preferred`` is neither a str, a torch.device nor None.
+        If ``device`` is neither a str, a torch.device nor None.
     ValueError
-        If ``preferred`` is not a device name, names a kind other than cpu, cuda, mps or this
+        If ``device`` is not a device name, names a kind other than cpu, cuda, mps or this
         machine's accelerator, or a device that is not usable here; the message lists the
         available devices and how to fix it.
     """
     accelerator = _accelerator()
-    if preferred is None:
+    if device is None:
         return accelerator or torch.device("cpu")
-    device = _parse_device(preferred, accelerator)
-    if device.type == "cpu":
+    chosen = _checks.device("device", device)
+    kinds = ["cpu", "cuda", "mps", *([accelerator.type] if accelerator is not None else [])]
+    if chosen.type not in kinds:
+        raise ValueError(
+            f"pick_device() chooses among 'cpu', 'cuda' and 'mps' and the accelerator torch "
+            f"sees here ({accelerator.type if accelerator else 'none'}), got {str(chosen)!r}; "
+            f"for another backend, pass torch.device({str(chosen)!r}) to torch directly"
+        )
+    if chosen.type == "cpu":
         return torch.device("cpu")
-    _check_usable(preferred, device, accelerator)
-    if device.index is not None:
-        return device
-    if device.type == "cuda":
+    _check_usable(device, chosen, accelerator)
+    if chosen.index is not None:
+        return chosen
+    if chosen.type == "cuda":
         return torch.device("cuda", torch.cuda.current_device())
-    return accelerator if accelerator is not None else torch.device(device.type, 0)
+    return accelerator if accelerator is not None else torch.device(chosen.type, 0)
 
 
 def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False) -> Any:
@@ -104,7 +111,7 @@ def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False)
         As :func:`pick_device`, when ``device`` is unknown or not usable here.
     """
     if device is None:
-        raise TypeError("move_to() needs a device, got None; pass e.g. device=pick_device()")
+        raise TypeError("device must be a str or a torch.device, got None; pass e.g. pick_device()")
     _checks.boolean("non_blocking", non_blocking)
     return _move(obj, pick_device(device), non_blocking)
 
@@ -159,32 +166,6 @@ def time_matmul(
         stmt, globals={"a": a, "b": b, "target": target}, num_threads=num_threads
     )
     return _Seconds(timer.blocked_autorange(min_run_time=min_run_time).median)
-
-
-def _parse_device(preferred: object, accelerator: torch.device | None) -> torch.device:
-    if isinstance(preferred, torch.device):
-        device = preferred
-    elif isinstance(preferred, str):
-        try:
-            device = torch.device(preferred)
-        except RuntimeError:
-            raise ValueError(
-                f"unknown device {preferred!r}; use 'cpu', 'cuda', 'cuda:N' or 'mps' "
-                f"(lower case), or None to pick the best available one"
-            ) from None
-    else:
-        raise TypeError(
-            f"device must be a str, a torch.device or None, got {preferred!r} "
-            f"({type(preferred).__name__}); pass e.g. 'cuda:0' rather than 0"
-        )
-    kinds = ["cpu", "cuda", "mps", *([accelerator.type] if accelerator is not None else [])]
-    if device.type not in kinds:
-        raise ValueError(
-            f"pick_device() chooses among 'cpu', 'cuda' and 'mps' and the accelerator torch "
-            f"sees here ({accelerator.type if accelerator else 'none'}), got {str(device)!r}; "
-            f"for another backend, pass torch.device({str(device)!r}) to torch directly"
-        )
-    return device
 
 
 def _check_usable(preferred: object, device: torch.device, accelerator: Any) -> None:

@@ -128,6 +128,11 @@ def autocast_dtypes(
     dtype = _check_reduced_dtype(device_type, dtype)
     _check_cuda_usable(device_type)
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    if not _tensors(args):
+        raise TypeError(
+            f"inputs must be a tensor or a tuple or list of tensors, got {inputs!r:.60} "
+            f"({type(inputs).__name__}); pass one batch, e.g. torch.rand(8, 4)."
+        )
     # Autocast only affects operations on its own device type: a mismatch would report
     # float32 everywhere and suggest that autocast does nothing.
     placed = [("inputs", tensor.device) for tensor in _tensors(args)]
@@ -187,7 +192,7 @@ def default_amp_dtype(device: torch.device | str) -> torch.dtype:
         ...
     ValueError: device type 'mps' is not supported here; ...
     """
-    device = torch.device(device)
+    device = _checks.device("device", device)
     if device.type not in _DEVICE_TYPES:
         raise ValueError(
             f"device type {device.type!r} is not supported here; pass a 'cpu' or 'cuda' device."
@@ -225,8 +230,7 @@ def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.am
         ...
     ValueError: dtype=torch.int8 is not a training precision; ...
     """
-    device = torch.device(device)
-    device_type = _check_device_type(device.type)
+    device_type = _check_device_type(_checks.device("device", device).type)
     if dtype not in (torch.float32, *_REDUCED_DTYPES):
         raise ValueError(
             f"dtype={dtype} is not a training precision; pass torch.float16 or "
