@@ -204,7 +204,7 @@ def test_move_to_keeps_packed_sequence() -> None:
 
 
 def test_move_to_checks_the_device() -> None:
-    with pytest.raises(TypeError, match="^device must be a str or a torch.device, got None"):
+    with pytest.raises(TypeError, match=r"^device must be a str or a torch\.device, got None"):
         move_to(torch.ones(1), None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^non_blocking must be True or False"):
         move_to(torch.ones(1), "cpu", non_blocking="yes")
