@@ -1,9 +1,7 @@
 """Crash-safe, safe-to-load, exactly-resumable checkpoints (article §4.5).
 
-A checkpoint that is worth having survives three things: the process dying while
-it is being written, a file from somewhere else that tries to run code while it is
-unpickled, and a resumed run that should continue exactly where the first one
-stopped. :func:`save_checkpoint` and :func:`load_checkpoint` handle all three.
+A checkpoint worth having survives the process dying while it is written, refuses a file that
+would run code when unpickled, and resumes a run exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -54,16 +52,8 @@ _RECIPE = {
 }
 # What unreadable bytes make torch.load raise (OSError: a truncated archive can make it seek
 # past the end); anything else, such as MemoryError or a bug, propagates as it is.
-_UNREADABLE = (
-    OSError,
-    pickle.UnpicklingError,
-    EOFError,
-    RuntimeError,
-    ValueError,
-    IndexError,
-    struct.error,
-    zipfile.BadZipFile,
-)
+_UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, RuntimeError, ValueError, IndexError,
+               struct.error, zipfile.BadZipFile)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,17 +83,13 @@ def save_checkpoint(
 ) -> Path:
     """Atomically write a checkpoint that :func:`load_checkpoint` can restore exactly.
 
-    Saving with a bare ``torch.save(obj, path)`` truncates the old file first, so a crash or a full
-    disk during the write leaves no usable checkpoint at all. Here the data go to a hidden temporary
-    file in the same folder, which is flushed and fsynced before it atomically replaces ``path``
-    (and the folder is fsynced so the rename itself survives a power cut). Any failure removes the
-    temporary file and leaves the previous checkpoint untouched. Everything stored is checked to
-    load with ``weights_only=True``, so the file can later be loaded without trusting it.
-
-    Stored: the model's ``state_dict``; those of the optimizer, scheduler and
-    gradient scaler when given; ``epoch``; ``metadata``; the RNG states (torch CPU,
-    every CUDA device once this process has used CUDA, Python ``random``, NumPy's
-    global generator when NumPy is installed) and the state of each named generator.
+    A bare ``torch.save(obj, path)`` truncates the old file first, so a crash or a full disk
+    leaves no checkpoint at all. Here a temporary file in the same folder is written and fsynced,
+    then atomically renamed over ``path``; a failure leaves the previous checkpoint intact.
+    Everything stored is checked to load with ``weights_only=True``. Stored: the state dicts of
+    the model and of the optimizer, scheduler and scaler given, ``epoch``, ``metadata`` (numbers,
+    strings, tensors ... that ``weights_only`` rebuilds), the RNG states (torch, CUDA once used,
+    ``random``, NumPy) and named ``generators`` (e.g. ``{"loader": loader.generator}``).
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
@@ -117,34 +103,16 @@ def save_checkpoint(
     ['epoch-0001.pt']
     >>> tmp.cleanup()
 
-    Parameters
-    ----------
-    path
-        Where to write, a ``str`` or ``Path``; missing parent folders are created and an
-        existing file is replaced only once the new one is complete.
-    optimizer, scheduler, scaler
-        Optional objects with ``state_dict()`` (an optimizer, an LR scheduler, a
-        ``torch.amp.GradScaler``).
-    metadata
-        Small facts to keep with the weights (loss, config, git hash...): a dict of
-        anything that ``torch.load(..., weights_only=True)`` rebuilds (numbers, strings,
-        None, tensors, dtypes, and lists, tuples, sets and dicts of them).
-    generators
-        Named ``torch.Generator`` objects to save, e.g. ``{"loader": loader.generator}``;
-        a DataLoader's shuffling order depends on its generator.
-
     Raises
     ------
     TypeError
-        If an argument has the wrong type (the message names it), or ``metadata`` (or a
-        state dict) holds a value that ``weights_only=True`` could not load, naming where
-        it is and its type.
+        If an argument has the wrong type, or the payload holds a value ``weights_only=True``
+        could not load; the message names where.
     IsADirectoryError
         If ``path`` is an existing folder.
     CheckpointWriteError
-        If the file cannot be written: the disk or quota is full, the folder is read-only
-        or not writable, or a file stands where a folder of ``path`` should be. The
-        message names ``path``; the previous checkpoint there is intact.
+        If the file cannot be written (disk or quota full, read-only or not writable folder, a
+        file where a folder should be); the message names ``path``.
     """
     path = _as_path("path", path)
     _checks.module("model", model)
@@ -188,24 +156,14 @@ def load_checkpoint(
 ) -> Checkpoint:
     """Safely load a checkpoint written by :func:`save_checkpoint` into live objects.
 
-    The file is read with ``torch.load(path, map_location="cpu", weights_only=True)``:
-    ``weights_only`` refuses any pickle that would import and call code (before torch 2.6 plain
-    ``torch.load`` would run it), and ``map_location="cpu"`` lets a checkpoint written on a GPU load
-    on a machine without one; ``load_state_dict`` then copies every tensor onto the device the model
-    already lives on. Everything is checked before anything is changed: a file that is missing,
-    corrupt, unsafe or for another architecture raises a specific error and leaves your objects as
-    they were.
-
-    So is an optimizer, scheduler or scaler whose saved state does not fit the one passed
-    (another class, other parameter groups, a disabled ``GradScaler``). A file in PyTorch's
-    recipe layout (``model_state_dict``, ``optimizer_state_dict``, ``epoch``) loads too;
-    its other entries become the metadata.
-
-    With ``restore_rng`` the global RNG states are restored too: torch CPU, Python ``random``, NumPy
-    (when both the file and this environment have it) and CUDA. CUDA states are restored only when
-    CUDA is available and sees as many devices as the saving process did; otherwise (e.g. loading a
-    GPU run on a laptop) they are skipped silently, since there is no CUDA generator to restore them
-    into. Generators passed in ``generators`` are always restored.
+    The file is read with ``torch.load(path, map_location="cpu", weights_only=True)``, so it
+    cannot run code and a GPU checkpoint loads on a CPU-only machine. Everything is checked
+    before anything changes: a missing, corrupt or unsafe file, another architecture, or an
+    optimizer, scheduler or scaler whose saved state does not fit the one passed raises a
+    specific error and leaves your objects as they were. PyTorch's recipe layout
+    (``model_state_dict``, ``optimizer_state_dict``, ``epoch`` ...) loads too. With
+    ``restore_rng`` the global RNG states come back (CUDA's only where as many GPUs are seen);
+    ``generators`` always do.
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
@@ -226,20 +184,13 @@ def load_checkpoint(
     Raises
     ------
     TypeError
-        If an argument has the wrong type (``restore_rng`` must be a bool: the string
-        ``"False"`` is refused); the message names it.
-    CheckpointNotFoundError
-        If there is no file at ``path``.
-    UnsafeCheckpointError
-        If unpickling the file would run code; it was not loaded.
-    CorruptCheckpointError
-        If the file is truncated, corrupt or not a pttour checkpoint.
+        If an argument has the wrong type (the string ``"False"`` is not a bool).
+    CheckpointNotFoundError, UnsafeCheckpointError, CorruptCheckpointError
+        If there is no file, unpickling it would run code, or it is not a pttour checkpoint.
     ArchitectureMismatchError
-        If the saved weights do not fit ``model``: missing keys, unexpected keys and
-        shape mismatches are all listed.
+        If the weights do not fit ``model``: every missing, unexpected and misshaped key.
     CheckpointError
-        If an optimizer, scheduler, scaler or generator is asked for that the
-        checkpoint does not hold, or its saved state does not fit the object passed.
+        If a component or generator asked for is not in the file or does not fit.
     """
     path = _as_path("path", path)
     _checks.module("model", model)
@@ -295,15 +246,9 @@ def latest_checkpoint(
 ) -> Path | None:
     """Return the checkpoint with the highest epoch in ``folder``, or None if there is none.
 
-    Resuming should pick the newest complete checkpoint. Only names that
-    :func:`checkpoint_path` produces count (``epoch-NNNN.pt``), compared by their
-    number, not their modification time; the hidden ``.tmp`` files that an
-    interrupted save may leave behind and any other files are ignored.
-
-    With ``skip_unreadable=True`` a newest file that does not open as a pttour checkpoint
-    (truncated, corrupt, unsafe) is skipped for the next older one: the answer to a
-    :class:`CorruptCheckpointError` from :func:`load_checkpoint`. The probe reads the
-    file's structure, not every tensor byte.
+    Only names that :func:`checkpoint_path` makes count, compared by number, not by time; the
+    ``.tmp`` files an interrupted save may leave are ignored. With ``skip_unreadable=True`` a
+    file that does not open as a checkpoint is skipped for the next older one.
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
@@ -316,11 +261,6 @@ def latest_checkpoint(
     >>> latest_checkpoint(tmp.name, skip_unreadable=True) is None  # both files are empty
     True
     >>> tmp.cleanup()
-
-    Raises
-    ------
-    NotADirectoryError
-        If ``folder`` exists but is a file.
     """
     folder = _as_path("folder", folder)
     _checks.boolean("skip_unreadable", skip_unreadable)

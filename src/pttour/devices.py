@@ -36,12 +36,10 @@ def _accelerator() -> torch.device | None:
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on: the one asked for if usable, else the best available.
 
-    With no argument it returns the accelerator ``torch.accelerator`` reports (a CUDA GPU, MPS,
-    XPU ...), else the CPU, so the same script runs everywhere. A
-    device that is asked for by name but is not usable raises instead of silently falling back,
-    because a run that was meant for the GPU and quietly took the CPU wastes hours. The result
-    always carries an index for GPUs (``cuda:0``, never bare ``cuda``) and none for the CPU,
-    matching ``tensor.device``, so ``tensor.device == pick_device()`` compares as expected.
+    With no argument: the accelerator ``torch.accelerator`` reports (a CUDA GPU, MPS, XPU ...),
+    else the CPU. A device asked for by name that is not usable raises, saying why, instead of
+    falling back to the CPU for hours. GPUs always carry an index (``cuda:0``), as
+    ``tensor.device`` does, so ``tensor.device == pick_device()`` compares as expected.
 
     >>> pick_device("cpu")
     device(type='cpu')
@@ -81,11 +79,8 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
 def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False) -> Any:
     """Move every tensor inside a (possibly nested) batch, or a model, to ``device``.
 
-    A DataLoader yields whatever the dataset returns: a tensor, a tuple, a dict of lists, a
-    namedtuple. This walks that structure and keeps its shape and types, so code after the move
-    still reads ``batch["image"]`` or ``batch.label``. Tensors are copied with ``tensor.to``;
-    modules are moved in place with ``module.to`` and returned; anything else (numbers, strings,
-    None, arrays) is returned unchanged.
+    A DataLoader yields what the dataset returns: tensors, tuples, dicts, namedtuples. Their
+    structure and types are kept; modules move in place; anything else is returned unchanged.
 
     >>> from collections import namedtuple
     >>> Pair = namedtuple("Pair", ["x", "y"])
@@ -94,21 +89,8 @@ def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False)
     >>> type(moved["pair"]).__name__, moved["pair"].x.device, moved["ids"], moved["name"]
     ('Pair', device(type='cpu'), [7, 8], 'a')
 
-    Parameters
-    ----------
-    obj : object
-        A tensor, an ``nn.Module``, or mappings, lists, tuples and namedtuples of them.
-    non_blocking : bool, default False
-        Let host-to-GPU copies overlap with computation; only effective when the
-        source tensors are in pinned memory (``DataLoader(pin_memory=True)``).
-
-    Raises
-    ------
-    TypeError
-        If ``device`` is None (choose one with :func:`pick_device`) or ``non_blocking``
-        is not a bool.
-    ValueError
-        As :func:`pick_device`, when ``device`` is unknown or not usable here.
+    ``non_blocking`` overlaps host-to-GPU copies with computation when the source is in pinned
+    memory. A ``device`` that is not usable raises as in :func:`pick_device`.
     """
     if device is None:
         raise TypeError("device must be a str or a torch.device, got None; pass e.g. pick_device()")
@@ -135,11 +117,10 @@ def time_matmul(
 ) -> float:
     """Return the median time of one ``n x n`` matrix product on ``device``, in seconds.
 
-    Whether a GPU helps depends on the size of the work and on whether the data has to travel there
-    and back (``include_transfer``). :class:`torch.utils.benchmark.Timer` measures it: it warms up,
-    repeats the product in blocks for at least ``min_run_time`` seconds, runs on ``num_threads``
-    CPU threads, and on a GPU waits for the queued work before it reads the clock. The result is
-    a float that prints rounded, with its unit.
+    Whether a GPU helps depends on the size of the work and on the copies there and back
+    (``include_transfer``). :class:`torch.utils.benchmark.Timer` measures it: it warms up, repeats
+    for at least ``min_run_time`` seconds on ``num_threads`` threads and waits for queued GPU work.
+    The result is a float that prints rounded, with its unit.
 
     >>> seconds = time_matmul(64, "cpu", min_run_time=0.05)
     >>> 0 < seconds < 1, str(seconds).endswith(("ns", "us", "ms"))

@@ -1,13 +1,9 @@
 """What is installed, whether pttour supports it, and what to install when it does not.
 
-Setting up PyTorch goes wrong in quiet ways: an interpreter too old for current wheels, a
-CPU-only torch on a machine with a GPU, or a GPU that torch cannot see. :func:`collect_environment`
-gathers the facts that decide these questions into one :class:`EnvironmentReport`;
-``python -m pttour env`` prints it.
-
-The oldest Python and torch that pttour supports are written once, as the lower bounds of
-``requires-python`` and of the ``torch`` dependency in ``pyproject.toml``; this module reads them
-from the installed package's metadata.
+Setting up PyTorch goes wrong quietly: a Python too old for current wheels, a CPU-only torch on
+a machine with a GPU, a GPU torch cannot see. :func:`collect_environment` gathers the facts into
+an :class:`EnvironmentReport` (``python -m pttour env`` prints it). The oldest Python and torch
+supported are the lower bounds in pttour's installed metadata.
 """
 
 from __future__ import annotations
@@ -66,8 +62,7 @@ _MAJOR_MINOR = re.compile(r"\d+\.\d+")
 class DeviceInfo:
     """One device that torch can compute on.
 
-    The CPU is always present; CUDA GPUs and Apple's MPS device appear only when
-    torch can actually use them, so this list answers "where can my tensors go?".
+    The CPU is always there; CUDA GPUs and MPS only when torch can use them.
 
     >>> cpu = collect_environment().devices[0]
     >>> cpu.kind, cpu.index
@@ -84,8 +79,8 @@ class DeviceInfo:
 class EnvironmentReport:
     """The Python, torch build and devices in use, with the reasons pttour cannot run here.
 
-    A single value that can be printed for a person (:meth:`to_text`), written as
-    JSON for a bug report (:meth:`to_dict`), or checked by code (:attr:`supported`).
+    Printed for a person (:meth:`to_text`), JSON for a bug report (:meth:`to_dict`), or
+    checked by code (:attr:`supported`).
 
     >>> report = collect_environment()
     >>> report.python_version == platform.python_version()
@@ -178,9 +173,8 @@ class EnvironmentReport:
 def _version_problems(python_version: str, torch_version: str) -> list[str]:
     """List what is too old among a Python version and a torch version.
 
-    A pure function of two version strings, so unsupported setups can be checked
-    (and tested) without installing them. Local and pre-release suffixes are
-    ignored: ``"2.6.0a0+git123"`` counts as torch 2.6.
+    A function of two strings, so old setups can be tested without installing them;
+    ``"2.6.0a0+git123"`` counts as torch 2.6.
     """
     problems = []
     for what, version, minimum in (("Python", python_version, MIN_PYTHON),
@@ -207,8 +201,7 @@ def _version_problems(python_version: str, torch_version: str) -> list[str]:
 def collect_environment() -> EnvironmentReport:
     """Gather the Python, torch build and usable devices into an :class:`EnvironmentReport`.
 
-    Reads everything at call time (nothing is cached), so the report describes the
-    process as it is now, e.g. after ``CUDA_VISIBLE_DEVICES`` was set.
+    Nothing is cached: the report describes the process as it is now.
 
     >>> report = collect_environment()
     >>> report.torch_version == torch.__version__

@@ -1,20 +1,14 @@
 """§4.3 Gradient checking: autograd's gradients against finite differences.
 
-A gradient check answers one question: does the gradient autograd computes for each input (or
-*parameter*) equal the slope measured numerically? For every element ``p`` the central difference::
+Does autograd's gradient equal the slope measured numerically? For each element ``p`` the central
+difference ``(f(p + eps) - f(p - eps)) / (2 * eps)`` is off by about ``eps**2`` plus rounding error
+over ``eps``, so the check needs float64: float32 leaves three or four correct digits.
 
-    (f(p + eps) - f(p - eps)) / (2 * eps)
-
-approximates df/dp with an error of order ``eps**2`` plus the rounding error of the two values
-divided by ``eps``, which is why the check needs float64: in float32 no ``eps`` gives more than
-three or four correct digits, too few to tell a subtle bug from rounding.
-
-The verdict is :func:`torch.autograd.gradcheck`'s, run at pttour's tolerances: each element of
-the Jacobian passes when ``|autograd - numerical| <= atol + rtol * |numerical|``. At torch's own
-defaults (``atol=1e-5``, ``rtol=1e-3``) a wrong gradient that is off by less than 0.1 % passes;
-at pttour's (``atol=1e-6``, ``rtol=1e-4``) torch catches exactly what a stricter method would.
-What pttour adds is the report: for each tensor, the largest and mean difference, and the element
-that misses its tolerance by the most, with both values.
+The verdict is :func:`torch.autograd.gradcheck`'s, at pttour's tolerances: each Jacobian element
+passes when ``|autograd - numerical| <= atol + rtol * |numerical|``. At torch's defaults
+(``atol=1e-5, rtol=1e-3``) a gradient off by less than 0.1 % passes; at pttour's (``atol=1e-6,
+rtol=1e-4``) torch catches what a stricter method would. pttour adds the report: per tensor, the
+largest and mean difference, and the element furthest outside its tolerance, with both values.
 
 >>> import torch
 >>> x = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64, requires_grad=True)
@@ -28,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -77,41 +71,29 @@ def _outputs(result: object) -> tuple[torch.Tensor, ...]:
     return outputs
 
 
-def _compared(outputs: tuple[torch.Tensor, ...]) -> tuple[list[int], bool]:
-    """Which outputs gradcheck compares, and whether any of them is differentiable.
-
-    Those that require grad; when none does, every floating output, whose numerical
-    gradient must then be exactly zero.
-    """
-    differentiable = [i for i, output in enumerate(outputs) if output.requires_grad]
-    floating = [i for i, o in enumerate(outputs) if o.is_floating_point() or o.is_complex()]
-    return (differentiable, True) if differentiable else (floating, False)
-
-
 def _real(output: torch.Tensor) -> torch.Tensor:
     """A complex output as its real and imaginary parts, which gradcheck checks separately."""
     return torch.stack((output.real, output.imag)) if output.is_complex() else output
 
 
 def _numerical_jacobians(
-    evaluate: Callable[[], Sequence[torch.Tensor]], tensors: Sequence[torch.Tensor], eps: float
+    evaluate: Callable[[], tuple[torch.Tensor, ...]], tensors: list[torch.Tensor], eps: float
 ) -> list[torch.Tensor]:
     """Central differences of ``evaluate()`` per element of each tensor: (elements, outputs).
 
-    The outputs are copied at each evaluation, before the next perturbation: an output that
-    is a view of the input (the identity, ``x.reshape(-1)``, ``x[0]``) would otherwise change
-    when the input is perturbed again or restored. Each element is written back afterwards,
-    also when ``evaluate`` raises, so every tensor ends bit-for-bit as it started.
+    Each output is copied before the next perturbation: one that is a view of the input (the
+    identity, ``x.reshape(-1)``, ``x[0]``) would otherwise change when the input is restored.
+    Each element is written back, also when ``evaluate`` raises.
     """
 
     def values() -> list[torch.Tensor]:
-        return [_real(output.detach()).clone().reshape(-1) for output in evaluate()]
+        return [output.detach().clone().reshape(-1) for output in evaluate()]
 
     width = sum(len(v) for v in values())
     jacobians = []
     for tensor in tensors:
         data = tensor.data  # perturbing .data leaves autograd's version counter alone
-        jacobian = torch.zeros(data.numel(), width, dtype=torch.float64, device=data.device)
+        result = torch.zeros(data.numel(), width, dtype=torch.float64, device=data.device)
         for row, index in enumerate(itertools.product(*map(range, data.shape))):
             entry = data[index]
             original = entry.clone()
@@ -123,32 +105,29 @@ def _numerical_jacobians(
             finally:
                 entry.copy_(original)
             if width:
-                jacobian[row] = torch.cat(
+                result[row] = torch.cat(
                     [(p - m) / (2 * eps) for p, m in zip(plus, minus, strict=True)]
                 )
-        jacobians.append(jacobian)
+        jacobians.append(result)
     return jacobians
 
 
 def _analytical_jacobians(
-    outputs: Sequence[torch.Tensor], tensors: Sequence[torch.Tensor]
+    outputs: tuple[torch.Tensor, ...], tensors: list[torch.Tensor]
 ) -> list[torch.Tensor]:
     """Autograd's (elements, outputs) Jacobian of each tensor: one backward per output element."""
-    columns = [_real(output) for output in outputs]
-    width = sum(column.numel() for column in columns)
+    width = sum(output.numel() for output in outputs)
     jacobians = [
         torch.zeros(t.numel(), width, dtype=torch.float64, device=t.device) for t in tensors
     ]
-    position = 0
-    for output in columns:
-        for k in range(output.numel()):
-            unit = torch.zeros_like(output, memory_format=torch.contiguous_format)
-            unit.view(-1)[k] = 1
-            grads = torch.autograd.grad(output, tensors, unit, retain_graph=True, allow_unused=True)
-            for jacobian, grad in zip(jacobians, grads, strict=True):
-                if grad is not None:
-                    jacobian[:, position] = grad.reshape(-1)
-            position += 1
+    columns = ((output, k) for output in outputs for k in range(output.numel()))
+    for column, (output, k) in enumerate(columns):
+        unit = torch.zeros_like(output, memory_format=torch.contiguous_format)
+        unit.view(-1)[k] = 1
+        grads = torch.autograd.grad(output, tensors, unit, retain_graph=True, allow_unused=True)
+        for result, grad in zip(jacobians, grads, strict=True):
+            if grad is not None:
+                result[:, column] = grad.reshape(-1)
     return jacobians
 
 
@@ -157,11 +136,9 @@ def numerical_gradient(
 ) -> torch.Tensor:
     """Estimate d fn() / d tensor by central differences, one element at a time.
 
-    Each element of ``tensor`` is set to ``x - eps`` and ``x + eps`` in place and ``(f(x + eps) -
-    f(x - eps)) / (2 * eps)`` is its partial derivative. The original value is written back after
-    each element, also when ``fn`` raises, so the tensor ends bit-for-bit as it started. Because
-    ``fn`` takes no arguments it can read the tensor through a model, a closure or a global. Only
-    float64 is accepted (see the module notes on rounding error).
+    Each element is set to ``x - eps`` and ``x + eps`` in place (under ``torch.no_grad()``) and
+    written back afterwards, also when ``fn`` raises. ``fn`` takes no arguments, so it can read
+    the tensor through a model, a closure or a global. Only float64 is accepted.
 
     >>> x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
     >>> grad = numerical_gradient(lambda: (x**2).sum(), x)
@@ -176,15 +153,15 @@ def numerical_gradient(
     _require_float64(_checks.tensor("tensor", tensor), "tensor")
     _validate_settings(eps)
 
-    def loss() -> tuple[torch.Tensor]:
-        (value,) = _outputs(fn())
-        if value.numel() != 1 or not value.is_floating_point():
+    def loss() -> tuple[torch.Tensor, ...]:
+        value = _outputs(fn())
+        if value[0].numel() != 1 or not value[0].is_floating_point():
             raise ValueError(
-                f"fn() returned a {value.dtype} tensor of shape {tuple(value.shape)}; a "
+                f"fn() returned a {value[0].dtype} tensor of shape {tuple(value[0].shape)}; a "
                 "gradient needs a single floating-point value, e.g. a loss with "
                 "reduction='mean' or output.sum()."
             )
-        return (value,)
+        return value
 
     with torch.no_grad():
         return _numerical_jacobians(loss, [tensor], eps)[0].view(tensor.shape).to(tensor)
@@ -194,27 +171,13 @@ def numerical_gradient(
 class GradientComparison:
     """How autograd's gradient of one tensor compares with the numerical one.
 
+    ``index`` is the element furthest outside its tolerance, ``output`` and ``output_index``
+    the output (and its element) it was compared through, ``analytical`` and ``numerical`` the
+    two derivatives there; ``relative_error`` is the largest ``|a - n| / max(|a|, |n|)``.
+
     >>> row = GradientComparison("fc.weight", (1, 2), 2e-10, 1e-10, 1e-11, True)
     >>> row.name, row.shape, row.passed, row.index
     ('fc.weight', (1, 2), True, ())
-
-    Parameters
-    ----------
-    name : str
-        The parameter name from ``named_parameters()``, ``"inputs"`` or ``"input N"``.
-    relative_error : float
-        The largest ``|autograd - numerical| / max(|autograd|, |numerical|)``.
-    passed : bool
-        Whether every element passed ``|autograd - numerical| <= atol + rtol * |numerical|``.
-    index : tuple of int
-        The element that misses its tolerance by the largest factor.
-    output, output_index : int and tuple of int
-        Which output of the function, and which element of it, that element was compared
-        through (a complex output's index starts with 0 for its real part, 1 for its imaginary).
-    analytical, numerical : float
-        Autograd's and the numerical derivative there.
-    note : str
-        Why the tensor failed, when not only because of a mismatch.
     """
 
     name: str
@@ -227,7 +190,7 @@ class GradientComparison:
     output_index: tuple[int, ...] = ()
     analytical: float = 0.0
     numerical: float = 0.0
-    note: str = ""
+    note: str = ""  # why the tensor failed, when not only because of a mismatch
     output: int = 0
 
 
@@ -235,8 +198,8 @@ class GradientComparison:
 class GradcheckReport:
     """The result of a gradient check: one :class:`GradientComparison` per tensor.
 
-    ``torch_message`` is the first line of :func:`torch.autograd.gradcheck`'s error, or ``""``
-    when torch passed; the check passes only when torch did and every row did.
+    ``torch_message`` is the first line of :func:`torch.autograd.gradcheck`'s error, or ``""``;
+    the check passes when torch passed and so did every row.
 
     >>> rows = [
     ...     GradientComparison("0.weight", (3, 2), 0.5, 0.25, 0.5, False, (1, 0), (), 0.25, 0.75),
@@ -271,12 +234,9 @@ class GradcheckReport:
         return [row.name for row in self.comparisons if not row.passed]
 
     def __str__(self) -> str:
-        if self.passed:
-            verdict = "passed"
-        elif self.failures:
-            verdict = "FAILED for " + ", ".join(self.failures)
-        else:
-            verdict = "FAILED" if self.comparisons else "nothing checked"
+        verdict = "passed" if self.passed else "FAILED"
+        if self.failures:
+            verdict += " for " + ", ".join(self.failures)
         header = ("name", "shape", "max abs diff", "mean abs diff", "rel err", "result")
         rows = [
             (row.name, str(row.shape), f"{row.max_abs_diff:.2e}", f"{row.mean_abs_diff:.2e}",
@@ -284,8 +244,7 @@ class GradcheckReport:
             for row in self.comparisons
         ]  # fmt: skip
         widths = [max(len(line[i]) for line in (header, *rows)) for i in range(len(header))]
-        # Text columns align left, numbers right, so exponents line up.
-        align = ["<", "<", ">", ">", ">", "<"]
+        align = "<<>>><"  # text left, numbers right so that exponents line up
         lines = [f"gradient check (eps={self.eps}, atol={self.atol}, rtol={self.rtol}): {verdict}"]
         for line in (header, *rows):
             cells = [f"{cell:{a}{w}}" for cell, a, w in zip(line, align, widths, strict=True)]
@@ -308,14 +267,10 @@ def _compare(
     name: str, tensor: torch.Tensor, jacobians: tuple[torch.Tensor, torch.Tensor],
     tolerances: tuple[float, float], shapes: list[torch.Size], notes: tuple[str, str],
 ) -> GradientComparison:  # fmt: skip
-    """One report row from the (elements, outputs) Jacobians of one tensor.
-
-    ``notes``: one that fails the row whatever the numbers, and one that explains a mismatch.
-    """
-    analytical, numerical = jacobians
-    atol, rtol = tolerances
+    """One row from one tensor's (elements, outputs) Jacobians; ``notes``: (fails it, hint)."""
+    (analytical, numerical), (atol, rtol), (note, hint) = jacobians, tolerances, notes
     close = torch.isclose(analytical, numerical, rtol=rtol, atol=atol)  # gradcheck's allclose
-    matches, (note, hint) = bool(close.all()), notes
+    matches = bool(close.all())
     if analytical.numel() == 0:
         return GradientComparison(name, tuple(tensor.shape), 0.0, 0.0, 0.0, not note, note=note)
     diff = (analytical - numerical).abs()
@@ -325,6 +280,7 @@ def _compare(
     element, column = divmod(worst, analytical.shape[1])
     starts = list(itertools.accumulate((shape.numel() for shape in shapes), initial=0))
     output = bisect.bisect_right(starts, column) - 1
+    where = torch.unravel_index(torch.tensor(column - starts[output]), shapes[output])
     return GradientComparison(
         name,
         tuple(tensor.shape),
@@ -333,15 +289,22 @@ def _compare(
         (diff / torch.maximum(analytical.abs(), numerical.abs())).nan_to_num(0.0).max().item(),
         matches and not note,
         tuple(int(i) for i in torch.unravel_index(torch.tensor(element), tensor.shape)),
-        tuple(
-            int(i)
-            for i in torch.unravel_index(torch.tensor(column - starts[output]), shapes[output])
-        ),
+        tuple(int(i) for i in where),
         analytical[element, column].item(),
         numerical[element, column].item(),
         note or ("" if matches else hint),
         output,
     )
+
+
+NOT_MULTIPLIED = (
+    "the backward is not multiplied by grad_output: with grad_output = 0 it still returns a "
+    "nonzero gradient"
+)
+DETACHED = (
+    "the output does not require grad: the forward detaches it from the graph (.detach(), "
+    ".item(), NumPy or torch.no_grad()), yet it changes with this tensor"
+)
 
 
 def _check(
@@ -351,41 +314,46 @@ def _check(
     """Check ``fn(*tensors)`` with torch's gradcheck, and compare each tensor's Jacobians."""
     tensors = [tensor for _, tensor in named]
     outputs = _outputs(fn(*tensors))
-    compared, differentiable = _compared(outputs)
-    again = _outputs(fn(*tensors))
-    for i in compared:
-        if not torch.isfinite(outputs[i]).all():
+    # What gradcheck compares: the outputs that require grad, or when none does, every
+    # floating output, whose numerical gradient must then be exactly zero.
+    compared = [i for i, output in enumerate(outputs) if output.requires_grad]
+    differentiable = bool(compared)
+    compared = compared or [
+        i for i, o in enumerate(outputs) if o.is_floating_point() or o.is_complex()
+    ]
+
+    def chosen(*inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        result = _outputs(fn(*inputs))
+        return tuple(_real(result[i]) for i in compared)
+
+    for first, second in zip(chosen(*tensors), chosen(*tensors), strict=True):
+        if not torch.isfinite(first).all():
             raise ValueError(
                 "the function is NaN or inf at the inputs given (e.g. log(0) or 0/0), so no "
                 "derivative can be measured there; check the gradient where it is finite."
             )
         # A tiny tolerance absorbs bit-level differences of GPU kernels; dropout changes more.
-        if not torch.allclose(outputs[i], again[i], rtol=1e-12, atol=1e-15):
+        if not torch.allclose(first, second, rtol=1e-12, atol=1e-15):
             raise ValueError(
                 "the function's value changed between two identical evaluations; finite "
                 "differences need a deterministic function. Disable dropout and other "
                 "randomness, e.g. with model.eval()."
             )
-    chosen = [outputs[i] for i in compared]
-    shapes = [_real(output).shape for output in chosen]
-    numerical = _numerical_jacobians(
-        lambda: [_outputs(fn(*tensors))[i] for i in compared], tensors, eps
-    )
+    shapes = [_real(outputs[i]).shape for i in compared]
+    numerical = _numerical_jacobians(lambda: chosen(*tensors), tensors, eps)
     notes = [("", "")] * len(tensors)
     if differentiable:
-        analytical = _analytical_jacobians(chosen, tensors)
-        zeros = [torch.zeros_like(output) for output in chosen]
-        for i, grad in enumerate(torch.autograd.grad(chosen, tensors, zeros, allow_unused=True)):
+        analytical = _analytical_jacobians(chosen(*tensors), tensors)
+        zeros = [torch.zeros_like(outputs[i]) for i in compared]
+        checked = [outputs[i] for i in compared]
+        for i, grad in enumerate(torch.autograd.grad(checked, tensors, zeros, allow_unused=True)):
             if grad is not None and bool(grad.ne(0).any()):
-                note = "the backward is not multiplied by grad_output: with grad_output = 0 it"
-                notes[i] = (f"{note} still returns a nonzero gradient", "")
+                notes[i] = (NOT_MULTIPLIED, "")
         tolerances = (atol, rtol)
     else:
-        analytical = [torch.zeros_like(jacobian) for jacobian in numerical]
-        tolerances = (0.0, 0.0)  # with no differentiable output the slope must be exactly 0
-        hint = ("the output does not require grad: the forward detaches it from the graph "
-                "(.detach(), .item(), NumPy or torch.no_grad()), yet it changes with this tensor")  # fmt: skip
-        notes = [("", hint)] * len(tensors)
+        analytical = [torch.zeros_like(result) for result in numerical]
+        tolerances = (0.0, 0.0)
+        notes = [("", DETACHED)] * len(tensors)
     rows = [
         _compare(name, tensor, jacobians, tolerances, shapes, note)
         for (name, tensor), note, *jacobians in zip(

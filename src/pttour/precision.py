@@ -1,19 +1,8 @@
 """Mixed precision: which dtype each layer really runs in, and when a gradient scaler is needed.
 
-Under :func:`torch.autocast` the parameters stay float32; only the *computation* of
-selected operations is lowered. Matrix products (``Linear``, convolutions, ``matmul``)
-are cast to the reduced type, where the hardware is fastest; operations that lose too
-much accuracy in 16 bits (losses everywhere; on CUDA also ``softmax``, ``layer_norm``,
-``exp``, ``log`` ...) are cast up to float32; everything else simply runs in the dtype
-of its input. :func:`autocast_dtypes` shows that layer by layer.
-
->>> import torch
->>> from torch import nn
->>> device = torch.device("cpu")
->>> dtype = default_amp_dtype(device)
->>> scaler = make_grad_scaler(device, dtype)
->>> dtype, scaler.is_enabled()
-(torch.bfloat16, False)
+Under :func:`torch.autocast` the parameters stay float32; matrix products run in the reduced
+type, operations that lose too much in 16 bits (losses; on CUDA also ``softmax``, ``exp`` ...) in
+float32, the rest in the dtype of their input. :func:`autocast_dtypes` shows it layer by layer.
 """
 
 from __future__ import annotations
@@ -91,13 +80,10 @@ def autocast_dtypes(
 ) -> dict[str, torch.dtype]:
     """Run one forward pass under autocast and report the output dtype of every leaf module.
 
-    "Mixed" precision is easy to misread as "the model is converted to 16 bits". It is not: the
-    parameters stay float32 and autocast picks a dtype per operation. This function makes that
-    visible: it hooks every leaf module (one without children), runs ``model(inputs)`` inside
-    ``torch.autocast(device_type, dtype)`` and returns the dtype of each module's output, keyed by
-    its name in ``model.named_modules()`` (the whole model is keyed by its class name when it has no
-    children). The pass runs in eval mode under ``torch.no_grad()``, so it changes no parameter, no
-    buffer (batch-norm statistics) and no ``.grad``; each module's training flag is restored.
+    Mixed precision does not convert the model to 16 bits: autocast picks a dtype per operation.
+    Each leaf module's first output dtype is reported under its name in ``named_modules()``, in
+    call order. The pass runs in eval mode under ``torch.no_grad()`` and changes no parameter,
+    buffer or ``.grad``; a tuple or list of inputs is unpacked into ``model(*inputs)``.
 
     >>> _ = torch.manual_seed(0)
     >>> model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 4), nn.LayerNorm(4))
@@ -109,19 +95,6 @@ def autocast_dtypes(
     Traceback (most recent call last):
         ...
     ValueError: dtype=torch.float16 on device_type='cpu' is refused: ...
-
-    Parameters
-    ----------
-    inputs : torch.Tensor or sequence of torch.Tensor
-        One batch; a tuple or list is unpacked into ``model(*inputs)``.
-    dtype : {torch.bfloat16, torch.float16}, default torch.bfloat16
-        The reduced precision autocast lowers to; float16 only on CUDA.
-
-    Returns
-    -------
-    dict of str to torch.dtype
-        The dtype of each leaf module's output (its first tensor output), in call order.
-        Modules that were not called or returned no tensor are left out.
     """
     _checks.module("model", model)
     device_type = _check_device_type(device_type)
@@ -178,12 +151,9 @@ def autocast_dtypes(
 def default_amp_dtype(device: torch.device | str) -> torch.dtype:
     """Return the reduced precision to autocast to on ``device``: bfloat16 where it is fast.
 
-    bfloat16 is preferred wherever the hardware runs it natively, because its float32
-    exponent range makes loss scaling unnecessary: fewer moving parts and no skipped
-    steps. That covers CPUs and CUDA GPUs of compute capability 8.0 or newer (A100,
-    RTX 30xx, H100 ...). Older GPUs (V100, T4, RTX 20xx) only emulate bfloat16, slowly,
-    but have fast float16 tensor cores, so there the answer is float16, to be used with
-    the :class:`torch.amp.GradScaler` that :func:`make_grad_scaler` returns.
+    bfloat16 has float32's exponent range and needs no loss scaling; CPUs and CUDA GPUs of
+    compute capability 8.0 or newer run it natively. Older GPUs (V100, T4) get float16, with the
+    scaler :func:`make_grad_scaler` returns.
 
     >>> default_amp_dtype("cpu")
     torch.bfloat16
@@ -211,15 +181,9 @@ def default_amp_dtype(device: torch.device | str) -> torch.dtype:
 def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.amp.GradScaler:
     """Return a ``torch.amp.GradScaler`` that is enabled only for float16 on CUDA.
 
-    Loss scaling exists because float16's smallest value above zero is about 6e-8
-    (its normal range ends at about 6e-5): a gradient of about 3e-8 or less becomes zero
-    and that weight stops learning. The scaler multiplies the loss before ``backward()``,
-    unscales the gradients before the step, skips a step whose gradients hold ``inf`` or
-    ``nan`` and adapts the factor. bfloat16 has float32's exponent range (down to about
-    1e-38 before its few subnormals) and needs none of that, so for bfloat16, for float32
-    and on the CPU the scaler is returned disabled: its ``scale``, ``step`` and
-    ``update`` then reduce to a plain ``backward()`` and ``optimizer.step()``, and the same
-    training loop works for every choice. Pass it to :func:`pttour.train_step` or :func:`pttour.fit`.
+    In float16 a gradient below about 3e-8 becomes zero; the scaler multiplies the loss before
+    ``backward()`` and unscales before the step. For bfloat16, float32 and the CPU it comes back
+    disabled (a plain ``backward()`` and ``step()``), so one training loop fits every choice.
 
     >>> make_grad_scaler("cpu", torch.bfloat16).is_enabled()
     False

@@ -78,10 +78,10 @@ def make_tensor(
 ) -> torch.Tensor:
     """Create a tensor from Python data (or a NumPy array), with checks and clear errors.
 
-    A thin wrapper around the factory function ``torch.tensor`` (not the legacy ``torch.Tensor``
-    constructor, which rejects ``dtype=``). It turns three silent or cryptic cases into errors that
-    say what to do: a dtype that is not a ``torch.dtype``, data that is already a tensor
-    (``torch.tensor`` only warns and copies), and ``requires_grad=True`` on integer data.
+    ``torch.tensor`` (not the legacy ``torch.Tensor``, which rejects ``dtype=``), with errors that
+    say what to do where it is silent or cryptic: a dtype that is not a ``torch.dtype``, data that
+    is already a tensor (it only warns), ragged rows, a device this machine lacks, and
+    ``requires_grad=True`` on integers. Without ``dtype``, ints give int64, floats float32.
 
     >>> x = make_tensor([[1, 2]], dtype=torch.int32)
     >>> x
@@ -90,22 +90,6 @@ def make_tensor(
     (torch.Size([1, 2]), 2)
     >>> make_tensor([1.0, 2.0], requires_grad=True)
     tensor([1., 2.], requires_grad=True)
-
-    Parameters
-    ----------
-    data : list, tuple, scalar or array-like
-        Values to copy, nested one level per dimension. Without ``dtype``, Python
-        ints give ``torch.int64`` and floats the default float dtype (``torch.float32``).
-
-    Raises
-    ------
-    TypeError
-        If ``dtype`` is not a ``torch.dtype``, ``data`` is None or already a tensor, or
-        ``requires_grad`` is not a bool (the string ``"no"`` is truthy, so it is refused).
-    ValueError
-        If ``data`` holds something other than numbers or rows that differ in length, ``device`` is not usable here (see
-        :func:`pttour.pick_device`), or ``requires_grad=True`` and the dtype is neither
-        floating point nor complex.
     """
     if dtype is not None and not isinstance(dtype, torch.dtype):
         raise TypeError(

@@ -1,27 +1,9 @@
 """§4.2 Autograd and one correct optimisation step.
 
-A training step has four parts, in this order: clear the old gradients, run the model and the loss,
-call ``backward()`` to fill every parameter's ``.grad`` with the gradient of the loss with respect
-to that parameter, and call ``optimizer.step()`` to change the parameters. ``backward()`` never
-changes a parameter, and the gradients it computes are taken with respect to the parameters, not
-with respect to the model's output or its input data.
-
-:func:`train_step` packages one step (optionally in mixed precision) and
+A training step clears the old gradients, runs the model and the loss, calls ``backward()`` to fill
+each parameter's ``.grad`` with d(loss)/d(parameter) (it changes no parameter), and only then calls
+``optimizer.step()``. :func:`train_step` is one such step, optionally in mixed precision;
 :func:`fit` loops it over a :class:`torch.utils.data.DataLoader`.
-
->>> import torch
->>> from torch import nn
->>> from torch.utils.data import DataLoader, TensorDataset
->>> X = torch.rand(256, 2, generator=torch.Generator().manual_seed(0))
->>> y = X @ torch.tensor([[3.0], [1.0]]) + 4  # y = 3 * x1 + x2 + 4
->>> model = nn.Linear(2, 1)
->>> loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
->>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
->>> history = fit(model, loader, nn.MSELoss(), optimizer, epochs=30)
->>> history.final_loss < 1e-4
-True
->>> [round(w, 2) for w in model.weight.flatten().tolist()], round(model.bias.item(), 2)
-([3.0, 1.0], 4.0)
 """
 
 from __future__ import annotations
@@ -47,10 +29,8 @@ __all__ = [
 def check_same_shape(output: torch.Tensor, target: torch.Tensor) -> None:
     """Raise ``ValueError`` unless the model output and the target have the same shape.
 
-    Element-wise losses (``MSELoss``, ``L1Loss``, ``BCELoss`` ...) broadcast their two arguments.
-    When the target was built with the wrong shape the loss compares every output with every target
-    column, returns a plausible but wrong number, and PyTorch only warns. Call this before such a
-    loss to make the mistake an error.
+    Element-wise losses (``MSELoss``, ``L1Loss`` ...) broadcast their arguments: a target of the
+    wrong shape gives a plausible but wrong loss, and PyTorch only warns.
 
     >>> check_same_shape(torch.zeros(100, 1), torch.zeros(100, 1))
     >>> check_same_shape(torch.zeros(100, 1), torch.zeros(100, 2))
@@ -103,17 +83,12 @@ def train_step(
 ) -> float:
     """Run one optimisation step and return the loss it started from.
 
-    The order matters: gradients are cleared first (PyTorch accumulates them),
-    ``backward()`` fills ``.grad`` of every parameter with d(loss)/d(parameter)
-    and changes no parameter, and only ``optimizer.step()`` moves the
-    parameters. With ``autocast_dtype`` the forward pass and the loss run under
-    :func:`torch.autocast` on the inputs' device type; with a
-    :class:`torch.amp.GradScaler` the loss is scaled before ``backward()`` so
-    float16 gradients do not underflow, and the scaler unscales them and skips
-    steps whose gradients overflowed.
-
-    Refused: an optimizer over another model's (or a copy's) parameters, which would
-    step nothing, and float16 autocast on the CPU (use bfloat16 there).
+    Gradients are cleared first (PyTorch accumulates them), then ``backward()`` and
+    ``optimizer.step()``. With ``autocast_dtype`` the forward pass runs under
+    :func:`torch.autocast`; a :class:`torch.amp.GradScaler` scales the loss so float16
+    gradients do not underflow. Refused, where plain PyTorch carries on: a target of another
+    shape (unless ``check_shapes=False``, e.g. for class indices), an optimizer over another
+    model's parameters, float16 autocast on the CPU, and a loss that is NaN or inf.
 
     >>> X = torch.rand(64, 2, generator=torch.Generator().manual_seed(0))
     >>> y = X @ torch.tensor([[3.0], [1.0]]) + 4
@@ -133,28 +108,10 @@ def train_step(
         ...
     ValueError: the optimizer updates none of the model's parameters ...
 
-    Parameters
-    ----------
-    inputs, targets : torch.Tensor
-        One batch, already on the model's device.
-    scaler : torch.amp.GradScaler, optional
-        Loss scaling for float16 mixed precision (not needed for bfloat16).
-    autocast_dtype : torch.dtype, optional
-        ``torch.bfloat16`` or ``torch.float16`` to run the forward pass in mixed precision.
-    check_shapes : bool, default True
-        Call :func:`check_same_shape` on the output and the targets. Turn it off
-        only for losses whose target legitimately has another shape, such as
-        ``CrossEntropyLoss`` with class indices.
-
     Raises
     ------
-    ValueError
-        If the output and target shapes differ (see :func:`check_same_shape`),
-        the loss is not a single value, ``autocast_dtype`` is not a reduced
-        float type (or is float16 on the CPU), or the optimizer updates none of the
-        model's parameters.
-    TypeError
-        If an argument has the wrong type; the message names it.
+    TypeError, ValueError
+        If an argument has the wrong type or value; the message names it.
     FloatingPointError
         If the loss is NaN or inf; nothing is changed.
     """
@@ -209,9 +166,7 @@ def train_step(
 class History:
     """The mean training loss of each epoch, as returned by :func:`fit`.
 
-    Each epoch's value is the mean of the batch losses weighted by batch size,
-    so a short last batch counts for what it holds and the value equals the
-    loss over the whole epoch's data (for losses with ``reduction='mean'``).
+    Batch losses are weighted by batch size, so a short last batch counts for what it holds.
 
     >>> history = History([4.0, 1.0, 0.25])
     >>> history.final_loss
@@ -235,7 +190,7 @@ def _resolve_device(model: nn.Module, device: object) -> torch.device:
     model_device = next((t.device for t in (*model.parameters(), *model.buffers())), None)
     if device is None:
         return model_device or torch.device("cpu")
-    device = torch.device(_checks.require_type("device", device, (str, torch.device), "a device"))
+    device = _checks.device("device", device)
     if model_device is not None and (
         model_device.type != device.type or device.index not in (None, model_device.index)
     ):
@@ -260,9 +215,9 @@ def fit(
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``loader`` and return the loss history.
 
-    Each batch ``(inputs, targets)`` is moved to the device the model lives on
-    and passed to :func:`train_step`, so gradients are cleared on every step
-    and shape mistakes stop the run. The model is put in training mode first.
+    Each ``(inputs, targets)`` batch goes to the model's device and through :func:`train_step`
+    (``scaler``, ``autocast_dtype`` and ``check_shapes`` are passed on). The model is put in
+    training mode first.
 
     >>> from torch.utils.data import DataLoader, TensorDataset
     >>> X = torch.rand(100, 1, generator=torch.Generator().manual_seed(0))
@@ -274,27 +229,11 @@ def fit(
     >>> len(history.epoch_losses), history.final_loss < 1e-4
     (40, True)
 
-    Parameters
-    ----------
-    loader : iterable of (inputs, targets)
-        Typically a :class:`torch.utils.data.DataLoader`; iterated once per epoch.
-    epochs : int
-        Number of passes over ``loader``; at least 1.
-    device : torch.device or str, optional
-        Where batches go; defaults to the device of the model's parameters and
-        must agree with it when given.
-    scaler, autocast_dtype, check_shapes
-        Passed to :func:`train_step`.
-
     Raises
     ------
-    ValueError
-        If ``epochs`` < 1, ``device`` differs from the model's device, the loader
-        yields no batch or a batch that is not an (inputs, targets) pair, or a
-        step fails as described in :func:`train_step`.
-    TypeError
-        If an argument has the wrong type (the message names it), or the loader yields
-        something other than (inputs, targets) pairs of tensors, such as dicts.
+    TypeError, ValueError
+        If an argument has the wrong type or value (``device`` must be the model's), or the
+        loader yields no batch, or something other than (inputs, targets) pairs of tensors.
     FloatingPointError
         If the loss of a batch is NaN or inf; the message names the epoch and the batch.
     """
