@@ -1,10 +1,7 @@
-"""Command line: ``python -m pttour env [--json]`` (also installed as ``pttour``).
+"""Command line: ``python -m pttour env [--json]`` (also installed as ``pttour``; ``--version``).
 
-``pttour --version`` prints the installed version of pttour.
-
-``env`` prints what is installed and whether pttour supports it. When it does not,
-the report is still printed (it shows what was found), the problem goes to stderr
-as one sentence saying what to install, and the exit status is 1.
+``env`` prints what is installed; when pttour does not support it, the problem goes to stderr as
+one sentence saying what to install, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -22,29 +19,13 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     """Run the ``pttour`` command line and return its exit status.
 
-    Returning the status instead of calling ``sys.exit`` lets tests and other
-    programs call it in-process; ``python -m pttour`` passes it to ``SystemExit``.
+    ``argv`` defaults to ``sys.argv[1:]``; invalid arguments exit with status 2 (argparse).
 
     >>> main(["env"])
     pttour environment report
       Python       ...
       supported    yes
     0
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments without the program name; by default ``sys.argv[1:]``.
-
-    Returns
-    -------
-    int
-        0 on success, 1 when the environment is unsupported (the reason is on stderr).
-
-    Raises
-    ------
-    SystemExit
-        With status 2 when the arguments are invalid (argparse prints the usage).
     """
     parser = _build_parser()
     args = parser.parse_args(argv)

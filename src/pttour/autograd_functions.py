@@ -6,13 +6,6 @@ Three habits make one safe: save what the backward needs with ``ctx.save_for_bac
 torch operations, so it can be differentiated again; and verify both orders numerically
 (:func:`verify_gradients`). :class:`SoftplusFunction` follows all three;
 :class:`WrongBackwardSoftplus` has a deliberate one-line bug in its backward.
-
->>> import torch
->>> x = torch.tensor([-2.0, 0.0, 2.0], dtype=torch.float64, requires_grad=True)
->>> verify_gradients(softplus, x).passed
-True
->>> verify_gradients(WrongBackwardSoftplus.apply, x).first_order_ok
-False
 """
 
 from __future__ import annotations
@@ -98,8 +91,6 @@ class WrongBackwardSoftplus(SoftplusFunction):
     >>> (right,) = torch.autograd.grad((weights * softplus(x)).sum(), x)
     >>> [round(v, 4) for v in wrong.tolist()], [round(v, 4) for v in right.tolist()]
     ([0.5, 0.7311], [1.0, 2.1932])
-    >>> verify_gradients(WrongBackwardSoftplus.apply, x).first_order_ok
-    False
     """
 
     @staticmethod

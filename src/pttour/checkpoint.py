@@ -94,25 +94,14 @@ def save_checkpoint(
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
     >>> model = torch.nn.Linear(3, 1)
-    >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    >>> path = save_checkpoint(Path(tmp.name) / "runs" / "epoch-0001.pt",  # "runs" is created
-    ...                        model, optimizer, epoch=1, metadata={"loss": 0.25, "note": "first"})
-    >>> path.relative_to(tmp.name).as_posix(), path.is_file()
-    ('runs/epoch-0001.pt', True)
+    >>> path = save_checkpoint(Path(tmp.name) / "runs" / "epoch-0001.pt", model,  # "runs" is made
+    ...                        torch.optim.SGD(model.parameters(), lr=0.1), epoch=1)
     >>> sorted(p.name for p in path.parent.iterdir())  # no temporary file left behind
     ['epoch-0001.pt']
     >>> tmp.cleanup()
 
-    Raises
-    ------
-    TypeError
-        If an argument has the wrong type, or the payload holds a value ``weights_only=True``
-        could not load; the message names where.
-    IsADirectoryError
-        If ``path`` is an existing folder.
-    CheckpointWriteError
-        If the file cannot be written (disk or quota full, read-only or not writable folder, a
-        file where a folder should be); the message names ``path``.
+    A wrong argument, or a value ``weights_only=True`` could not load, raises ``TypeError``
+    naming where it is; a file that cannot be written, :class:`CheckpointWriteError`.
     """
     path = _as_path("path", path)
     _checks.module("model", model)
@@ -169,9 +158,7 @@ def load_checkpoint(
     >>> tmp = tempfile.TemporaryDirectory()
     >>> saved = torch.nn.Linear(3, 1)
     >>> path = save_checkpoint(Path(tmp.name) / "ck.pt", saved, epoch=4, metadata={"loss": 0.5})
-    >>> fresh = torch.nn.Linear(3, 1)  # different random initial weights
-    >>> torch.equal(fresh.weight, saved.weight)
-    False
+    >>> fresh = torch.nn.Linear(3, 1)  # other random initial weights
     >>> ckpt = load_checkpoint(path, fresh)
     >>> torch.equal(fresh.weight, saved.weight), ckpt.epoch, ckpt.metadata
     (True, 4, {'loss': 0.5})
@@ -181,16 +168,10 @@ def load_checkpoint(
     pttour.errors.ArchitectureMismatchError: checkpoint '...ck.pt' does not fit the model ...
     >>> tmp.cleanup()
 
-    Raises
-    ------
-    TypeError
-        If an argument has the wrong type (the string ``"False"`` is not a bool).
-    CheckpointNotFoundError, UnsafeCheckpointError, CorruptCheckpointError
-        If there is no file, unpickling it would run code, or it is not a pttour checkpoint.
-    ArchitectureMismatchError
-        If the weights do not fit ``model``: every missing, unexpected and misshaped key.
-    CheckpointError
-        If a component or generator asked for is not in the file or does not fit.
+    Errors: :class:`CheckpointNotFoundError`, :class:`UnsafeCheckpointError`,
+    :class:`CorruptCheckpointError`, :class:`ArchitectureMismatchError` (every missing,
+    unexpected and misshaped key), :class:`CheckpointError` (a component that is not in the file
+    or does not fit); ``TypeError`` for an argument of the wrong type.
     """
     path = _as_path("path", path)
     _checks.module("model", model)
@@ -285,9 +266,6 @@ def latest_checkpoint(
             continue
         return candidate
     return None
-
-
-# --------------------------------------------------------------------------- saving
 
 
 def _as_path(name: str, value: object) -> Path:
@@ -441,32 +419,21 @@ def _atomic_torch_save(payload: dict[str, Any], path: Path) -> None:
 
 def _write_error(path: Path, err: OSError) -> CheckpointWriteError:
     """The error to raise for a failed write: it names ``path`` and the cause."""
-    folder = path.parent
+    folder, code = str(path.parent), err.errno
     blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
     full = "no space is left: the disk or your quota is full. Free some space or save elsewhere"
-    denied = f"permission denied: this process may not create files in {str(folder)!r}"
-    reasons = {
-        errno.ENOSPC: full,
-        getattr(errno, "EDQUOT", errno.ENOSPC): full,
-        errno.EFBIG: "the file is larger than this process may write (ulimit -f) or than the "
-        "file system allows",
-        errno.EROFS: f"the file system of {str(folder)!r} is read-only",
-        errno.EACCES: denied,
-        errno.EPERM: denied,
-    }
+    denied = f"permission denied: this process may not create files in {folder!r}"
+    too_big = "the file is larger than this process may write (ulimit -f) or the file system allows"
+    reasons = {errno.ENOSPC: full, getattr(errno, "EDQUOT", errno.ENOSPC): full,
+               errno.EFBIG: too_big, errno.EROFS: f"the file system of {folder!r} is read-only",
+               errno.EACCES: denied, errno.EPERM: denied}  # fmt: skip
     if blocker is not None:  # mkdir: a file stands where a folder must be
         reasons[errno.EEXIST] = reasons[errno.ENOTDIR] = (
             f"{str(blocker)!r} is a file, not a folder. Move it or save elsewhere"
         )
-    code = err.errno
     reason = reasons.get(code, f"{type(err).__name__}: {err.strerror or err}")
-    message = (
-        f"checkpoint {str(path)!r} was not saved: {reason}. Any previous file there is intact."
-    )
+    message = f"checkpoint {str(path)!r} was not saved: {reason}. Any previous file is intact."
     return CheckpointWriteError(code, message) if code else CheckpointWriteError(message)
-
-
-# --------------------------------------------------------------------------- loading
 
 
 def _read_payload(path: Path, *, mmap: bool = False) -> dict[str, Any]:

@@ -46,14 +46,6 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     >>> pick_device().type in {"cpu", "cuda", "mps", "xpu"}
     True
 
-    Raises
-    ------
-    TypeError
-        If ``device`` is neither a str, a torch.device nor None.
-    ValueError
-        If ``device`` is not a device name, names a kind other than cpu, cuda, mps or this
-        machine's accelerator, or a device that is not usable here; the message lists the
-        available devices and how to fix it.
     """
     accelerator = _accelerator()
     if device is None:
@@ -152,28 +144,22 @@ def time_matmul(
 def _check_usable(preferred: object, device: torch.device, accelerator: Any) -> None:
     """Raise, saying why and what to do, unless ``device`` (cuda, mps, an accelerator) is usable."""
     kind, reason, fix = device.type, None, "use 'cpu'"
+    count = torch.cuda.device_count() if kind == "cuda" else torch.accelerator.device_count()
     if kind == "cuda" and not torch.backends.cuda.is_built():
         reason = f"torch {torch.__version__} is a CPU-only build"
         fix = f"install a CUDA build of torch (the command for your system is at {_INSTALL_PAGE})"
     elif kind == "cuda" and not torch.cuda.is_available():
         reason = f"torch was built with CUDA {torch.version.cuda} but sees no GPU"
-        fix = "check the NVIDIA driver with nvidia-smi and that CUDA_VISIBLE_DEVICES does not hide the GPUs"
+        fix = "check the driver with nvidia-smi, and that CUDA_VISIBLE_DEVICES hides no GPU"
     elif kind == "mps" and not torch.backends.mps.is_available():
-        reason = (
-            "this torch has MPS support but the device is not usable here"
-            if torch.backends.mps.is_built()
-            else f"torch {torch.__version__} was built without MPS support"
-        )
+        reason = f"torch {torch.__version__} cannot use MPS here"
         fix = "MPS needs macOS 12.3 or newer on Apple silicon with a torch for macOS"
     elif kind not in ("cuda", "mps") and getattr(accelerator, "type", None) != kind:
         reason = f"torch sees no {kind} device here"
+    elif device.index is not None and device.index >= count:
+        reason = f"only {count} {'CUDA' if kind == 'cuda' else kind} device(s) are visible"
+        fix = f"use an index below {count}, or check CUDA_VISIBLE_DEVICES"
     else:
-        count = torch.cuda.device_count() if kind == "cuda" else torch.accelerator.device_count()
-        if device.index is not None and device.index >= count:
-            name = "CUDA" if kind == "cuda" else kind
-            reason = f"only {count} {name} device(s) are visible"
-            fix = f"use an index below {count}, or check CUDA_VISIBLE_DEVICES"
-    if reason is None:
         return
     available = ["cpu"]
     if torch.cuda.is_available():

@@ -105,22 +105,11 @@ class EnvironmentReport:
 
     @property
     def supported(self) -> bool:
-        """True when pttour supports this Python and torch (no problems were found).
-
-        >>> collect_environment().supported
-        True
-        """
+        """True when pttour supports this Python and torch (no problems were found)."""
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the report as plain JSON-serialisable data.
-
-        >>> import json
-        >>> data = json.loads(json.dumps(collect_environment().to_dict()))
-        >>> data["min_torch"] == "{}.{}".format(*MIN_TORCH), data["supported"]
-        (True, True)
-
-        """
+        """Return the report as plain JSON-serialisable data."""
         return dataclasses.asdict(self) | {
             "devices": [dataclasses.asdict(device) for device in self.devices],
             "min_python": _format_version(self.min_python),
@@ -130,10 +119,7 @@ class EnvironmentReport:
         }
 
     def to_text(self) -> str:
-        """Return a short, aligned report for a person to read.
-
-        The labels line up so the versions can be compared at a glance; problems,
-        if any, come last with the command that fixes them.
+        """Return an aligned report for a person; problems come last, with their fix.
 
         >>> print(collect_environment().to_text())
         pttour environment report
@@ -249,8 +235,7 @@ def collect_environment() -> EnvironmentReport:
 def require_supported(report: EnvironmentReport | None = None) -> EnvironmentReport:
     """Return the environment report, or raise if pttour does not support this environment.
 
-    Call it once at the start of a script so an old torch fails with one sentence
-    that says what to install, instead of an obscure error deep inside a tutorial.
+    Call it at the start of a script: an old torch fails with one sentence saying what to install.
 
     >>> require_supported().supported
     True

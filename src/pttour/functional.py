@@ -1,18 +1,7 @@
 """torch.func: gradients as functions, batched with vmap, per-sample gradients.
 
-Combined, ``vmap(grad(loss_of_one_sample))`` gives the gradient of every sample of a batch
-separately, which ``loss.backward()`` cannot: it only ever stores the sum (or mean) over the batch.
-:func:`per_sample_gradients` does that, in one batched pass instead of one backward per sample.
-
->>> import torch
->>> from torch.func import grad, jacrev, vmap
->>> x = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
->>> torch.allclose(vmap(grad(torch.sin))(x), torch.cos(x))
-True
->>> jacrev(lambda v: v**2)(x)
-tensor([[0., 0., 0.],
-        [0., 2., 0.],
-        [0., 0., 4.]], dtype=torch.float64)
+``vmap(grad(loss_of_one_sample))`` gives the gradient of every sample of a batch separately, in one
+batched pass, which ``loss.backward()`` cannot: it stores only the sum (or mean) over the batch.
 """
 
 from __future__ import annotations
@@ -82,11 +71,7 @@ def per_sample_gradients(
         ...
     ValueError: targets has batch size 4 (shape (4, 1)) but inputs has 5 (shape (5, 3)); ...
 
-    Returns
-    -------
-    dict of str to torch.Tensor
-        For each trainable parameter name (in ``named_parameters()`` order) a
-        tensor of shape ``(batch, *parameter.shape)``.
+    For each trainable parameter, by name, a tensor of shape ``(batch, *parameter.shape)``.
     """
     _checks.function("loss_fn", loss_fn)
     _validate_batch(model, inputs, targets)

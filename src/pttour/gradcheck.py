@@ -10,12 +10,6 @@ passes when ``|autograd - numerical| <= atol + rtol * |numerical|``. At torch's 
 rtol=1e-4``) torch catches what a stricter method would. pttour adds the report: per tensor, the
 largest and mean difference, and the element furthest outside its tolerance, with both values.
 
->>> import torch
->>> x = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64, requires_grad=True)
->>> torch.autograd.gradcheck(torch.sin, (x,), atol=1e-6, rtol=1e-4)
-True
->>> check_function_gradients(torch.sin, x).passed
-True
 """
 
 from __future__ import annotations
@@ -383,13 +377,11 @@ def check_model_gradients(
 ) -> GradcheckReport:
     """Check autograd's gradient of ``loss_fn(model(inputs), targets)`` for every parameter.
 
-    Training updates parameters, so those are the gradients that must be right: each
-    parameter that requires grad, named as in ``model.named_parameters()``, is checked by
-    :func:`torch.autograd.gradcheck` on a copy passed in with
-    :func:`torch.func.functional_call`, and reported row by row. With ``include_inputs=True``
-    the gradient with respect to ``inputs`` is checked too (row ``"inputs"``). The model comes
-    back as it went in: parameters and ``.grad`` untouched, buffers such as BatchNorm's running
-    statistics restored. Keep the model small: each parameter element costs a few forward passes.
+    Each parameter that requires grad is checked by :func:`torch.autograd.gradcheck` on a copy
+    passed in with :func:`torch.func.functional_call`, and reported by its name in
+    ``named_parameters()``; with ``include_inputs=True``, ``inputs`` too. The model comes back as
+    it went in (buffers such as BatchNorm's statistics restored). The model must be float64 and
+    deterministic, with one target per input; keep it small: each element costs a few forwards.
 
     >>> model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
     >>> inputs = torch.linspace(-1, 1, 8, dtype=torch.float64).view(4, 2)
@@ -401,26 +393,6 @@ def check_model_gradients(
     Traceback (most recent call last):
         ...
     TypeError: parameter '0.weight' has dtype torch.float32, but gradient checks need float64: ...
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        A float64 model whose forward pass is deterministic (no active dropout).
-    inputs, targets : torch.Tensor
-        One batch on the model's device, one target per input; floating inputs must be float64.
-    eps, atol, rtol : float, default 1e-6, 1e-6 and 1e-4
-        The step; each element passes when ``|autograd - numerical| <= atol + rtol *
-        |numerical|``.
-
-    Raises
-    ------
-    TypeError
-        If an argument has the wrong type (the message names it), or a parameter that
-        requires grad, or floating ``inputs``, are not float64.
-    ValueError
-        If there is nothing to check, the inputs are empty, inputs and targets differ in
-        batch size, the loss is not a single finite value, two identical evaluations of the
-        loss differ, or ``eps``/``atol``/``rtol`` are out of range.
     """
     _checks.module("model", model)
     _checks.function("loss_fn", loss_fn)
@@ -478,11 +450,11 @@ def check_function_gradients(
 ) -> GradcheckReport:
     """Check autograd's gradient of ``fn(*inputs)`` for each input that requires grad.
 
-    This is the tool for a hand-written :class:`torch.autograd.Function` or any function of
-    tensors. The whole Jacobian of every output is checked, so no error can cancel out, as it
-    would in the gradient of ``output.sum()``. Inputs that require grad are checked on float64
-    copies and named ``"input 0"``, ``"input 1"`` ... by position; other arguments are passed
-    through unchanged. ``fn`` may return a tensor or a tuple of tensors, empty ones included.
+    The tool for a hand-written :class:`torch.autograd.Function`: the whole Jacobian of every
+    output is checked, so no error cancels out as in the gradient of ``output.sum()``. Inputs that
+    require grad (float64) are checked on copies, named ``"input 0"`` ... by position; ``fn`` may
+    return a tensor or a tuple of tensors, empty ones included. A wrong argument, an ``fn`` that
+    is NaN, inf or random at the inputs, raises ``TypeError`` or ``ValueError``.
 
     >>> x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
     >>> y = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
@@ -491,23 +463,6 @@ def check_function_gradients(
     (True, ['input 0'])
     >>> check_function_gradients(lambda t: t.reshape(-1), x.view(3, 1)).passed  # a view
     True
-
-    Parameters
-    ----------
-    *inputs
-        The arguments; tensors with ``requires_grad=True`` must be float64 and are checked.
-    eps, atol, rtol : float, default 1e-6, 1e-6 and 1e-4
-        The step; each element passes when ``|autograd - numerical| <= atol + rtol *
-        |numerical|``.
-
-    Raises
-    ------
-    TypeError
-        If an input that requires grad is not float64, or ``fn`` does not return a tensor
-        or a tuple of tensors.
-    ValueError
-        If no input requires grad, ``fn`` is NaN or inf there, two identical evaluations
-        differ, or ``eps``/``atol``/``rtol`` are out of range.
     """
     _checks.function("fn", fn)
     _validate_settings(eps, atol, rtol)

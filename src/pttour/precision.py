@@ -118,31 +118,26 @@ def autocast_dtypes(
                 f"device_type={device.type!r}."
             )
 
-    leaves = [
-        (name, module) for name, module in model.named_modules() if not any(module.children())
-    ]
+    leaves = {
+        m: name or type(model).__name__
+        for name, m in model.named_modules()
+        if not any(m.children())
+    }
     recorded: dict[str, torch.dtype] = {}
 
-    def recorder(name: str):
-        def hook(_module: nn.Module, _args: object, output: object) -> None:
-            tensors = _tensors(output)
-            if tensors and name not in recorded:  # a shared module: its first call counts
-                recorded[name] = tensors[0].dtype
-
-        return hook
+    def hook(module: nn.Module, _args: object, output: object) -> None:
+        tensors = _tensors(output)
+        if module in leaves and tensors:  # a shared module: its first call counts
+            recorded.setdefault(leaves[module], tensors[0].dtype)
 
     training = {module: module.training for module in model.modules()}
-    handles = [
-        module.register_forward_hook(recorder(name or type(model).__name__))
-        for name, module in leaves
-    ]
+    handle = nn.modules.module.register_module_forward_hook(hook)
     try:
         model.eval()
         with torch.no_grad(), torch.autocast(device_type=device_type, dtype=dtype):
             model(*args)
     finally:
-        for handle in handles:
-            handle.remove()
+        handle.remove()
         for module, was_training in training.items():
             module.training = was_training
     return recorded

@@ -108,12 +108,6 @@ def train_step(
         ...
     ValueError: the optimizer updates none of the model's parameters ...
 
-    Raises
-    ------
-    TypeError, ValueError
-        If an argument has the wrong type or value; the message names it.
-    FloatingPointError
-        If the loss is NaN or inf; nothing is changed.
     """
     _checks.module("model", model)
     _checks.tensor("inputs", inputs)
@@ -229,13 +223,7 @@ def fit(
     >>> len(history.epoch_losses), history.final_loss < 1e-4
     (40, True)
 
-    Raises
-    ------
-    TypeError, ValueError
-        If an argument has the wrong type or value (``device`` must be the model's), or the
-        loader yields no batch, or something other than (inputs, targets) pairs of tensors.
-    FloatingPointError
-        If the loss of a batch is NaN or inf; the message names the epoch and the batch.
+    A loss that is NaN or inf raises ``FloatingPointError`` naming the epoch and the batch.
     """
     _checks.module("model", model)
     _checks.require_type("loader", loader, Iterable, "an iterable of batches, e.g. a DataLoader")
