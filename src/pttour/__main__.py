@@ -27,30 +27,16 @@ def main(argv: list[str] | None = None) -> int:
       supported    yes
     0
     """
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    # "env" is the only command; argparse has already rejected anything else.
-    return _run_env(as_json=args.json)
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pttour",
-        description="pttour: a tour of PyTorch's everyday APIs, done right.",
-    )
+    parser = argparse.ArgumentParser(prog="pttour", description="pttour: PyTorch, done right.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    env = commands.add_parser(
-        "env",
-        help="report Python, torch and devices, and whether pttour supports them",
-        description="Report Python, torch and devices, and whether pttour supports them. "
-        "Exits with status 1 when it does not.",
+    what = (
+        "report Python, torch and devices, and whether pttour supports them (exit status 1 if not)"
     )
-    env.add_argument("--json", action="store_true", help="print the report as JSON")
-    return parser
-
-
-def _run_env(*, as_json: bool) -> int:
+    commands.add_parser("env", help=what, description=what).add_argument(
+        "--json", action="store_true", help="print the report as JSON"
+    )
+    as_json = parser.parse_args(argv).json  # "env" is the only command; argparse refuses others
     report = environment.collect_environment()
     print(json.dumps(report.to_dict(), indent=2) if as_json else report.to_text())
     try:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -41,6 +43,12 @@ def integer(name: str, value: object, *, minimum: int | None = None) -> int:
     if minimum is not None and number < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {number}.")
     return number
+
+
+def path(name: str, value: object) -> Path:
+    """A ``str`` or ``os.PathLike``, as a :class:`pathlib.Path`."""
+    require_type(name, value, (str, os.PathLike), "a str or os.PathLike (e.g. a pathlib.Path)")
+    return Path(value)
 
 
 def boolean(name: str, value: object) -> bool:

@@ -22,6 +22,11 @@ from typing import Any
 
 import torch
 
+try:
+    import numpy as np  # optional: pttour itself needs only torch
+except ImportError:
+    np = None
+
 from pttour import _checks
 from pttour.errors import (
     ArchitectureMismatchError,
@@ -103,7 +108,7 @@ def save_checkpoint(
     A wrong argument, or a value ``weights_only=True`` could not load, raises ``TypeError``
     naming where it is; a file that cannot be written, :class:`CheckpointWriteError`.
     """
-    path = _as_path("path", path)
+    path = _checks.path("path", path)
     _checks.module("model", model)
     components = _components(optimizer, scheduler, scaler)
     if epoch is not None:
@@ -173,7 +178,7 @@ def load_checkpoint(
     unexpected and misshaped key), :class:`CheckpointError` (a component that is not in the file
     or does not fit); ``TypeError`` for an argument of the wrong type.
     """
-    path = _as_path("path", path)
+    path = _checks.path("path", path)
     _checks.module("model", model)
     requested = _components(optimizer, scheduler, scaler)
     generators = _generators(generators)
@@ -218,7 +223,7 @@ def checkpoint_path(folder: str | os.PathLike[str], epoch: int) -> Path:
     >>> checkpoint_path("runs", 7).as_posix()
     'runs/epoch-0007.pt'
     """
-    folder = _as_path("folder", folder)
+    folder = _checks.path("folder", folder)
     return folder / f"epoch-{_checks.integer('epoch', epoch, minimum=0):04d}.pt"
 
 
@@ -243,7 +248,7 @@ def latest_checkpoint(
     True
     >>> tmp.cleanup()
     """
-    folder = _as_path("folder", folder)
+    folder = _checks.path("folder", folder)
     _checks.boolean("skip_unreadable", skip_unreadable)
     if not folder.exists():
         return None
@@ -266,15 +271,6 @@ def latest_checkpoint(
             continue
         return candidate
     return None
-
-
-def _as_path(name: str, value: object) -> Path:
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(
-            f"{name} must be a str or os.PathLike (e.g. a pathlib.Path), got {value!r} "
-            f"({type(value).__name__})."
-        )
-    return Path(value)
 
 
 def _class_name(obj: object) -> str:
@@ -355,14 +351,6 @@ def _check_loadable(payload: dict[str, Any]) -> None:
     )
 
 
-def _numpy() -> Any:
-    try:
-        import numpy as np  # optional: pttour itself needs only torch
-    except ImportError:
-        return None
-    return np
-
-
 def _rng_states() -> dict[str, Any]:
     """The global RNG states, as tensors and plain values that weights_only can load."""
     version, internal, gauss_next = random.getstate()
@@ -375,7 +363,7 @@ def _rng_states() -> dict[str, Any]:
     # create a context, and its memory, on every GPU just to save a checkpoint.
     if torch.cuda.is_initialized():
         states["cuda"] = torch.cuda.get_rng_state_all()
-    if (np := _numpy()) is not None:
+    if np is not None:
         name, keys, position, has_gauss, gauss = np.random.get_state(legacy=True)
         keys = torch.from_numpy(keys.astype(np.int64))
         states["numpy"] = (str(name), keys, int(position), int(has_gauss), float(gauss))
@@ -595,7 +583,6 @@ def _restore_rng(states: dict[str, Any]) -> None:
     # no CUDA generator to restore into, so the states are skipped (documented above).
     if cuda and torch.cuda.is_available() and torch.cuda.device_count() == len(cuda):
         torch.cuda.set_rng_state_all(cuda)
-    np = _numpy()
     if "numpy" in states and np is not None:  # without NumPy, nothing here can use its state
         name, keys, *rest = states["numpy"]
         np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))

@@ -21,10 +21,7 @@ samples the ranks read together, which the example checks.
 (2, [13.38, 0.36, 0.17])
 >>> all(torch.equal(results[0]["model"][k], results[1]["model"][k]) for k in results[0]["model"])
 True
-
-One process with batches of 8, in the order the two ranks read them, gets the same weights:
-
->>> _ = torch.manual_seed(0)
+>>> _ = torch.manual_seed(0)  # one process, batches of 8 in the ranks' order: the same weights
 >>> model = nn.Linear(2, 1)
 >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 >>> for epoch in range(3):
@@ -93,9 +90,6 @@ class RankFailedError(PttourError, RuntimeError):
         super().__init__(message)
         self.rank = rank
         self.world_size = world_size
-
-
-# ----------------------------------------------------------------------------- launching
 
 
 def _run_rank(rank: int, fn: Callable[..., Any], world_size: int, args: tuple, folder: str,
@@ -239,9 +233,6 @@ def _read_result(folder: Path, rank: int, world_size: int) -> Any:
         ) from err
 
 
-# ----------------------------------------------------------------------------- training
-
-
 def _require_group(rank: int | None = None, world_size: int | None = None) -> None:
     if not dist.is_available() or not dist.is_initialized():
         raise RuntimeError(
@@ -349,13 +340,8 @@ def ddp_global_batches(
     _checks.boolean("shuffle", shuffle)
     per_rank = []
     for rank in range(world_size):
-        sampler = DistributedSampler(
-            range(num_samples),  # only its length matters
-            num_replicas=world_size,
-            rank=rank,
-            shuffle=shuffle,
-            seed=seed,
-        )
+        # The sampler reads only the length of the "dataset".
+        sampler = DistributedSampler(range(num_samples), world_size, rank, shuffle, seed)
         sampler.set_epoch(epoch)
         indices = list(sampler)
         per_rank.append([indices[i : i + batch_size] for i in range(0, len(indices), batch_size)])
@@ -403,9 +389,7 @@ def train_ddp(
     model = build_model()
     ddp_model = DistributedDataParallel(model)
     optimizer = make_optimizer(ddp_model.parameters())
-    sampler = DistributedSampler(
-        dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed
-    )
+    sampler = DistributedSampler(dataset, world_size, rank, shuffle, seed)
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler)
 
     start_epoch, epoch_losses = 0, []
@@ -425,12 +409,8 @@ def train_ddp(
         dist.all_reduce(totals)  # every rank's share of the epoch
         epoch_losses.append((totals[0] / totals[1]).item())
         if checkpoint_dir is not None:
-            save_checkpoint_ddp(
-                checkpoint_path(checkpoint_dir, epoch + 1),
-                ddp_model,
-                optimizer,
-                epoch=epoch + 1,
-                metadata={"epoch_losses": epoch_losses},
-            )
+            path = checkpoint_path(checkpoint_dir, epoch + 1)
+            metadata = {"epoch_losses": epoch_losses}
+            save_checkpoint_ddp(path, ddp_model, optimizer, epoch=epoch + 1, metadata=metadata)
     state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
     return {"model": state, "epoch_losses": epoch_losses, "start_epoch": start_epoch}

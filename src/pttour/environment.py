@@ -197,16 +197,11 @@ def collect_environment() -> EnvironmentReport:
     """
     python_version = platform.python_version()
     torch_version = str(torch.__version__)
-    cuda_version = torch.version.cuda
-    hip_version = getattr(torch.version, "hip", None)
-    if cuda_version:
-        build = f"CUDA {cuda_version}"
-    elif hip_version:
-        build = f"ROCm {hip_version}"
-    elif torch.backends.mps.is_built():
-        build = "MPS"
-    else:
-        build = "CPU-only"
+    cuda_version, hip_version = torch.version.cuda, getattr(torch.version, "hip", None)
+    build = (
+        f"CUDA {cuda_version}" if cuda_version else f"ROCm {hip_version}" if hip_version else None
+    )
+    build = build or ("MPS" if torch.backends.mps.is_built() else "CPU-only")
     mps_available = torch.backends.mps.is_available()
 
     devices = [DeviceInfo("cpu", 0, _cpu_name(), _system_memory_bytes())]
@@ -251,7 +246,7 @@ def require_supported(report: EnvironmentReport | None = None) -> EnvironmentRep
 
 
 def _format_version(version: tuple[int, ...]) -> str:
-    return ".".join(str(part) for part in version)
+    return ".".join(map(str, version))
 
 
 def _cpu_name() -> str:

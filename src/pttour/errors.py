@@ -1,8 +1,7 @@
 """The exceptions pttour raises where a built-in one would say too little.
 
-Every class also derives from the built-in exception a caller would naturally
-catch (``FileNotFoundError``, ``ValueError`` ...), so ``except ValueError`` keeps
-working while ``except PttourError`` catches everything the library raises.
+Each also derives from the built-in a caller would catch (``FileNotFoundError``, ``ValueError``
+...); ``except PttourError`` catches everything the library raises.
 """
 
 from __future__ import annotations

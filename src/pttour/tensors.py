@@ -12,13 +12,8 @@ from pttour.devices import pick_device
 
 __all__ = ["TensorInfo", "describe", "make_tensor"]
 
-# Python and NumPy spellings people pass as dtype, and the torch dtype they mean.
-_DTYPE_HINTS: dict[str, str] = {
-    "float": "torch.float64",  # torch.tensor(..., dtype=float) would give float64
-    "int": "torch.int64",
-    "bool": "torch.bool",
-    "complex": "torch.complex128",
-}
+# Python types people pass as dtype, and the torch dtype they mean.
+_DTYPE_HINTS = {"float": "float64", "int": "int64", "bool": "bool", "complex": "complex128"}
 
 
 @dataclass(frozen=True)
@@ -134,12 +129,9 @@ def make_tensor(
 
 def _suggest_dtype(value: object) -> str:
     """Name the torch dtype that a str, Python type or NumPy dtype most likely means."""
-    name = value if isinstance(value, str) else getattr(value, "name", None)
+    name = value if isinstance(value, str) else getattr(value, "name", None)  # NumPy's dtypes
     if not isinstance(name, str):
-        name = getattr(value, "__name__", "")
-    name = name.removeprefix("torch.")
-    if name in _DTYPE_HINTS:
-        return _DTYPE_HINTS[name]
-    if isinstance(getattr(torch, name, None), torch.dtype):
-        return f"torch.{name}"
-    return "torch.int32 or torch.float32"
+        name = getattr(value, "__name__", "")  # Python's types
+    name = _DTYPE_HINTS.get(name, name).removeprefix("torch.")
+    is_dtype = isinstance(getattr(torch, name, None), torch.dtype)
+    return f"torch.{name}" if is_dtype else "torch.int32 or torch.float32"
