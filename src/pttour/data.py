@@ -19,12 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from pttour import _checks
 
-__all__ = [
-    "SequenceDataset",
-    "TransformedDataset",
-    "count_batches",
-    "make_loader",
-]
+__all__ = ["SequenceDataset", "TransformedDataset", "count_batches", "make_loader"]
 
 # DataLoader arguments that make_loader sets itself: overriding them would undo the
 # reproducibility it promises (order from `generator`, fresh workers per epoch).

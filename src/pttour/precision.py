@@ -14,11 +14,7 @@ from torch import nn
 
 from pttour import _checks
 
-__all__ = [
-    "autocast_dtypes",
-    "default_amp_dtype",
-    "make_grad_scaler",
-]
+__all__ = ["autocast_dtypes", "default_amp_dtype", "make_grad_scaler"]
 
 _REDUCED_DTYPES = (torch.float16, torch.bfloat16)
 _DEVICE_TYPES = ("cpu", "cuda")

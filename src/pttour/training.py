@@ -18,12 +18,7 @@ from torch import nn
 from pttour import _checks
 from pttour.precision import _check_reduced_dtype
 
-__all__ = [
-    "History",
-    "check_same_shape",
-    "fit",
-    "train_step",
-]
+__all__ = ["History", "check_same_shape", "fit", "train_step"]
 
 
 def check_same_shape(output: torch.Tensor, target: torch.Tensor) -> None:
@@ -122,9 +117,7 @@ def train_step(
     # set_to_none frees the old gradient tensors instead of writing zeros into them.
     optimizer.zero_grad(set_to_none=True)
     with torch.autocast(
-        device_type=inputs.device.type,
-        dtype=autocast_dtype,
-        enabled=autocast_dtype is not None,
+        device_type=inputs.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
     ):
         output = model(inputs)
         if check_shapes:
