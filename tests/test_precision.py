@@ -161,7 +161,7 @@ def test_scaler_is_disabled_on_cpu(dtype):
         ("cpu", torch.float16, "use dtype=torch.bfloat16 on the CPU"),
         ("cpu", torch.int8, "not a training precision"),
         ("cpu", torch.float64, "not a training precision"),
-        ("mps", torch.bfloat16, "device_type='mps' is not supported"),
+        ("mps", torch.bfloat16, "device='mps' is not supported"),
     ],
 )
 def test_make_grad_scaler_rejects_bad_settings(device, dtype, match):

@@ -422,14 +422,7 @@ def check_model_gradients(
     def loss(*tensors: torch.Tensor) -> torch.Tensor:
         weights = dict(zip(names, tensors[: len(names)], strict=True))
         batch = tensors[-1] if include_inputs else inputs
-        value = loss_fn(functional_call(model, weights, (batch,)), targets)
-        if not isinstance(value, torch.Tensor) or value.numel() != 1:
-            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise ValueError(
-                f"loss_fn returned {shape}; a gradient needs a single value, e.g. a loss "
-                "with reduction='mean'."
-            )
-        return value
+        return loss_fn(functional_call(model, weights, (batch,)), targets)
 
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     try:

@@ -20,12 +20,17 @@ _REDUCED_DTYPES = (torch.float16, torch.bfloat16)
 _DEVICE_TYPES = ("cpu", "cuda")
 
 
-def _check_device_type(device_type: object) -> str:
-    """Return ``device_type`` if it is one this module supports, else raise naming it."""
+def _check_device_type(device_type: object, name: str = "device_type") -> str:
+    """Return ``device_type`` if it is 'cpu', or 'cuda' with a GPU, else raise naming it."""
     if device_type not in _DEVICE_TYPES:
         raise ValueError(
-            f"device_type={device_type!r} is not supported here; use 'cpu' or 'cuda' "
-            "(the device type of the model and its inputs, e.g. inputs.device.type)."
+            f"{name}={device_type!r} is not supported here; use 'cpu' or 'cuda' (the device type "
+            "of the model and its inputs, e.g. inputs.device.type)."
+        )
+    if device_type == "cuda" and not torch.cuda.is_available():  # autocast would only warn
+        raise ValueError(
+            f"{name}='cuda' but torch.cuda.is_available() is False, so autocast would be "
+            f"disabled with only a warning; use {name}='cpu' with dtype=torch.bfloat16."
         )
     return device_type  # type: ignore[return-value]
 
@@ -46,15 +51,6 @@ def _check_reduced_dtype(device_type: str, dtype: object, name: str = "dtype") -
             f"{name}=torch.bfloat16 on the CPU and keep float16 for CUDA GPUs."
         )
     return dtype
-
-
-def _check_cuda_usable(device_type: str) -> None:
-    """Raise instead of letting autocast on 'cuda' silently do nothing without a GPU."""
-    if device_type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            "device_type='cuda' but torch.cuda.is_available() is False, so autocast would be "
-            "disabled with only a warning; use device_type='cpu' with dtype=torch.bfloat16."
-        )
 
 
 def _tensors(value: object) -> list[torch.Tensor]:
@@ -95,7 +91,6 @@ def autocast_dtypes(
     _checks.module("model", model)
     device_type = _check_device_type(device_type)
     dtype = _check_reduced_dtype(device_type, dtype)
-    _check_cuda_usable(device_type)
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     if not _tensors(args):
         raise TypeError(
@@ -151,16 +146,11 @@ def default_amp_dtype(device: torch.device | str) -> torch.dtype:
     >>> default_amp_dtype("mps")
     Traceback (most recent call last):
         ...
-    ValueError: device type 'mps' is not supported here; ...
+    ValueError: device='mps' is not supported here; ...
     """
     device = _checks.device("device", device)
-    if device.type not in _DEVICE_TYPES:
-        raise ValueError(
-            f"device type {device.type!r} is not supported here; pass a 'cpu' or 'cuda' device."
-        )
-    if device.type == "cpu":
+    if _check_device_type(device.type, "device") == "cpu":
         return torch.bfloat16
-    _check_cuda_usable(device.type)
     if torch.version.hip is None:
         # Capability, not torch.cuda.is_bf16_supported(): that also counts slow emulation.
         native_bf16 = torch.cuda.get_device_capability(device) >= (8, 0)
@@ -185,7 +175,7 @@ def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.am
         ...
     ValueError: dtype=torch.int8 is not a training precision; ...
     """
-    device_type = _check_device_type(_checks.device("device", device).type)
+    device_type = _check_device_type(_checks.device("device", device).type, "device")
     if dtype not in (torch.float32, *_REDUCED_DTYPES):
         raise ValueError(
             f"dtype={dtype} is not a training precision; pass torch.float16 or "
@@ -193,5 +183,4 @@ def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.am
         )
     if dtype != torch.float32:
         _check_reduced_dtype(device_type, dtype)
-    _check_cuda_usable(device_type)
     return torch.amp.GradScaler(device_type, enabled=dtype == torch.float16)
