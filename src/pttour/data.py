@@ -167,9 +167,8 @@ def count_batches(num_samples: int, batch_size: int, *, drop_last: bool = False)
     """
     samples = _checks.integer("num_samples", num_samples, minimum=0)
     size = _checks.integer("batch_size", batch_size, minimum=1)
-    if _checks.boolean("drop_last", drop_last):
-        return samples // size
-    return -(-samples // size)  # ceiling division in exact integer arithmetic
+    # Floor division drops the last, smaller batch; ceiling division (exact for ints) keeps it.
+    return samples // size if _checks.boolean("drop_last", drop_last) else -(-samples // size)
 
 
 def make_loader(

@@ -3,32 +3,8 @@
 Distributed data parallel (DDP) runs one process per *rank*; each holds a copy of the model and
 reads its own share of the samples, and ``backward()`` averages the gradients over the ranks. With
 ``W`` ranks and per-rank batches of ``B``, each step is the step one process takes on the ``W * B``
-samples the ranks read together, which the example checks.
-
->>> import functools
->>> import torch
->>> from torch import nn
->>> from torch.utils.data import TensorDataset
->>> from pttour.training import train_step
->>> X = torch.rand(48, 2, generator=torch.Generator().manual_seed(0))
->>> y = X @ torch.tensor([[3.0], [1.0]]) + 4
->>> recipe = functools.partial(  # batch_size is per rank: 8 samples per step in total
-...     train_ddp, build_model=functools.partial(nn.Linear, 2, 1), dataset=TensorDataset(X, y),
-...     loss_fn=nn.MSELoss(), make_optimizer=functools.partial(torch.optim.SGD, lr=0.1),
-...     epochs=3, batch_size=4, seed=0)
->>> results = launch(recipe, 2)
->>> len(results), [round(loss, 2) for loss in results[0]["epoch_losses"]]
-(2, [13.38, 0.36, 0.17])
->>> all(torch.equal(results[0]["model"][k], results[1]["model"][k]) for k in results[0]["model"])
-True
->>> _ = torch.manual_seed(0)  # one process, batches of 8 in the ranks' order: the same weights
->>> model = nn.Linear(2, 1)
->>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
->>> for epoch in range(3):
-...     for batch in ddp_global_batches(48, world_size=2, batch_size=4, epoch=epoch, seed=0):
-...         _ = train_step(model, X[batch], y[batch], nn.MSELoss(), optimizer)
->>> all(torch.allclose(v, results[0]["model"][k], atol=1e-6) for k, v in model.state_dict().items())
-True
+samples the ranks read together: :func:`ddp_global_batches` lists them, so one process can replay
+a run of :func:`train_ddp` started by :func:`launch`.
 """
 
 from __future__ import annotations

@@ -83,12 +83,8 @@ class EnvironmentReport:
     checked by code (:attr:`supported`).
 
     >>> report = collect_environment()
-    >>> report.python_version == platform.python_version()
-    True
-    >>> report.devices[0].kind
-    'cpu'
-    >>> report.supported, report.problems
-    (True, ())
+    >>> report.python_version == platform.python_version(), report.supported, report.problems
+    (True, True, ())
     """
 
     python_version: str
@@ -190,10 +186,8 @@ def collect_environment() -> EnvironmentReport:
     Nothing is cached: the report describes the process as it is now.
 
     >>> report = collect_environment()
-    >>> report.torch_version == torch.__version__
-    True
-    >>> report.build.startswith("CUDA") == (report.cuda_version is not None)
-    True
+    >>> report.torch_version == torch.__version__, report.devices[0].kind
+    (True, 'cpu')
     """
     python_version = platform.python_version()
     torch_version = str(torch.__version__)

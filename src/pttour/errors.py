@@ -53,8 +53,7 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
 class CheckpointWriteError(CheckpointError, OSError):
     """A checkpoint could not be written (disk or quota full, no permission, a file in the way).
 
-    The message names the checkpoint's path and the cause; ``errno`` is the operating system's
-    (e.g. ``errno.ENOSPC``). The previous checkpoint at that path, if any, is left intact.
+    The message names the path and the cause; ``errno`` is the system's; any previous file stays.
 
     >>> import errno
     >>> err = CheckpointWriteError(errno.ENOSPC, "checkpoint 'ck.pt' was not saved: disk full")

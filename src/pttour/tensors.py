@@ -54,14 +54,8 @@ def describe(tensor: torch.Tensor) -> TensorInfo:
     _checks.require_type(
         "tensor", tensor, torch.Tensor, "a torch.Tensor", "convert it first, e.g. make_tensor(data)"
     )
-    return TensorInfo(
-        shape=tuple(tensor.shape),
-        ndim=tensor.ndim,
-        numel=tensor.numel(),
-        dtype=tensor.dtype,
-        device=tensor.device,
-        requires_grad=tensor.requires_grad,
-    )
+    t = tensor
+    return TensorInfo(tuple(t.shape), t.ndim, t.numel(), t.dtype, t.device, t.requires_grad)
 
 
 def make_tensor(

@@ -151,11 +151,8 @@ class History:
 
     Batch losses are weighted by batch size, so a short last batch counts for what it holds.
 
-    >>> history = History([4.0, 1.0, 0.25])
-    >>> history.final_loss
+    >>> History([4.0, 1.0, 0.25]).final_loss
     0.25
-    >>> len(history.epoch_losses)
-    3
     """
 
     epoch_losses: list[float]
