@@ -240,10 +240,8 @@ def latest_checkpoint(
     >>> tmp = tempfile.TemporaryDirectory()
     >>> for name in ["epoch-0009.pt", "epoch-0010.pt", ".epoch-0011.pt.x1y2.tmp", "notes.txt"]:
     ...     _ = (Path(tmp.name) / name).write_bytes(b"")
-    >>> latest_checkpoint(tmp.name).name
-    'epoch-0010.pt'
-    >>> latest_checkpoint(Path(tmp.name) / "missing") is None
-    True
+    >>> latest_checkpoint(tmp.name).name, latest_checkpoint(Path(tmp.name) / "missing")
+    ('epoch-0010.pt', None)
     >>> latest_checkpoint(tmp.name, skip_unreadable=True) is None  # both files are empty
     True
     >>> tmp.cleanup()

@@ -115,16 +115,7 @@ class EnvironmentReport:
         }
 
     def to_text(self) -> str:
-        """Return an aligned report for a person; problems come last, with their fix.
-
-        >>> print(collect_environment().to_text())
-        pttour environment report
-          Python       ... (needs >= ...)
-          torch        ... (needs >= ...)
-          build        ...
-          devices      cpu ...
-          supported    yes
-        """
+        """Return an aligned report for a person (``pttour env`` prints it); problems come last."""
         rows = [
             ("Python", f"{self.python_version} (needs >= {_format_version(self.min_python)})"),
             ("torch", f"{self.torch_version} (needs >= {_format_version(self.min_torch)})"),

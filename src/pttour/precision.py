@@ -83,10 +83,6 @@ def autocast_dtypes(
     {'0': torch.float32, '1': torch.bfloat16, '2': torch.bfloat16}
     >>> {p.dtype for p in model.parameters()}  # the parameters were not converted
     {torch.float32}
-    >>> autocast_dtypes(model, torch.tensor([[1]]), dtype=torch.float16)
-    Traceback (most recent call last):
-        ...
-    ValueError: dtype=torch.float16 on device_type='cpu' is refused: ...
     """
     _checks.module("model", model)
     device_type = _check_device_type(device_type)

@@ -88,17 +88,14 @@ def train_step(
     >>> X = torch.rand(64, 2, generator=torch.Generator().manual_seed(0))
     >>> y = X @ torch.tensor([[3.0], [1.0]]) + 4
     >>> model = nn.Linear(2, 1)
-    >>> with torch.no_grad():
-    ...     _ = model.weight.zero_(), model.bias.zero_()
+    >>> _ = nn.init.zeros_(model.weight), nn.init.zeros_(model.bias)
     >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    >>> losses = [train_step(model, X, y, nn.MSELoss(), optimizer) for _ in range(3)]
-    >>> [round(loss, 2) for loss in losses]
+    >>> [round(train_step(model, X, y, nn.MSELoss(), optimizer), 2) for _ in range(3)]
     [35.47, 17.51, 8.67]
     >>> train_step(model, X, y.view(-1), nn.MSELoss(), optimizer)
     Traceback (most recent call last):
         ...
     ValueError: output shape (64, 1) and target shape (64,) differ; ...
-
     """
     _checks.module("model", model)
     _checks.tensor("inputs", inputs)
@@ -220,6 +217,7 @@ def fit(
     _check_amp(target_device.type, scaler, autocast_dtype)
     model.train()
     history = History(epoch_losses=[])
+    options = {"scaler": scaler, "autocast_dtype": autocast_dtype, "check_shapes": check_shapes}
     for epoch in range(epochs):
         total, count = 0.0, 0
         for number, batch in enumerate(loader, start=1):
@@ -241,8 +239,7 @@ def fit(
                 for i, t in enumerate(batch)
             )
             try:
-                loss = train_step(model, inputs, targets, loss_fn, optimizer, scaler=scaler,
-                                  autocast_dtype=autocast_dtype, check_shapes=check_shapes)  # fmt: skip
+                loss = train_step(model, inputs, targets, loss_fn, optimizer, **options)
             except FloatingPointError as err:
                 raise FloatingPointError(
                     f"fit stopped in epoch {epoch + 1} of {epochs}, at batch {number} (both "
