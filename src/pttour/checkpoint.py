@@ -65,9 +65,8 @@ _UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, RuntimeError, ValueErr
 class Checkpoint:
     """What :func:`load_checkpoint` read besides the states it restored in place.
 
-    >>> ckpt = Checkpoint(Path("runs/epoch-0003.pt"), epoch=3, metadata={"loss": 0.25})
-    >>> ckpt.epoch, ckpt.metadata["loss"], ckpt.path.name
-    (3, 0.25, 'epoch-0003.pt')
+    >>> Checkpoint(Path("runs/epoch-0003.pt"), epoch=3, metadata={"loss": 0.25}).epoch
+    3
     """
 
     path: Path
@@ -505,14 +504,10 @@ def _check_architecture(path: Path, saved: dict[str, Any], model: torch.nn.Modul
     if not (missing or unexpected or mismatched):
         return
     lines = [f"checkpoint {str(path)!r} does not fit the model ({type(model).__name__}):"]
-    if missing:
-        lines.append(f"  missing keys (in the model, not in the checkpoint): {', '.join(missing)}")
-    if unexpected:
-        lines.append(
-            f"  unexpected keys (in the checkpoint, not in the model): {', '.join(unexpected)}"
-        )
-    if mismatched:
-        lines.append(f"  shape mismatches: {'; '.join(mismatched)}")
+    found = {"missing keys (in the model, not in the checkpoint)": missing,
+             "unexpected keys (in the checkpoint, not in the model)": unexpected,
+             "shape mismatches": mismatched}  # fmt: skip
+    lines += [f"  {what}: {', '.join(keys)}" for what, keys in found.items() if keys]
     hint = "Build the model with the same layers, names and sizes as the one that was saved."
     for prefix, wrapper in (("module.", "DataParallel/DistributedDataParallel"),
                             ("_orig_mod.", "torch.compile")):  # fmt: skip

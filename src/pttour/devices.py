@@ -21,8 +21,6 @@ from pttour import _checks
 
 __all__ = ["move_to", "pick_device", "time_matmul"]
 
-_INSTALL_PAGE = "https://pytorch.org/get-started/locally/"
-
 
 def _accelerator() -> torch.device | None:
     """The accelerator torch sees here (a CUDA GPU, MPS, XPU ...) with its index, or None."""
@@ -84,8 +82,7 @@ def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False)
     ``non_blocking`` overlaps host-to-GPU copies with computation when the source is in pinned
     memory. A ``device`` that is not usable raises as in :func:`pick_device`.
     """
-    if device is None:
-        raise TypeError("device must be a str or a torch.device, got None; pass e.g. pick_device()")
+    _checks.device("device", device)  # None too: pick_device(None) would choose one silently
     _checks.boolean("non_blocking", non_blocking)
     return _move(obj, pick_device(device), non_blocking)
 
@@ -147,7 +144,7 @@ def _check_usable(preferred: object, device: torch.device, accelerator: Any) -> 
     count = torch.cuda.device_count() if kind == "cuda" else torch.accelerator.device_count()
     if kind == "cuda" and not torch.backends.cuda.is_built():
         reason = f"torch {torch.__version__} is a CPU-only build"
-        fix = f"install a CUDA build of torch (the command for your system is at {_INSTALL_PAGE})"
+        fix = "install a CUDA build of torch (https://pytorch.org/get-started/locally/)"
     elif kind == "cuda" and not torch.cuda.is_available():
         reason = f"torch was built with CUDA {torch.version.cuda} but sees no GPU"
         fix = "check the driver with nvidia-smi, and that CUDA_VISIBLE_DEVICES hides no GPU"

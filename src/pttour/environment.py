@@ -64,9 +64,8 @@ class DeviceInfo:
 
     The CPU is always there; CUDA GPUs and MPS only when torch can use them.
 
-    >>> cpu = collect_environment().devices[0]
-    >>> cpu.kind, cpu.index
-    ('cpu', 0)
+    >>> collect_environment().devices[0].kind
+    'cpu'
     """
 
     kind: str
@@ -129,12 +128,9 @@ class EnvironmentReport:
         labels = [d.kind if d.kind == "cpu" else f"{d.kind}:{d.index}" for d in self.devices]
         label_width = max(len(label) for label in labels)
         for position, (label, device) in enumerate(zip(labels, self.devices, strict=True)):
-            description = device.name
-            if device.total_memory_bytes is not None:
-                description += f", {device.total_memory_bytes / 2**30:.1f} GiB"
-            rows.append(
-                ("devices" if position == 0 else "", f"{label:<{label_width}}  {description}")
-            )
+            memory = device.total_memory_bytes
+            description = device.name + ("" if memory is None else f", {memory / 2**30:.1f} GiB")
+            rows.append(("" if position else "devices", f"{label:<{label_width}}  {description}"))
         rows.append(("supported", "yes" if self.supported else "no"))
         rows.extend(("problem", problem) for problem in self.problems)
         width = max(len(label) for label, _ in rows) + 2

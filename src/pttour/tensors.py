@@ -20,9 +20,8 @@ _DTYPE_HINTS = {"float": "float64", "int": "int64", "bool": "bool", "complex": "
 class TensorInfo:
     """The properties that describe a tensor, without its values.
 
-    Keeps ``shape`` (size along each dimension), ``ndim`` (number of dimensions)
-    and ``numel`` (number of elements, the product of the shape) side by side, so
-    the three cannot be confused; ``str()`` gives a one-line summary.
+    ``shape`` (size along each dimension), ``ndim`` (how many dimensions) and ``numel`` (how many
+    elements, the product of the shape) side by side, so the three cannot be confused.
 
     >>> print(describe(torch.zeros(2, 3)))
     shape (2, 3), ndim 2, numel 6, dtype torch.float32, device cpu, requires_grad False

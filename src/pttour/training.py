@@ -41,19 +41,13 @@ def check_same_shape(output: torch.Tensor, target: torch.Tensor) -> None:
     out_shape, tgt_shape = tuple(output.shape), tuple(target.shape)
     try:
         broadcast = tuple(torch.broadcast_shapes(output.shape, target.shape))
-        what = (
-            f"an element-wise loss such as MSELoss would broadcast them to {broadcast} "
-            "and compare the wrong elements"
-        )
+        what = f"an element-wise loss such as MSELoss would broadcast them to {broadcast} and "
+        what += "compare the wrong elements"
     except RuntimeError:
         what = "they cannot even be broadcast together"
-    if output.numel() == target.numel():
-        fix = f"Make them equal, e.g. target.view({', '.join(map(str, out_shape))})."
-    else:
-        fix = (
-            "Make them equal: build the target with the model's output shape "
-            f"{out_shape}, or change the model's output size."
-        )
+    fix = f"Make them equal, e.g. target.view({', '.join(map(str, out_shape))})."
+    if output.numel() != target.numel():
+        fix = f"Make them equal: build the target with the model's output shape {out_shape}."
     raise ValueError(f"output shape {out_shape} and target shape {tgt_shape} differ; {what}. {fix}")
 
 
