@@ -71,7 +71,7 @@ def real(name: str, value: object, *, positive: bool = False) -> float:
 
 def tensor(name: str, value: object) -> torch.Tensor:
     """A ``torch.Tensor``."""
-    return require_type(name, value, torch.Tensor, "a torch.Tensor")
+    return require_type(name, value, torch.Tensor, "a torch.Tensor", "use torch.tensor(data)")
 
 
 def module(name: str, value: object) -> torch.nn.Module:
@@ -86,13 +86,14 @@ def module(name: str, value: object) -> torch.nn.Module:
 
 def optimizer(name: str, value: object) -> torch.optim.Optimizer:
     """A ``torch.optim.Optimizer``."""
-    return require_type(name, value, torch.optim.Optimizer, "a torch.optim.Optimizer")
+    fix = "build one with e.g. torch.optim.SGD(model.parameters(), lr=0.1)"
+    return require_type(name, value, torch.optim.Optimizer, "a torch.optim.Optimizer", fix)
 
 
 def function(name: str, value: object) -> Any:
     """Something callable."""
     if not callable(value):
-        raise TypeError(f"{name} must be callable, got {_got(value)}.")
+        raise TypeError(f"{name} must be callable, got {_got(value)}; pass a function or a module.")
     return value
 
 
