@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -73,7 +72,7 @@ def test_softplus_does_not_overflow_in_float32() -> None:
 
 @pytest.mark.parametrize("value", [[1.0, 2.0], torch.tensor([1, 2])], ids=["list", "int64"])
 def test_softplus_refuses_non_floating_arguments(value: object) -> None:
-    with pytest.raises(TypeError, match=r"softplus needs a .*tensor"):
+    with pytest.raises(TypeError, match=r"^x must be a (torch\.Tensor|floating-point tensor), got"):
         softplus(value)  # type: ignore[arg-type]
 
 
@@ -190,12 +189,6 @@ def test_verify_gradients_refuses_inputs_without_requires_grad() -> None:
 def test_verify_gradients_refuses_bad_settings(setting: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(setting))):
         verify_gradients(softplus, _points(), **setting)
-
-
-def test_gradient_verification_is_frozen() -> None:
-    result = GradientVerification(True, None, "ok")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        result.first_order_ok = False  # type: ignore[misc]
 
 
 # --- pttour.check_function_gradients ----------------------------------------------

@@ -192,7 +192,7 @@ class _Opaque:
         ({"steps": [1, 2, (3, _Opaque())]}, "metadata['steps'][2][1]", "_Opaque"),
         ({"when": pathlib.PurePosixPath("a")}, "metadata['when']", "PurePosixPath"),
         ({"device": {"where": [torch.device("cpu"), print]}}, "metadata['device']['where'][1]",
-         "builtin_function_or_method"),
+         "builtins.print"),
     ],
 )  # fmt: skip
 def test_metadata_that_weights_only_could_not_load_is_refused_naming_the_key(
@@ -285,23 +285,6 @@ def test_a_state_dict_instead_of_a_model_is_refused(tmp_path):
     path = save_checkpoint(tmp_path / "ck.pt", model)
     with pytest.raises(TypeError, match=r"not model\.state_dict\(\)"):
         load_checkpoint(path, model.state_dict())
-
-
-@pytest.mark.skipif(os.name != "posix", reason="file permission bits are POSIX")
-def test_the_file_mode_does_not_depend_on_proc(tmp_path, monkeypatch):
-    # macOS has no /proc: the mode must still be what a plain write gives, not 0o600.
-    real_read_text = pathlib.Path.read_text
-
-    def no_proc(self, *args, **kwargs):
-        if str(self).startswith("/proc"):
-            raise FileNotFoundError(2, "No such file or directory", str(self))
-        return real_read_text(self, *args, **kwargs)
-
-    monkeypatch.setattr(pathlib.Path, "read_text", no_proc)
-    reference = tmp_path / "reference"
-    reference.write_bytes(b"")
-    path = save_checkpoint(tmp_path / "ck.pt", _small_model())
-    assert path.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file permission bits are POSIX")
@@ -749,7 +732,8 @@ def test_asking_for_a_component_the_checkpoint_lacks_names_it(saved_mlp, compone
     }
     before = {key: value.clone() for key, value in model.state_dict().items()}
 
-    with pytest.raises(CheckpointError, match=f"holds no {component} state") as info:
+    given = f"holds no {component} state, but load_checkpoint was given {component}="
+    with pytest.raises(CheckpointError, match=given) as info:
         load_checkpoint(saved_mlp, model, **{component: objects[component]})
 
     assert str(saved_mlp) in str(info.value)
@@ -787,7 +771,10 @@ def test_an_adam_state_is_not_loaded_into_sgd(tmp_path):
     path = save_checkpoint(tmp_path / "ck.pt", model, adam)
     sgd = torch.optim.SGD(_small_model().parameters(), lr=0.1, momentum=0.9)
     _model_unchanged_after(
-        CheckpointError, r"saved from a Adam.*Nothing was loaded", path, optimizer=sgd
+        CheckpointError,
+        r"it holds the state of Adam\. Nothing was loaded\. Pass the kind of optimizer that was saved",
+        path,
+        optimizer=sgd,
     )
     assert "betas" not in sgd.param_groups[0]
 
@@ -798,7 +785,7 @@ def test_a_step_lr_state_is_not_loaded_into_cosine_annealing(tmp_path):
     fresh = torch.optim.Adam(_small_model().parameters(), lr=0.1)
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(fresh, T_max=10)
     _model_unchanged_after(
-        CheckpointError, "saved from a StepLR", path, optimizer=fresh, scheduler=cosine
+        CheckpointError, "it holds the state of StepLR", path, optimizer=fresh, scheduler=cosine
     )
     assert fresh.state_dict()["state"] == {}  # the optimizer was not touched either
     assert "step_size" not in vars(cosine)

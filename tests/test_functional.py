@@ -8,7 +8,7 @@ from conftest import cpu_and_cuda
 from torch import nn
 from torch.func import grad, jacfwd, jacrev, vmap
 
-from pttour.functional import per_sample_gradients, per_sample_gradients_loop
+from pttour.functional import per_sample_gradients
 
 F64 = torch.float64
 # Forward-mode AD imports torch's JVP decompositions on first use; on recent torch that
@@ -19,7 +19,25 @@ F64 = torch.float64
 IGNORE_JIT_DEPRECATION = pytest.mark.filterwarnings(
     r"ignore::DeprecationWarning:torch\.", r"ignore::FutureWarning:torch\."
 )
-BOTH = pytest.mark.parametrize("compute", [per_sample_gradients, per_sample_gradients_loop])
+
+
+def per_sample_gradients_loop(model, loss_fn, inputs, targets) -> dict[str, torch.Tensor]:
+    """The reference: one forward and backward per sample; zeros for a parameter not used."""
+    params = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    rows = []
+    for i in range(len(inputs)):
+        loss = loss_fn(model(inputs[i : i + 1]), targets[i : i + 1])
+        grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+        rows.append(
+            [
+                torch.zeros_like(p) if g is None else g
+                for p, g in zip(params.values(), grads, strict=True)
+            ]
+        )
+    return {
+        name: torch.stack(column)
+        for name, column in zip(params, zip(*rows, strict=True), strict=True)
+    }
 
 
 def _mlp(device: str = "cpu") -> nn.Module:
@@ -102,10 +120,9 @@ def test_per_sample_gradients_of_a_linear_model_are_analytic() -> None:
     torch.testing.assert_close(fast["weight"], expected)
 
 
-@BOTH
-def test_grad_attributes_are_left_untouched(compute) -> None:
+def test_grad_attributes_are_left_untouched() -> None:
     model = _mlp()
-    compute(model, nn.MSELoss(), *_batch())
+    per_sample_gradients(model, nn.MSELoss(), *_batch())
     assert all(param.grad is None for param in model.parameters())
 
 
@@ -136,7 +153,7 @@ def test_integer_targets_with_cross_entropy() -> None:
         torch.testing.assert_close(fast[name], slow[name], atol=1e-6, rtol=0)
 
 
-def test_loop_gives_zeros_for_an_unused_parameter() -> None:
+def test_an_unused_parameter_gets_zeros() -> None:
     model = _mlp()
     model.register_parameter("unused", nn.Parameter(torch.ones(2, dtype=F64)))
     inputs, targets = _batch()
@@ -149,48 +166,54 @@ def test_loop_gives_zeros_for_an_unused_parameter() -> None:
 # --- validation -------------------------------------------------------------------
 
 
-@BOTH
-def test_mismatched_batch_sizes_raise_naming_both(compute) -> None:
+def test_mismatched_batch_sizes_raise_naming_both() -> None:
     inputs, targets = _batch()
-    with pytest.raises(ValueError, match=r"batch size 6 .* batch size 5"):
-        compute(_mlp(), nn.MSELoss(), inputs, targets[:5])
+    with pytest.raises(ValueError, match=r"^targets has batch size 5 .* inputs has 6"):
+        per_sample_gradients(_mlp(), nn.MSELoss(), inputs, targets[:5])
 
 
-@BOTH
-def test_empty_and_zero_dimensional_batches_raise(compute) -> None:
+def test_empty_and_zero_dimensional_batches_raise() -> None:
     inputs, targets = _batch()
     with pytest.raises(ValueError, match="empty"):
-        compute(_mlp(), nn.MSELoss(), inputs[:0], targets[:0])
+        per_sample_gradients(_mlp(), nn.MSELoss(), inputs[:0], targets[:0])
     with pytest.raises(ValueError, match="0-dimensional"):
-        compute(_mlp(), nn.MSELoss(), inputs, torch.tensor(1.0, dtype=F64))
+        per_sample_gradients(_mlp(), nn.MSELoss(), inputs, torch.tensor(1.0, dtype=F64))
 
 
-@BOTH
-def test_non_scalar_loss_raises(compute) -> None:
+def test_non_scalar_loss_raises() -> None:
     with pytest.raises(ValueError, match="reduction="):
-        compute(_mlp(), nn.MSELoss(reduction="none"), *_batch())
+        per_sample_gradients(_mlp(), nn.MSELoss(reduction="none"), *_batch())
 
 
-@BOTH
-def test_training_batch_norm_raises(compute) -> None:
+def test_training_batch_norm_raises() -> None:
     model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)).double()
-    with pytest.raises(ValueError, match=r"'1' is batch norm in training mode.*model\.eval\(\)"):
-        compute(model, nn.MSELoss(), *_batch())
+    with pytest.raises(ValueError, match=r"'1' is BatchNorm1d in training mode.*model\.eval\(\)"):
+        per_sample_gradients(model, nn.MSELoss(), *_batch())
 
 
-@BOTH
-def test_model_without_trainable_parameters_raises(compute) -> None:
+def test_model_without_trainable_parameters_raises() -> None:
     model = _mlp().requires_grad_(False)
     with pytest.raises(ValueError, match="requires_grad_"):
-        compute(model, nn.MSELoss(), *_batch())
+        per_sample_gradients(model, nn.MSELoss(), *_batch())
 
 
-def test_training_dropout_is_refused_by_the_batched_version() -> None:
+def test_training_dropout_is_refused() -> None:
     model = nn.Sequential(nn.Linear(3, 2), nn.Dropout(0.5)).double()
-    with pytest.raises(ValueError, match=r"dropout in training mode.*model\.eval\(\)"):
+    with pytest.raises(ValueError, match=r"'1' is Dropout in training mode.*model\.eval\(\)"):
         per_sample_gradients(model, nn.MSELoss(), *_batch())
     model.eval()
     assert per_sample_gradients(model, nn.MSELoss(), *_batch())["0.weight"].shape == (6, 2, 3)
+
+
+@pytest.mark.parametrize(
+    ("change", "name"),
+    [({"model": None}, "model"), ({"loss_fn": None}, "loss_fn"), ({"inputs": [1.0]}, "inputs")],
+)
+def test_wrong_types_name_the_argument(change, name) -> None:
+    inputs, targets = _batch()
+    arguments = {"model": _mlp(), "loss_fn": nn.MSELoss(), "inputs": inputs, "targets": targets}
+    with pytest.raises(TypeError, match=f"^{name} must be"):
+        per_sample_gradients(**(arguments | change))
 
 
 def test_inputs_on_another_device_raise() -> None:

@@ -131,11 +131,11 @@ def test_autocast_dtypes_rejects_a_non_module():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason=NO_CUDA_REASON)
 def test_cuda_without_a_gpu_is_an_error_not_a_silent_no_op():
-    with pytest.raises(RuntimeError, match="is_available"):
+    with pytest.raises(ValueError, match="is_available"):
         autocast_dtypes(nn.Linear(2, 1), torch.randn(1, 2), device_type="cuda")
-    with pytest.raises(RuntimeError, match="is_available"):
+    with pytest.raises(ValueError, match="is_available"):
         default_amp_dtype("cuda")
-    with pytest.raises(RuntimeError, match="is_available"):
+    with pytest.raises(ValueError, match="is_available"):
         make_grad_scaler("cuda", torch.float16)
 
 
@@ -161,7 +161,7 @@ def test_scaler_is_disabled_on_cpu(dtype):
         ("cpu", torch.float16, "use dtype=torch.bfloat16 on the CPU"),
         ("cpu", torch.int8, "not a training precision"),
         ("cpu", torch.float64, "not a training precision"),
-        ("mps", torch.bfloat16, "device_type='mps' is not supported"),
+        ("mps", torch.bfloat16, "device='mps' is not supported"),
     ],
 )
 def test_make_grad_scaler_rejects_bad_settings(device, dtype, match):
@@ -211,3 +211,18 @@ def test_cuda_fp16_with_grad_scaler_lowers_the_loss():
     assert losses[-1] < 0.05 * losses[0]
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert scaler.get_scale() > 1.0  # the loss really was scaled
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: default_amp_dtype("gpu"), ValueError, r"^device='gpu' is not a device name"),
+        (lambda: default_amp_dtype(0), TypeError, r"^device must be a str or a torch\.device"),
+        (lambda: make_grad_scaler("cuda:-1", torch.float16), ValueError, r"^device='cuda:-1'"),
+        (lambda: autocast_dtypes(nn.Linear(2, 2), None), TypeError, r"^inputs must be a tensor"),
+        (lambda: autocast_dtypes(nn.Linear(2, 2), [1, 2]), TypeError, r"^inputs must be a tensor"),
+    ],
+)
+def test_wrong_arguments_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -385,3 +385,35 @@ def test_fit_names_the_argument_of_the_wrong_type(change, name):
     } | change
     with pytest.raises(TypeError, match=f"^{name} must be"):
         fit(**arguments)
+
+
+def test_train_step_stops_on_a_nan_loss_before_changing_anything():
+    X, y = linear_data(8)
+    X[3, 1] = float("nan")
+    model = nn.Linear(2, 1)
+    before = copy.deepcopy(model.state_dict())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(FloatingPointError, match=r"^the loss is nan, so backward\(\)"):
+        train_step(model, X, y, nn.MSELoss(), optimizer)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_fit_stops_on_a_non_finite_loss_naming_the_epoch_and_batch(bad):
+    X, y = linear_data(12)
+    y[9] = bad  # the third batch of four samples
+    loader = DataLoader(TensorDataset(X, y), batch_size=4)
+    model = nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(FloatingPointError, match=r"^fit stopped in epoch 1 of 3, at batch 3 "):
+        fit(model, loader, nn.MSELoss(), optimizer, epochs=3)
+
+
+def test_fit_names_the_epoch_where_a_diverging_loss_overflows():
+    X, y = linear_data(64)
+    loader = DataLoader(TensorDataset(X * 1e3, y), batch_size=64)
+    model = nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)  # far too large for inputs of 1e3
+    with pytest.raises(FloatingPointError, match=r"^fit stopped in epoch (\d+) of 100, at batch 1"):
+        fit(model, loader, nn.MSELoss(), optimizer, epochs=100)

@@ -1,7 +1,6 @@
 """pttour: PyTorch's everyday APIs, done right, one section of the tour per module.
 
-The public names of every module are re-exported here, so ``import pttour`` is all
-a tutorial needs:
+Every module's public names are re-exported, so ``import pttour`` is all a tutorial needs:
 
 >>> import pttour
 >>> pttour.pick_device().type in {"cpu", "cuda", "mps", "xpu"}

@@ -1,10 +1,7 @@
-"""Command line: ``python -m pttour env [--json]`` (also installed as ``pttour``).
+"""Command line: ``python -m pttour env [--json]`` (also installed as ``pttour``; ``--version``).
 
-``pttour --version`` prints the installed version of pttour.
-
-``env`` prints what is installed and whether pttour supports it. When it does not,
-the report is still printed (it shows what was found), the problem goes to stderr
-as one sentence saying what to install, and the exit status is 1.
+``env`` prints what is installed; when pttour does not support it, the problem goes to stderr as
+one sentence saying what to install, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -22,54 +19,24 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     """Run the ``pttour`` command line and return its exit status.
 
-    Returning the status instead of calling ``sys.exit`` lets tests and other
-    programs call it in-process; ``python -m pttour`` passes it to ``SystemExit``.
+    ``argv`` defaults to ``sys.argv[1:]``; invalid arguments exit with status 2 (argparse).
 
     >>> main(["env"])
     pttour environment report
       Python       ...
       supported    yes
     0
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments without the program name; by default ``sys.argv[1:]``.
-
-    Returns
-    -------
-    int
-        0 on success, 1 when the environment is unsupported (the reason is on stderr).
-
-    Raises
-    ------
-    SystemExit
-        With status 2 when the arguments are invalid (argparse prints the usage).
     """
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    # "env" is the only command; argparse has already rejected anything else.
-    return _run_env(as_json=args.json)
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pttour",
-        description="pttour: a tour of PyTorch's everyday APIs, done right.",
-    )
+    parser = argparse.ArgumentParser(prog="pttour", description="pttour: PyTorch, done right.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    env = commands.add_parser(
-        "env",
-        help="report Python, torch and devices, and whether pttour supports them",
-        description="Report Python, torch and devices, and whether pttour supports them. "
-        "Exits with status 1 when it does not.",
+    what = (
+        "report Python, torch and devices, and whether pttour supports them (exit status 1 if not)"
     )
-    env.add_argument("--json", action="store_true", help="print the report as JSON")
-    return parser
-
-
-def _run_env(*, as_json: bool) -> int:
+    commands.add_parser("env", help=what, description=what).add_argument(
+        "--json", action="store_true", help="print the report as JSON"
+    )
+    as_json = parser.parse_args(argv).json  # "env" is the only command; argparse refuses others
     report = environment.collect_environment()
     print(json.dumps(report.to_dict(), indent=2) if as_json else report.to_text())
     try:

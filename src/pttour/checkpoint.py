@@ -1,9 +1,7 @@
 """Crash-safe, safe-to-load, exactly-resumable checkpoints (article §4.5).
 
-A checkpoint that is worth having survives three things: the process dying while
-it is being written, a file from somewhere else that tries to run code while it is
-unpickled, and a resumed run that should continue exactly where the first one
-stopped. :func:`save_checkpoint` and :func:`load_checkpoint` handle all three.
+A checkpoint worth having survives the process dying while it is written, refuses a file that
+would run code when unpickled, and resumes a run exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -17,11 +15,17 @@ import random
 import re
 import struct
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+
+try:
+    import numpy as np  # optional: pttour itself needs only torch
+except ImportError:
+    np = None
 
 from pttour import _checks
 from pttour.errors import (
@@ -53,25 +57,16 @@ _RECIPE = {
 }
 # What unreadable bytes make torch.load raise (OSError: a truncated archive can make it seek
 # past the end); anything else, such as MemoryError or a bug, propagates as it is.
-_UNREADABLE = (
-    OSError,
-    pickle.UnpicklingError,
-    EOFError,
-    RuntimeError,
-    ValueError,
-    IndexError,
-    struct.error,
-    zipfile.BadZipFile,
-)
+_UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, RuntimeError, ValueError, IndexError,
+               struct.error, zipfile.BadZipFile)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Checkpoint:
     """What :func:`load_checkpoint` read besides the states it restored in place.
 
-    >>> ckpt = Checkpoint(Path("runs/epoch-0003.pt"), epoch=3, metadata={"loss": 0.25})
-    >>> ckpt.epoch, ckpt.metadata["loss"], ckpt.path.name
-    (3, 0.25, 'epoch-0003.pt')
+    >>> Checkpoint(Path("runs/epoch-0003.pt"), epoch=3, metadata={"loss": 0.25}).epoch
+    3
     """
 
     path: Path
@@ -92,60 +87,27 @@ def save_checkpoint(
 ) -> Path:
     """Atomically write a checkpoint that :func:`load_checkpoint` can restore exactly.
 
-    Saving with a bare ``torch.save(obj, path)`` truncates the old file first, so a crash or a full
-    disk during the write leaves no usable checkpoint at all. Here the data go to a hidden temporary
-    file in the same folder, which is flushed and fsynced before it atomically replaces ``path``
-    (and the folder is fsynced so the rename itself survives a power cut). Any failure removes the
-    temporary file and leaves the previous checkpoint untouched. Everything stored is checked to
-    load with ``weights_only=True``, so the file can later be loaded without trusting it.
-
-    Stored: the model's ``state_dict``; those of the optimizer, scheduler and
-    gradient scaler when given; ``epoch``; ``metadata``; the RNG states (torch CPU,
-    every CUDA device once this process has used CUDA, Python ``random``, NumPy's
-    global generator when NumPy is installed) and the state of each named generator.
+    A bare ``torch.save(obj, path)`` truncates the old file first, so a crash or a full disk
+    leaves no checkpoint at all. Here a temporary file in the same folder is written and fsynced,
+    then atomically renamed over ``path``; a failure leaves the previous checkpoint intact.
+    Everything stored is checked to load with ``weights_only=True``. Stored: the state dicts of
+    the model and of the optimizer, scheduler and scaler given, ``epoch``, ``metadata`` (numbers,
+    strings, tensors ... that ``weights_only`` rebuilds), the RNG states (torch, CUDA once used,
+    ``random``, NumPy) and named ``generators`` (e.g. ``{"loader": loader.generator}``).
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
     >>> model = torch.nn.Linear(3, 1)
-    >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    >>> path = save_checkpoint(Path(tmp.name) / "runs" / "epoch-0001.pt",  # "runs" is created
-    ...                        model, optimizer, epoch=1, metadata={"loss": 0.25, "note": "first"})
-    >>> path.relative_to(tmp.name).as_posix(), path.is_file()
-    ('runs/epoch-0001.pt', True)
+    >>> path = save_checkpoint(Path(tmp.name) / "runs" / "epoch-0001.pt", model,  # "runs" is made
+    ...                        torch.optim.SGD(model.parameters(), lr=0.1), epoch=1)
     >>> sorted(p.name for p in path.parent.iterdir())  # no temporary file left behind
     ['epoch-0001.pt']
     >>> tmp.cleanup()
 
-    Parameters
-    ----------
-    path
-        Where to write, a ``str`` or ``Path``; missing parent folders are created and an
-        existing file is replaced only once the new one is complete.
-    optimizer, scheduler, scaler
-        Optional objects with ``state_dict()`` (an optimizer, an LR scheduler, a
-        ``torch.amp.GradScaler``).
-    metadata
-        Small facts to keep with the weights (loss, config, git hash...): a dict of
-        anything that ``torch.load(..., weights_only=True)`` rebuilds (numbers, strings,
-        None, tensors, dtypes, and lists, tuples, sets and dicts of them).
-    generators
-        Named ``torch.Generator`` objects to save, e.g. ``{"loader": loader.generator}``;
-        a DataLoader's shuffling order depends on its generator.
-
-    Raises
-    ------
-    TypeError
-        If an argument has the wrong type (the message names it), or ``metadata`` (or a
-        state dict) holds a value that ``weights_only=True`` could not load, naming where
-        it is and its type.
-    IsADirectoryError
-        If ``path`` is an existing folder.
-    CheckpointWriteError
-        If the file cannot be written: the disk or quota is full, the folder is read-only
-        or not writable, or a file stands where a folder of ``path`` should be. The
-        message names ``path``; the previous checkpoint there is intact.
+    A wrong argument, or a value ``weights_only=True`` could not load, raises ``TypeError``
+    naming where it is; a file that cannot be written, :class:`CheckpointWriteError`.
     """
-    path = _as_path("path", path)
+    path = _checks.path("path", path)
     _checks.module("model", model)
     components = _components(optimizer, scheduler, scaler)
     if epoch is not None:
@@ -187,32 +149,20 @@ def load_checkpoint(
 ) -> Checkpoint:
     """Safely load a checkpoint written by :func:`save_checkpoint` into live objects.
 
-    The file is read with ``torch.load(path, map_location="cpu", weights_only=True)``:
-    ``weights_only`` refuses any pickle that would import and call code (before torch 2.6 plain
-    ``torch.load`` would run it), and ``map_location="cpu"`` lets a checkpoint written on a GPU load
-    on a machine without one; ``load_state_dict`` then copies every tensor onto the device the model
-    already lives on. Everything is checked before anything is changed: a file that is missing,
-    corrupt, unsafe or for another architecture raises a specific error and leaves your objects as
-    they were.
-
-    So is an optimizer, scheduler or scaler whose saved state does not fit the one passed
-    (another class, other parameter groups, a disabled ``GradScaler``). A file in PyTorch's
-    recipe layout (``model_state_dict``, ``optimizer_state_dict``, ``epoch``) loads too;
-    its other entries become the metadata.
-
-    With ``restore_rng`` the global RNG states are restored too: torch CPU, Python ``random``, NumPy
-    (when both the file and this environment have it) and CUDA. CUDA states are restored only when
-    CUDA is available and sees as many devices as the saving process did; otherwise (e.g. loading a
-    GPU run on a laptop) they are skipped silently, since there is no CUDA generator to restore them
-    into. Generators passed in ``generators`` are always restored.
+    The file is read with ``torch.load(path, map_location="cpu", weights_only=True)``, so it
+    cannot run code and a GPU checkpoint loads on a CPU-only machine. Everything is checked
+    before anything changes: a missing, corrupt or unsafe file, another architecture, or an
+    optimizer, scheduler or scaler whose saved state does not fit the one passed raises a
+    specific error and leaves your objects as they were. PyTorch's recipe layout
+    (``model_state_dict``, ``optimizer_state_dict``, ``epoch`` ...) loads too. With
+    ``restore_rng`` the global RNG states come back (CUDA's only where as many GPUs are seen);
+    ``generators`` always do.
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
     >>> saved = torch.nn.Linear(3, 1)
     >>> path = save_checkpoint(Path(tmp.name) / "ck.pt", saved, epoch=4, metadata={"loss": 0.5})
-    >>> fresh = torch.nn.Linear(3, 1)  # different random initial weights
-    >>> torch.equal(fresh.weight, saved.weight)
-    False
+    >>> fresh = torch.nn.Linear(3, 1)  # other random initial weights
     >>> ckpt = load_checkpoint(path, fresh)
     >>> torch.equal(fresh.weight, saved.weight), ckpt.epoch, ckpt.metadata
     (True, 4, {'loss': 0.5})
@@ -222,25 +172,12 @@ def load_checkpoint(
     pttour.errors.ArchitectureMismatchError: checkpoint '...ck.pt' does not fit the model ...
     >>> tmp.cleanup()
 
-    Raises
-    ------
-    TypeError
-        If an argument has the wrong type (``restore_rng`` must be a bool: the string
-        ``"False"`` is refused); the message names it.
-    CheckpointNotFoundError
-        If there is no file at ``path``.
-    UnsafeCheckpointError
-        If unpickling the file would run code; it was not loaded.
-    CorruptCheckpointError
-        If the file is truncated, corrupt or not a pttour checkpoint.
-    ArchitectureMismatchError
-        If the saved weights do not fit ``model``: missing keys, unexpected keys and
-        shape mismatches are all listed.
-    CheckpointError
-        If an optimizer, scheduler, scaler or generator is asked for that the
-        checkpoint does not hold, or its saved state does not fit the object passed.
+    Errors: :class:`CheckpointNotFoundError`, :class:`UnsafeCheckpointError`,
+    :class:`CorruptCheckpointError`, :class:`ArchitectureMismatchError` (every missing,
+    unexpected and misshaped key), :class:`CheckpointError` (a component that is not in the file
+    or does not fit); ``TypeError`` for an argument of the wrong type.
     """
-    path = _as_path("path", path)
+    path = _checks.path("path", path)
     _checks.module("model", model)
     requested = _components(optimizer, scheduler, scaler)
     generators = _generators(generators)
@@ -285,7 +222,7 @@ def checkpoint_path(folder: str | os.PathLike[str], epoch: int) -> Path:
     >>> checkpoint_path("runs", 7).as_posix()
     'runs/epoch-0007.pt'
     """
-    folder = _as_path("folder", folder)
+    folder = _checks.path("folder", folder)
     return folder / f"epoch-{_checks.integer('epoch', epoch, minimum=0):04d}.pt"
 
 
@@ -294,34 +231,21 @@ def latest_checkpoint(
 ) -> Path | None:
     """Return the checkpoint with the highest epoch in ``folder``, or None if there is none.
 
-    Resuming should pick the newest complete checkpoint. Only names that
-    :func:`checkpoint_path` produces count (``epoch-NNNN.pt``), compared by their
-    number, not their modification time; the hidden ``.tmp`` files that an
-    interrupted save may leave behind and any other files are ignored.
-
-    With ``skip_unreadable=True`` a newest file that does not open as a pttour checkpoint
-    (truncated, corrupt, unsafe) is skipped for the next older one: the answer to a
-    :class:`CorruptCheckpointError` from :func:`load_checkpoint`. The probe reads the
-    file's structure, not every tensor byte.
+    Only names that :func:`checkpoint_path` makes count, compared by number, not by time; the
+    ``.tmp`` files an interrupted save may leave are ignored. With ``skip_unreadable=True`` a
+    file that does not open as a checkpoint is skipped for the next older one.
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
     >>> for name in ["epoch-0009.pt", "epoch-0010.pt", ".epoch-0011.pt.x1y2.tmp", "notes.txt"]:
     ...     _ = (Path(tmp.name) / name).write_bytes(b"")
-    >>> latest_checkpoint(tmp.name).name
-    'epoch-0010.pt'
-    >>> latest_checkpoint(Path(tmp.name) / "missing") is None
-    True
+    >>> latest_checkpoint(tmp.name).name, latest_checkpoint(Path(tmp.name) / "missing")
+    ('epoch-0010.pt', None)
     >>> latest_checkpoint(tmp.name, skip_unreadable=True) is None  # both files are empty
     True
     >>> tmp.cleanup()
-
-    Raises
-    ------
-    NotADirectoryError
-        If ``folder`` exists but is a file.
     """
-    folder = _as_path("folder", folder)
+    folder = _checks.path("folder", folder)
     _checks.boolean("skip_unreadable", skip_unreadable)
     if not folder.exists():
         return None
@@ -344,18 +268,6 @@ def latest_checkpoint(
             continue
         return candidate
     return None
-
-
-# --------------------------------------------------------------------------- saving
-
-
-def _as_path(name: str, value: object) -> Path:
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(
-            f"{name} must be a str or os.PathLike (e.g. a pathlib.Path), got {value!r} "
-            f"({type(value).__name__})."
-        )
-    return Path(value)
 
 
 def _class_name(obj: object) -> str:
@@ -402,48 +314,38 @@ def _skeleton(value: object, empty: dict) -> object:
     return value  # anything else is saved as it is
 
 
-def _refusal(value: object) -> Exception | None:
-    """torch's own weights_only verdict on ``value``: None if it loads, else the error."""
-    buffer = io.BytesIO()
-    try:
-        torch.save(_skeleton(value, {}), buffer)
-        buffer.seek(0)
-        torch.load(buffer, weights_only=True)
-    except (pickle.PicklingError, pickle.UnpicklingError, TypeError, AttributeError) as err:
-        return err
-    return None
+def _places(value: object, where: str = "") -> Iterator[tuple[str, object]]:
+    """Each value inside dicts, lists and tuples, and dict keys, with where it is."""
+    yield where, value
+    if type(value) in (dict, collections.OrderedDict):
+        for key, item in value.items():
+            yield f"{where or 'checkpoint'} key {key!r}", key
+            yield from _places(item, f"{where}[{key!r}]" if where else str(key))
+    elif type(value) in (list, tuple):
+        for index, item in enumerate(value):
+            yield from _places(item, f"{where}[{index}]")
 
 
 def _check_loadable(payload: dict[str, Any]) -> None:
     """Raise TypeError, naming the place, if weights_only=True could not load ``payload``."""
-    error = _refusal(payload)
-    if error is None:
+    buffer = io.BytesIO()
+    torch.save(_skeleton(payload, {}), buffer)  # the structure only: tensors are left empty
+    buffer.seek(0)
+    refused = torch.serialization.get_unsafe_globals_in_checkpoint(buffer)
+    if not refused:
         return
-    where, value = "", payload
-    while type(value) in (dict, collections.OrderedDict, list, tuple):
-        keyed = value.items() if isinstance(value, dict) else enumerate(value)
-        parts = [(f"{where}[{k!r}]" if where else str(k), v) for k, v in keyed]
-        if isinstance(value, dict):
-            parts = [(f"{where or 'checkpoint'} key {k!r}", k) for k in value] + parts
-        refused = next(((w, v) for w, v in parts if _refusal(v) is not None), None)
-        if refused is None:
-            break
-        where, value = refused
-    kind = type(value)
+
+    def names(value: object) -> set[str]:
+        return {f"{getattr(v, '__module__', '')}.{getattr(v, '__qualname__', '')}"
+                for v in (value, type(value))}  # fmt: skip
+
+    where = next((w for w, v in _places(payload) if w and names(v) & set(refused)), "checkpoint")
     raise TypeError(
-        f"{where} holds a {kind.__module__}.{kind.__qualname__}, which torch.load(..., "
-        f"weights_only=True) refuses to rebuild, so the checkpoint could not be loaded "
-        f"safely. Store a plain value instead (str(), int(), list(), dict() ...), or "
-        f"allowlist the type with torch.serialization.add_safe_globals([{kind.__qualname__}])."
-    ) from error
-
-
-def _numpy() -> Any:
-    try:
-        import numpy as np  # optional: pttour itself needs only torch
-    except ImportError:
-        return None
-    return np
+        f"{where} holds {', '.join(refused)}, which torch.load(..., weights_only=True) refuses to "
+        f"rebuild, so the checkpoint could not be loaded safely. Store a plain value instead "
+        f"(str(), int(), list(), dict() ...), or allowlist the type with "
+        f"torch.serialization.add_safe_globals([...])."
+    )
 
 
 def _rng_states() -> dict[str, Any]:
@@ -458,7 +360,7 @@ def _rng_states() -> dict[str, Any]:
     # create a context, and its memory, on every GPU just to save a checkpoint.
     if torch.cuda.is_initialized():
         states["cuda"] = torch.cuda.get_rng_state_all()
-    if (np := _numpy()) is not None:
+    if np is not None:
         name, keys, position, has_gauss, gauss = np.random.get_state(legacy=True)
         keys = torch.from_numpy(keys.astype(np.int64))
         states["numpy"] = (str(name), keys, int(position), int(has_gauss), float(gauss))
@@ -502,32 +404,21 @@ def _atomic_torch_save(payload: dict[str, Any], path: Path) -> None:
 
 def _write_error(path: Path, err: OSError) -> CheckpointWriteError:
     """The error to raise for a failed write: it names ``path`` and the cause."""
-    folder = path.parent
+    folder, code = str(path.parent), err.errno
     blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
     full = "no space is left: the disk or your quota is full. Free some space or save elsewhere"
-    denied = f"permission denied: this process may not create files in {str(folder)!r}"
-    reasons = {
-        errno.ENOSPC: full,
-        getattr(errno, "EDQUOT", errno.ENOSPC): full,
-        errno.EFBIG: "the file is larger than this process may write (ulimit -f) or than the "
-        "file system allows",
-        errno.EROFS: f"the file system of {str(folder)!r} is read-only",
-        errno.EACCES: denied,
-        errno.EPERM: denied,
-    }
+    denied = f"permission denied: this process may not create files in {folder!r}"
+    too_big = "the file is larger than this process may write (ulimit -f) or the file system allows"
+    reasons = {errno.ENOSPC: full, getattr(errno, "EDQUOT", errno.ENOSPC): full,
+               errno.EFBIG: too_big, errno.EROFS: f"the file system of {folder!r} is read-only",
+               errno.EACCES: denied, errno.EPERM: denied}  # fmt: skip
     if blocker is not None:  # mkdir: a file stands where a folder must be
         reasons[errno.EEXIST] = reasons[errno.ENOTDIR] = (
             f"{str(blocker)!r} is a file, not a folder. Move it or save elsewhere"
         )
-    code = err.errno
     reason = reasons.get(code, f"{type(err).__name__}: {err.strerror or err}")
-    message = (
-        f"checkpoint {str(path)!r} was not saved: {reason}. Any previous file there is intact."
-    )
+    message = f"checkpoint {str(path)!r} was not saved: {reason}. Any previous file is intact."
     return CheckpointWriteError(code, message) if code else CheckpointWriteError(message)
-
-
-# --------------------------------------------------------------------------- loading
 
 
 def _read_payload(path: Path, *, mmap: bool = False) -> dict[str, Any]:
@@ -613,14 +504,10 @@ def _check_architecture(path: Path, saved: dict[str, Any], model: torch.nn.Modul
     if not (missing or unexpected or mismatched):
         return
     lines = [f"checkpoint {str(path)!r} does not fit the model ({type(model).__name__}):"]
-    if missing:
-        lines.append(f"  missing keys (in the model, not in the checkpoint): {', '.join(missing)}")
-    if unexpected:
-        lines.append(
-            f"  unexpected keys (in the checkpoint, not in the model): {', '.join(unexpected)}"
-        )
-    if mismatched:
-        lines.append(f"  shape mismatches: {'; '.join(mismatched)}")
+    found = {"missing keys (in the model, not in the checkpoint)": missing,
+             "unexpected keys (in the checkpoint, not in the model)": unexpected,
+             "shape mismatches": mismatched}  # fmt: skip
+    lines += [f"  {what}: {', '.join(keys)}" for what, keys in found.items() if keys]
     hint = "Build the model with the same layers, names and sizes as the one that was saved."
     for prefix, wrapper in (("module.", "DataParallel/DistributedDataParallel"),
                             ("_orig_mod.", "torch.compile")):  # fmt: skip
@@ -642,8 +529,9 @@ def _check_component(path: Path, payload: dict[str, Any], name: str, target: Any
     saved = payload.get(name)
     if saved is None:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} holds no {name} state, but a {name} was passed to "
-            f"load_checkpoint. Save it with save_checkpoint(..., {name}=...) or do not pass one."
+            f"checkpoint {str(path)!r} holds no {name} state, but load_checkpoint was given "
+            f"{name}={type(target).__name__}(...). Save it with save_checkpoint(..., {name}=...), "
+            f"or leave it out."
         )
     # A file in PyTorch's recipe layout records no class: then the entries must fit.
     saved_class = (payload.get("classes") or {}).get(name)
@@ -652,7 +540,7 @@ def _check_component(path: Path, payload: dict[str, Any], name: str, target: Any
     options = set(getattr(target, "defaults", {})) - {k for g in saved_groups for k in g}
     problem = None
     if saved_class not in (None, _class_name(target)):
-        problem = f"it was saved from a {saved_class.rpartition('.')[2]}"
+        problem = f"it holds the state of {saved_class.rpartition('.')[2]}"
     elif name == "optimizer" and [len(g.get("params", ())) for g in saved_groups] != groups:
         problem = (
             f"its parameter groups hold {[len(g.get('params', ())) for g in saved_groups]} "
@@ -672,8 +560,8 @@ def _check_component(path: Path, payload: dict[str, Any], name: str, target: Any
     if problem is not None:
         raise CheckpointError(
             f"checkpoint {str(path)!r}: the saved {name} state does not fit the "
-            f"{type(target).__name__} passed: {problem}. Nothing was loaded. Pass a {name} "
-            f"like the one that was saved, or {name}=None to leave it out."
+            f"{type(target).__name__} passed: {problem}. Nothing was loaded. Pass the kind of "
+            f"{name} that was saved, built the same way, or {name}=None to leave it out."
         )
 
 
@@ -688,7 +576,6 @@ def _restore_rng(states: dict[str, Any]) -> None:
     # no CUDA generator to restore into, so the states are skipped (documented above).
     if cuda and torch.cuda.is_available() and torch.cuda.device_count() == len(cuda):
         torch.cuda.set_rng_state_all(cuda)
-    np = _numpy()
     if "numpy" in states and np is not None:  # without NumPy, nothing here can use its state
         name, keys, *rest = states["numpy"]
         np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))

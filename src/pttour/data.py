@@ -1,12 +1,10 @@
 """Datasets, transforms and reproducible DataLoaders (article §4.4).
 
-A :class:`~torch.utils.data.DataLoader` only batches, shuffles and parallelises access to a
-dataset; it has no cropping, flipping or rotation options. Augmentation is a transform that
-the dataset applies to each item (:class:`TransformedDataset`). Reproducibility comes from
-giving the loader its own seeded generator (:func:`make_loader`): torch derives each worker's
-seed from it and seeds the worker's torch, ``random`` and NumPy generators with it.
-:func:`count_batches` says how many batches an epoch has: ``ceil(samples / batch_size)``, so 2
-samples in batches of 2 make one batch.
+A :class:`~torch.utils.data.DataLoader` only batches, shuffles and parallelises; augmentation is a
+transform the dataset applies to each item (:class:`TransformedDataset`). Reproducibility comes
+from the loader's own seeded generator (:func:`make_loader`), from which torch seeds each worker's
+torch, ``random`` and NumPy. An epoch has ``ceil(samples / batch_size)`` batches
+(:func:`count_batches`).
 """
 
 from __future__ import annotations
@@ -21,12 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from pttour import _checks
 
-__all__ = [
-    "SequenceDataset",
-    "TransformedDataset",
-    "count_batches",
-    "make_loader",
-]
+__all__ = ["SequenceDataset", "TransformedDataset", "count_batches", "make_loader"]
 
 # DataLoader arguments that make_loader sets itself: overriding them would undo the
 # reproducibility it promises (order from `generator`, fresh workers per epoch).
@@ -64,9 +57,8 @@ def _as_rows(name: str, data: object) -> torch.Tensor | list[torch.Tensor]:
 class SequenceDataset(Dataset):
     """A map-style dataset over in-memory rows, optionally paired with targets.
 
-    Every row is converted with :func:`torch.as_tensor` up front (so bad rows fail at
-    construction, naming the row), and inputs and targets of different lengths are
-    refused. Items are tensors, or ``(input, target)`` tuples when targets are given.
+    Rows are converted with :func:`torch.as_tensor` up front, so a bad row fails here, named;
+    inputs and targets of different lengths are refused. Items are tensors, or pairs.
 
     >>> ds = SequenceDataset([[1, 2], [3, 4], [5, 6]], targets=[0, 1, 0])
     >>> len(ds)
@@ -112,17 +104,11 @@ class SequenceDataset(Dataset):
 class TransformedDataset(Dataset):
     """Wrap a map-style dataset and apply a transform to each item as it is read.
 
-    This is where data augmentation (random crops, flips, noise) belongs: ``DataLoader``
-    has no augmentation options; it only asks the dataset for items. Because the transform
-    runs at read time, a random transform gives a fresh variation every epoch, and inside
-    ``DataLoader`` workers it draws from the worker's RNG, which :func:`make_loader` seeds
-    reproducibly. Use the global RNGs (``torch.rand``, ``random``, ``numpy.random``) in the
-    transform: a private generator object created beforehand is copied into every worker
-    with the same state, so all workers would produce the same "random" augmentation.
-
-    By default the transform receives the input of an ``(input, target)`` pair and the
-    target passes through unchanged; items that are not pairs are passed whole. With
-    ``apply_to="item"`` the transform always receives, and returns, the whole item.
+    Data augmentation belongs here: a random transform gives a fresh variation every epoch, drawn
+    in each worker from the RNG that :func:`make_loader` seeds. Use the global RNGs
+    (``torch.rand``, ``random``): a generator object made beforehand is copied into every worker
+    with the same state. The transform gets the input of an ``(input, target)`` pair, or the
+    whole item with ``apply_to="item"`` (or when items are not pairs).
 
     >>> base = SequenceDataset([[1.0, 2.0], [3.0, 4.0]], targets=[0, 1])
     >>> doubled = TransformedDataset(base, lambda x: x * 2)
@@ -172,9 +158,7 @@ class TransformedDataset(Dataset):
 def count_batches(num_samples: int, batch_size: int, *, drop_last: bool = False) -> int:
     """How many batches one epoch over ``num_samples`` samples yields: ``len(loader)``.
 
-    The last batch is smaller when ``batch_size`` does not divide ``num_samples``; it is
-    kept by default (ceiling division) and dropped with ``drop_last=True`` (floor
-    division). Two samples in batches of two make exactly one batch.
+    A last, smaller batch is kept, or dropped with ``drop_last=True``.
 
     >>> count_batches(2, 2)
     1
@@ -183,9 +167,8 @@ def count_batches(num_samples: int, batch_size: int, *, drop_last: bool = False)
     """
     samples = _checks.integer("num_samples", num_samples, minimum=0)
     size = _checks.integer("batch_size", batch_size, minimum=1)
-    if _checks.boolean("drop_last", drop_last):
-        return samples // size
-    return -(-samples // size)  # ceiling division in exact integer arithmetic
+    # Floor division drops the last, smaller batch; ceiling division (exact for ints) keeps it.
+    return samples // size if _checks.boolean("drop_last", drop_last) else -(-samples // size)
 
 
 def make_loader(
@@ -201,14 +184,10 @@ def make_loader(
 ) -> DataLoader:
     """Build a ``DataLoader`` whose batch order and worker seeds all derive from ``seed``.
 
-    A plain ``DataLoader(shuffle=True)`` draws its order and its workers' base seed from the global
-    torch RNG, so the data order changes whenever any other code draws random numbers, and it cannot
-    be restored on its own. Here the loader gets a dedicated ``torch.Generator`` seeded with
-    ``seed`` (kept as ``loader.generator``: save its ``get_state()`` in a checkpoint to resume the
-    same sequence of epochs). Each new iteration (epoch) advances the generator, so epochs differ
-    from each other, while two loaders with the same seed replay the same epochs. Workers are not
-    persistent, so every epoch reseeds them: torch seeds each worker's torch, ``random`` and NumPy
-    generators from the loader's generator, with no ``worker_init_fn`` needed.
+    A plain ``DataLoader(shuffle=True)`` draws its order from the global RNG, so it changes when
+    any other code draws random numbers. Here the loader has its own ``torch.Generator`` seeded
+    with ``seed`` (``loader.generator``: save its state in a checkpoint to resume). Epochs differ
+    from each other; two loaders with the same seed replay the same epochs, workers included.
 
     >>> ds = SequenceDataset([[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]])
     >>> loader = make_loader(ds, batch_size=2, seed=0)
@@ -219,24 +198,9 @@ def make_loader(
     >>> epoch(make_loader(ds, batch_size=2, seed=3)) == epoch(make_loader(ds, batch_size=2, seed=3))
     True
 
-    Parameters
-    ----------
-    **kwargs
-        Passed on to ``DataLoader`` (for example ``collate_fn``, ``worker_init_fn`` or
-        ``multiprocessing_context``); ``generator``, ``sampler``, ``batch_sampler`` and
-        ``persistent_workers`` are refused because they would undo the reproducibility
-        above.
-
-    Raises
-    ------
-    TypeError
-        If a count, the seed or a flag has the wrong type (bools are refused as counts,
-        strings such as ``"no"`` as flags), the dataset has no length, or a reserved
-        argument is passed in ``kwargs``.
-    ValueError
-        If a count or the seed is out of range, the dataset is empty, or
-        ``drop_last=True`` with a ``batch_size`` larger than the dataset, which would
-        yield no batch at all.
+    Other ``kwargs`` go to ``DataLoader``; ``generator``, ``sampler``, ``batch_sampler`` and
+    ``persistent_workers`` are refused, since they would undo the above. A wrong argument, an
+    empty dataset, or ``drop_last=True`` with no full batch raises ``TypeError`` or ``ValueError``.
     """
     size = _checks.integer("batch_size", batch_size, minimum=1)
     workers = _checks.integer("num_workers", num_workers, minimum=0)

@@ -8,89 +8,69 @@ copy overheads dominate, which :func:`time_matmul` makes measurable.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
+from torch.utils import benchmark
+from torch.utils.benchmark.utils.common import select_unit
 
 from pttour import _checks
 
 __all__ = ["move_to", "pick_device", "time_matmul"]
 
-_INSTALL_PAGE = "https://pytorch.org/get-started/locally/"
-
 
 def _accelerator() -> torch.device | None:
-    """The accelerator torch sees here (``torch.accelerator``, torch >= 2.6), with its index.
-
-    Without ``torch.accelerator`` the answer is a usable CUDA GPU, then MPS, then None.
-    """
-    api = getattr(torch, "accelerator", None)
-    if api is not None:
-        if not api.is_available():
-            return None
-        kind = api.current_accelerator().type
-        current = getattr(api, "current_device_index", None) or api.current_device_idx
-        return torch.device(kind, current())
-    if torch.cuda.is_available():
-        return torch.device("cuda", torch.cuda.current_device())
-    if torch.backends.mps.is_available():
-        return torch.device("mps", 0)
-    return None
+    """The accelerator torch sees here (a CUDA GPU, MPS, XPU ...) with its index, or None."""
+    api = torch.accelerator
+    if not api.is_available():
+        return None
+    current = getattr(api, "current_device_index", None) or api.current_device_idx  # torch 2.6
+    return torch.device(api.current_accelerator().type, current())
 
 
-def pick_device(preferred: str | torch.device | None = None) -> torch.device:
+def pick_device(device: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on: the one asked for if usable, else the best available.
 
-    With no argument it returns the accelerator ``torch.accelerator`` reports (a CUDA GPU, MPS,
-    XPU ...; without that API, CUDA then MPS), else the CPU, so the same script runs everywhere. A
-    device that is asked for by name but is not usable raises instead of silently falling back,
-    because a run that was meant for the GPU and quietly took the CPU wastes hours. The result
-    always carries an index for GPUs (``cuda:0``, never bare ``cuda``) and none for the CPU,
-    matching ``tensor.device``, so ``tensor.device == pick_device()`` compares as expected.
+    With no argument: the accelerator ``torch.accelerator`` reports (a CUDA GPU, MPS, XPU ...),
+    else the CPU. A device asked for by name that is not usable raises, saying why, instead of
+    falling back to the CPU for hours. GPUs always carry an index (``cuda:0``), as
+    ``tensor.device`` does, so ``tensor.device == pick_device()`` compares as expected.
 
     >>> pick_device("cpu")
     device(type='cpu')
     >>> pick_device().type in {"cpu", "cuda", "mps", "xpu"}
     True
 
-    Raises
-    ------
-    ValueError
-        If ``preferred`` is not a device name, or names a kind other than cpu, cuda, mps
-        or this machine's accelerator.
-    TypeError
-        If ``preferred`` is neither a str, a torch.device nor None.
-    RuntimeError
-        If the requested device exists in name but is not usable here; the message
-        lists the available devices and how to fix it.
     """
     accelerator = _accelerator()
-    if preferred is None:
+    if device is None:
         return accelerator or torch.device("cpu")
-    device = _parse_device(preferred, accelerator)
-    if device.type == "cpu":
+    chosen = _checks.device("device", device)
+    kinds = ["cpu", "cuda", "mps", *([accelerator.type] if accelerator is not None else [])]
+    if chosen.type not in kinds:
+        raise ValueError(
+            f"pick_device() chooses among 'cpu', 'cuda' and 'mps' and the accelerator torch "
+            f"sees here ({accelerator.type if accelerator else 'none'}), got {str(chosen)!r}; "
+            f"for another backend, pass torch.device({str(chosen)!r}) to torch directly"
+        )
+    if chosen.type == "cpu":
         return torch.device("cpu")
-    _check_usable(preferred, device, accelerator)
-    if device.index is not None:
-        return device
-    if device.type == "cuda":
+    _check_usable(device, chosen, accelerator)
+    if chosen.index is not None:
+        return chosen
+    if chosen.type == "cuda":
         return torch.device("cuda", torch.cuda.current_device())
-    return accelerator if accelerator is not None else torch.device(device.type, 0)
+    return accelerator if accelerator is not None else torch.device(chosen.type, 0)
 
 
 def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False) -> Any:
     """Move every tensor inside a (possibly nested) batch, or a model, to ``device``.
 
-    A DataLoader yields whatever the dataset returns: a tensor, a tuple, a dict of lists, a
-    namedtuple. This walks that structure and keeps its shape and types, so code after the move
-    still reads ``batch["image"]`` or ``batch.label``. Tensors are copied with ``tensor.to``;
-    modules are moved in place with ``module.to`` and returned; anything else (numbers, strings,
-    None, arrays) is returned unchanged.
+    A DataLoader yields what the dataset returns: tensors, tuples, dicts, namedtuples. Their
+    structure and types are kept; modules move in place; anything else is returned unchanged.
 
     >>> from collections import namedtuple
     >>> Pair = namedtuple("Pair", ["x", "y"])
@@ -99,144 +79,91 @@ def move_to(obj: Any, device: str | torch.device, *, non_blocking: bool = False)
     >>> type(moved["pair"]).__name__, moved["pair"].x.device, moved["ids"], moved["name"]
     ('Pair', device(type='cpu'), [7, 8], 'a')
 
-    Parameters
-    ----------
-    obj : object
-        A tensor, an ``nn.Module``, or mappings, lists, tuples and namedtuples of them.
-    non_blocking : bool, default False
-        Let host-to-GPU copies overlap with computation; only effective when the
-        source tensors are in pinned memory (``DataLoader(pin_memory=True)``).
-
-    Raises
-    ------
-    TypeError
-        If ``device`` is None (choose one with :func:`pick_device`) or ``non_blocking``
-        is not a bool.
-    ValueError, RuntimeError
-        As :func:`pick_device`, when ``device`` is unknown or not usable here.
+    ``non_blocking`` overlaps host-to-GPU copies with computation when the source is in pinned
+    memory. A ``device`` that is not usable raises as in :func:`pick_device`.
     """
-    if device is None:
-        raise TypeError("move_to() needs a device, got None; pass e.g. device=pick_device()")
+    _checks.device("device", device)  # None too: pick_device(None) would choose one silently
     _checks.boolean("non_blocking", non_blocking)
     return _move(obj, pick_device(device), non_blocking)
+
+
+class _Seconds(float):
+    """A duration in seconds that prints rounded, in the unit that suits it: ``13.5 us``."""
+
+    def __str__(self) -> str:
+        unit, scale = select_unit(self)
+        return f"{self / scale:.3g} {unit}"
 
 
 def time_matmul(
     n: int,
     device: str | torch.device,
     *,
-    repeats: int = 5,
     include_transfer: bool = False,
     dtype: torch.dtype = torch.float32,
+    num_threads: int = 1,
+    min_run_time: float = 0.2,
 ) -> float:
-    """Return the median time in seconds of one ``n x n`` matrix product on ``device``.
+    """Return the median time of one ``n x n`` matrix product on ``device``, in seconds.
 
-    Whether a GPU helps depends on the size of the work and on whether the data has to travel there
-    and back; this measures both honestly. One untimed run comes first, because the first call pays
-    one-off costs (library loading, kernel selection). On a GPU the work is queued asynchronously,
-    so the clock is read only after ``synchronize()``; otherwise the time of launching, not of
-    computing, would be measured.
+    Whether a GPU helps depends on the size of the work and on the copies there and back
+    (``include_transfer``). :class:`torch.utils.benchmark.Timer` measures it: it warms up, repeats
+    for at least ``min_run_time`` seconds on ``num_threads`` threads and waits for queued GPU work.
+    The result is a float that prints rounded, with its unit.
 
-    >>> seconds = time_matmul(32, "cpu", repeats=3)
-    >>> isinstance(seconds, float), seconds > 0
+    >>> seconds = time_matmul(64, "cpu", min_run_time=0.05)
+    >>> 0 < seconds < 1, str(seconds).endswith(("ns", "us", "ms"))
     (True, True)
     """
     _checks.integer("n", n, minimum=1)
-    _checks.integer("repeats", repeats, minimum=1)
     _checks.boolean("include_transfer", include_transfer)
+    _checks.integer("num_threads", num_threads, minimum=1)
+    _checks.real("min_run_time", min_run_time, positive=True)
     if not isinstance(dtype, torch.dtype) or not (dtype.is_floating_point or dtype.is_complex):
         raise TypeError(
             f"dtype must be a floating point or complex torch.dtype, got {dtype!r}; "
             f"pass e.g. dtype=torch.float32"
         )
     target = pick_device(device)
-
     # A private generator: benchmarking must not shift the global random stream.
     generator = torch.Generator().manual_seed(0)
-    a_host = torch.randn(n, n, generator=generator, dtype=dtype)
-    b_host = torch.randn(n, n, generator=generator, dtype=dtype)
-    a, b = a_host.to(target), b_host.to(target)
-
-    def run() -> torch.Tensor:
-        if include_transfer:
-            return (a_host.to(target) @ b_host.to(target)).cpu()
-        return a @ b
-
-    def synchronize() -> None:  # wait for queued GPU work: measure computing, not launching
-        if target.type != "cpu":
-            torch.accelerator.synchronize(target)
-
-    run()
-    synchronize()
-    durations = []
-    for _ in range(repeats):
-        synchronize()
-        start = time.perf_counter()
-        run()
-        synchronize()
-        durations.append(time.perf_counter() - start)
-    return float(statistics.median(durations))
-
-
-def _parse_device(preferred: object, accelerator: torch.device | None) -> torch.device:
-    if isinstance(preferred, torch.device):
-        device = preferred
-    elif isinstance(preferred, str):
-        try:
-            device = torch.device(preferred)
-        except RuntimeError:
-            raise ValueError(
-                f"unknown device {preferred!r}; use 'cpu', 'cuda', 'cuda:N' or 'mps' "
-                f"(lower case), or None to pick the best available one"
-            ) from None
+    a, b = (torch.randn(n, n, generator=generator, dtype=dtype) for _ in range(2))
+    if include_transfer:
+        stmt = "(a.to(target) @ b.to(target)).cpu()"
     else:
-        raise TypeError(
-            f"device must be a str, a torch.device or None, got {preferred!r} "
-            f"({type(preferred).__name__}); pass e.g. 'cuda:0' rather than 0"
-        )
-    kinds = ["cpu", "cuda", "mps", *([accelerator.type] if accelerator is not None else [])]
-    if device.type not in kinds:
-        raise ValueError(
-            f"pick_device() chooses among 'cpu', 'cuda' and 'mps' and the accelerator torch "
-            f"sees here ({accelerator.type if accelerator else 'none'}), got {str(device)!r}; "
-            f"for another backend, pass torch.device({str(device)!r}) to torch directly"
-        )
-    return device
+        stmt, a, b = "a @ b", a.to(target), b.to(target)
+    timer = benchmark.Timer(
+        stmt, globals={"a": a, "b": b, "target": target}, num_threads=num_threads
+    )
+    return _Seconds(timer.blocked_autorange(min_run_time=min_run_time).median)
 
 
 def _check_usable(preferred: object, device: torch.device, accelerator: Any) -> None:
     """Raise, saying why and what to do, unless ``device`` (cuda, mps, an accelerator) is usable."""
     kind, reason, fix = device.type, None, "use 'cpu'"
+    count = torch.cuda.device_count() if kind == "cuda" else torch.accelerator.device_count()
     if kind == "cuda" and not torch.backends.cuda.is_built():
         reason = f"torch {torch.__version__} is a CPU-only build"
-        fix = f"install a CUDA build of torch (the command for your system is at {_INSTALL_PAGE})"
+        fix = "install a CUDA build of torch (https://pytorch.org/get-started/locally/)"
     elif kind == "cuda" and not torch.cuda.is_available():
         reason = f"torch was built with CUDA {torch.version.cuda} but sees no GPU"
-        fix = "check the NVIDIA driver with nvidia-smi and that CUDA_VISIBLE_DEVICES does not hide the GPUs"
+        fix = "check the driver with nvidia-smi, and that CUDA_VISIBLE_DEVICES hides no GPU"
     elif kind == "mps" and not torch.backends.mps.is_available():
-        reason = (
-            "this torch has MPS support but the device is not usable here"
-            if torch.backends.mps.is_built()
-            else f"torch {torch.__version__} was built without MPS support"
-        )
+        reason = f"torch {torch.__version__} cannot use MPS here"
         fix = "MPS needs macOS 12.3 or newer on Apple silicon with a torch for macOS"
     elif kind not in ("cuda", "mps") and getattr(accelerator, "type", None) != kind:
         reason = f"torch sees no {kind} device here"
+    elif device.index is not None and device.index >= count:
+        reason = f"only {count} {'CUDA' if kind == 'cuda' else kind} device(s) are visible"
+        fix = f"use an index below {count}, or check CUDA_VISIBLE_DEVICES"
     else:
-        api = getattr(torch, "accelerator", None)
-        count = torch.cuda.device_count() if kind == "cuda" else api.device_count() if api else 1
-        if device.index is not None and device.index >= count:
-            name = "CUDA" if kind == "cuda" else kind
-            reason = f"only {count} {name} device(s) are visible"
-            fix = f"use an index below {count}, or check CUDA_VISIBLE_DEVICES"
-    if reason is None:
         return
     available = ["cpu"]
     if torch.cuda.is_available():
         available += [f"cuda:{index}" for index in range(torch.cuda.device_count())]
     if accelerator is not None and accelerator.type != "cuda":
         available.append(f"{accelerator.type}:{accelerator.index}")
-    raise RuntimeError(
+    raise ValueError(
         f"device {str(preferred)!r} was requested but {reason}; "
         f"available: {', '.join(available)}. "
         f"To fix: {fix}; or call pick_device() with no argument to use the best available device."

@@ -1,39 +1,10 @@
 """Data-parallel training on one machine with ``torch.distributed`` (gloo, CPU).
 
-Distributed data parallel (DDP) runs one process per *rank*. Every rank holds a full copy of the
-model, reads its own share of each epoch's samples, and computes gradients on it; during
-``backward()`` :class:`~torch.nn.parallel.DistributedDataParallel` all-reduces the gradients so that
-every rank applies the *average* gradient and the copies stay identical. With ``W`` ranks and a
-per-rank batch of ``B`` samples, each step is therefore the same step that a single process takes on
-the ``W * B`` samples the ranks read together. The example below checks exactly that.
-
->>> import functools
->>> import torch
->>> from torch import nn
->>> from torch.utils.data import TensorDataset
->>> from pttour.training import train_step
->>> X = torch.rand(48, 2, generator=torch.Generator().manual_seed(0))
->>> y = X @ torch.tensor([[3.0], [1.0]]) + 4
->>> recipe = functools.partial(  # batch_size is per rank: 8 samples per step in total
-...     train_ddp, build_model=functools.partial(nn.Linear, 2, 1), dataset=TensorDataset(X, y),
-...     loss_fn=nn.MSELoss(), make_optimizer=functools.partial(torch.optim.SGD, lr=0.1),
-...     epochs=3, batch_size=4, seed=0)
->>> results = launch(recipe, 2)
->>> len(results), [round(loss, 2) for loss in results[0]["epoch_losses"]]
-(2, [13.38, 0.36, 0.17])
->>> all(torch.equal(results[0]["model"][k], results[1]["model"][k]) for k in results[0]["model"])
-True
-
-One process with batches of 8, in the order the two ranks read them, gets the same weights:
-
->>> _ = torch.manual_seed(0)
->>> model = nn.Linear(2, 1)
->>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
->>> for epoch in range(3):
-...     for batch in ddp_global_batches(48, world_size=2, batch_size=4, epoch=epoch, seed=0):
-...         _ = train_step(model, X[batch], y[batch], nn.MSELoss(), optimizer)
->>> all(torch.allclose(v, results[0]["model"][k], atol=1e-6) for k, v in model.state_dict().items())
-True
+Distributed data parallel (DDP) runs one process per *rank*; each holds a copy of the model and
+reads its own share of the samples, and ``backward()`` averages the gradients over the ranks. With
+``W`` ranks and per-rank batches of ``B``, each step is the step one process takes on the ``W * B``
+samples the ranks read together: :func:`ddp_global_batches` lists them, so one process can replay
+a run of :func:`train_ddp` started by :func:`launch`.
 """
 
 from __future__ import annotations
@@ -84,9 +55,7 @@ __all__ = [
 class RankFailedError(PttourError, RuntimeError):
     """A rank started by :func:`launch` raised an exception or died.
 
-    The message names the rank and holds the rank's own traceback; its ``__cause__`` is
-    the exception torch's launcher raised (``torch.multiprocessing.ProcessRaisedException``
-    or ``ProcessExitedException``).
+    The message names the rank and holds its traceback; ``__cause__`` is torch's launcher's error.
 
     >>> err = RankFailedError("rank 1 of 2 raised ValueError: bad batch", rank=1, world_size=2)
     >>> err.rank, err.world_size, isinstance(err, RuntimeError)
@@ -97,9 +66,6 @@ class RankFailedError(PttourError, RuntimeError):
         super().__init__(message)
         self.rank = rank
         self.world_size = world_size
-
-
-# ----------------------------------------------------------------------------- launching
 
 
 def _run_rank(rank: int, fn: Callable[..., Any], world_size: int, args: tuple, folder: str,
@@ -138,47 +104,22 @@ def _run_rank(rank: int, fn: Callable[..., Any], world_size: int, args: tuple, f
 def launch(fn: Callable[..., Any], world_size: int, *args: Any, timeout: float = 120.0) -> list:
     """Run ``fn(rank, world_size, *args)`` in ``world_size`` processes joined in a process group.
 
-    This is what ``torchrun`` does, reduced to one machine and one call: start one
-    Python process per rank with :func:`torch.multiprocessing.start_processes`, join them in
-    a gloo (CPU) process group, run ``fn`` in each, always destroy the group, and hand
-    back what each rank returned, in rank order. In every rank ``RANK``, ``LOCAL_RANK``
-    and ``WORLD_SIZE`` are set as ``torchrun`` would set them.
+    What ``torchrun`` does, on one machine in one call: one process per rank
+    (:func:`torch.multiprocessing.start_processes`), a gloo (CPU) process group that always ends,
+    and each rank's return value, in rank order. ``RANK``, ``LOCAL_RANK`` and ``WORLD_SIZE`` are
+    set as ``torchrun`` sets them. The ranks meet through a file in a private folder (no port),
+    and gloo stays on the loopback interface. If a rank raises or dies, the others are stopped
+    and :class:`RankFailedError` names the first that failed; no process outlives the call.
 
-    The ranks meet through a file in a private temporary folder (``init_method="file://..."``), so
-    no port is chosen or handed over, and gloo is pinned to the loopback interface with
-    ``GLOO_SOCKET_IFNAME``, so its connections between the ranks stay on 127.0.0.1 (by default gloo
-    binds to the address of the host name, which can be a public one).
-
-    If a rank raises or dies, torch's launcher terminates the other ranks and
-    :class:`RankFailedError` names the rank that failed first, with its traceback.
-    No process outlives the call, also when it is interrupted.
-
-    >>> launch(print, 0)
-    Traceback (most recent call last):
-        ...
-    ValueError: world_size must be an int >= 1, got 0.
     >>> launch(lambda rank, world_size: rank, 2)
     Traceback (most recent call last):
         ...
     TypeError: fn '<lambda>' cannot be pickled, so a new process cannot receive it. ...
 
-    Parameters
-    ----------
-    fn : callable
-        Called as ``fn(rank, world_size, *args)`` in each process, with the default
-        process group initialised. A top-level function or a ``functools.partial`` of one.
-    *args
-        Passed to ``fn`` after ``rank`` and ``world_size``; must be picklable.
-    timeout : float, default 120.0
-        Seconds a rank waits for the others in the rendezvous and in each collective
-        before failing, so a rank that died cannot leave the rest waiting forever.
-
-    Returns
-    -------
-    list
-        ``fn``'s return value for each rank, in rank order, loaded back on the CPU. It
-        travels through ``torch.save`` and ``torch.load(weights_only=True)``: return
-        tensors, numbers, strings, ``None``, and lists, tuples and dicts of them.
+    ``fn`` must be a top-level function (or a ``functools.partial`` of one) and ``args``
+    picklable; ``fn`` returns what ``torch.load(weights_only=True)`` rebuilds (tensors, numbers,
+    strings, and lists, tuples and dicts of them). ``timeout`` is how many seconds a rank waits
+    for the others in each collective.
     """
     _checks.function("fn", fn)
     world_size = _checks.integer("world_size", world_size, minimum=1)
@@ -264,9 +205,6 @@ def _read_result(folder: Path, rank: int, world_size: int) -> Any:
         ) from err
 
 
-# ----------------------------------------------------------------------------- training
-
-
 def _require_group(rank: int | None = None, world_size: int | None = None) -> None:
     if not dist.is_available() or not dist.is_initialized():
         raise RuntimeError(
@@ -292,10 +230,9 @@ def save_checkpoint_ddp(
 ) -> Path:
     """Save a checkpoint from rank 0 only; every rank returns once the file is complete.
 
-    Rank 0 saves ``model.module`` (its keys have no ``module.`` prefix, so the file also
-    loads into a plain model) with :func:`pttour.save_checkpoint`, then broadcasts whether
-    it succeeded: no rank reads the file before it exists, and a failed save raises on
-    every rank instead of leaving them waiting.
+    Rank 0 saves ``model.module`` (no ``module.`` prefix, so a plain model loads it) with
+    :func:`pttour.save_checkpoint` and broadcasts whether it succeeded, so a failed save raises
+    on every rank instead of leaving them waiting.
 
     >>> save_checkpoint_ddp("ck.pt", torch.nn.Linear(1, 1))
     Traceback (most recent call last):
@@ -330,11 +267,9 @@ def load_checkpoint_ddp(
     restore_rng: bool = False,
     **kwargs: Any,
 ) -> Checkpoint:
-    """Load a checkpoint into the model (and optimizer) on every rank.
+    """Load a checkpoint into ``model.module`` (and the optimizer) on every rank.
 
-    Every rank holds its own copy of the weights and optimizer state, so every rank loads,
-    with :func:`pttour.load_checkpoint`, into ``model.module``. ``restore_rng`` defaults to
-    False: the file holds rank 0's random states, and restoring them everywhere would give
+    ``restore_rng`` defaults to False: the file holds rank 0's random states, which would give
     every rank the same random stream (identical dropout masks, say).
 
     >>> load_checkpoint_ddp("ck.pt", torch.nn.Linear(1, 1))
@@ -357,14 +292,10 @@ def ddp_global_batches(
 ) -> list[list[int]]:
     """List, step by step, the sample indices that all ranks read together in one epoch.
 
-    Under DDP with ``DistributedSampler``, rank ``r`` reads every ``world_size``-th index of the
-    epoch's permutation, starting at ``r``, in batches of ``batch_size``. Step ``k`` of the run
-    therefore uses rank 0's ``k``-th batch, rank 1's ``k``-th batch, and so on; because DDP averages
-    the ranks' gradients, that step equals one step on the union of those batches. This function
-    returns those unions (rank 0's part first), computed with ``DistributedSampler`` itself, so a
-    single process can replay a DDP run exactly. When ``world_size`` does not divide ``num_samples``
-    the sampler repeats the first indices of the permutation to give every rank as many samples, as
-    the second example shows (index 0 is read twice).
+    Step ``k`` of a DDP run averages the gradients of every rank's ``k``-th batch, so it equals
+    one step on their union (rank 0's part first), computed here with ``DistributedSampler``
+    itself: a single process can replay the run exactly. When ``world_size`` does not divide
+    ``num_samples`` the sampler repeats the first indices (index 0 below is read twice).
 
     >>> ddp_global_batches(8, world_size=2, batch_size=2, epoch=0, shuffle=False)
     [[0, 2, 1, 3], [4, 6, 5, 7]]
@@ -381,13 +312,8 @@ def ddp_global_batches(
     _checks.boolean("shuffle", shuffle)
     per_rank = []
     for rank in range(world_size):
-        sampler = DistributedSampler(
-            range(num_samples),  # only its length matters
-            num_replicas=world_size,
-            rank=rank,
-            shuffle=shuffle,
-            seed=seed,
-        )
+        # The sampler reads only the length of the "dataset".
+        sampler = DistributedSampler(range(num_samples), world_size, rank, shuffle, seed)
         sampler.set_epoch(epoch)
         indices = list(sampler)
         per_rank.append([indices[i : i + batch_size] for i in range(0, len(indices), batch_size)])
@@ -411,18 +337,11 @@ def train_ddp(
 ) -> dict[str, Any]:
     """Train with DistributedDataParallel on the CPU; launch it with :func:`launch`.
 
-    The recipe, step by step:
-
-    1. seed torch with ``seed`` and build the model, so every rank starts from the same
-       weights (DDP also broadcasts rank 0's weights when it wraps the model);
-    2. wrap it in ``DistributedDataParallel``, which averages gradients across ranks
-       during ``backward()``;
-    3. read data through ``DistributedSampler(shuffle=..., seed=seed)``, which gives each
-       rank a disjoint share, and call ``sampler.set_epoch(epoch)`` before each epoch:
-       without it every epoch repeats the first epoch's order;
-    4. with ``checkpoint_dir``, resume from its newest checkpoint if there is one, and
-       after each epoch save one with :func:`save_checkpoint_ddp` (rank 0 writes, the
-       others wait): a resumed run continues exactly where the saved one stopped.
+    Each rank seeds torch and builds the model (the same weights everywhere), wraps it in
+    ``DistributedDataParallel``, reads its share through ``DistributedSampler`` and calls
+    ``sampler.set_epoch(epoch)`` before each epoch (without it every epoch repeats the first
+    one's order). With ``checkpoint_dir`` it resumes from the newest checkpoint there and saves
+    one after each epoch with :func:`save_checkpoint_ddp`.
 
     >>> train_ddp(0, 1, build_model=None, dataset=None, loss_fn=None, make_optimizer=None,
     ...           epochs=1, batch_size=1)
@@ -430,12 +349,8 @@ def train_ddp(
         ...
     RuntimeError: no default process group is initialised; ...
 
-    Returns
-    -------
-    dict
-        ``"model"``: the final ``state_dict`` (identical on every rank);
-        ``"epoch_losses"``: the mean loss of every epoch, including those done before
-        a resume; ``"start_epoch"``: the epoch this call started at (0 unless resumed).
+    Returns ``{"model": the final state_dict, "epoch_losses": the mean loss of every epoch
+    (those before a resume too), "start_epoch": 0 unless resumed}``.
     """
     _require_group(rank, world_size)
     epochs = _checks.integer("epochs", epochs, minimum=1)
@@ -446,9 +361,7 @@ def train_ddp(
     model = build_model()
     ddp_model = DistributedDataParallel(model)
     optimizer = make_optimizer(ddp_model.parameters())
-    sampler = DistributedSampler(
-        dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed
-    )
+    sampler = DistributedSampler(dataset, world_size, rank, shuffle, seed)
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler)
 
     start_epoch, epoch_losses = 0, []
@@ -468,12 +381,8 @@ def train_ddp(
         dist.all_reduce(totals)  # every rank's share of the epoch
         epoch_losses.append((totals[0] / totals[1]).item())
         if checkpoint_dir is not None:
-            save_checkpoint_ddp(
-                checkpoint_path(checkpoint_dir, epoch + 1),
-                ddp_model,
-                optimizer,
-                epoch=epoch + 1,
-                metadata={"epoch_losses": epoch_losses},
-            )
+            path = checkpoint_path(checkpoint_dir, epoch + 1)
+            metadata = {"epoch_losses": epoch_losses}
+            save_checkpoint_ddp(path, ddp_model, optimizer, epoch=epoch + 1, metadata=metadata)
     state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
     return {"model": state, "epoch_losses": epoch_losses, "start_epoch": start_epoch}

@@ -1,13 +1,9 @@
 """What is installed, whether pttour supports it, and what to install when it does not.
 
-Setting up PyTorch goes wrong in quiet ways: an interpreter too old for current wheels, a
-CPU-only torch on a machine with a GPU, or a GPU that torch cannot see. :func:`collect_environment`
-gathers the facts that decide these questions into one :class:`EnvironmentReport`;
-``python -m pttour env`` prints it.
-
-The oldest Python and torch that pttour supports are written once, as the lower bounds of
-``requires-python`` and of the ``torch`` dependency in ``pyproject.toml``; this module reads them
-from the installed package's metadata.
+Setting up PyTorch goes wrong quietly: a Python too old for current wheels, a CPU-only torch on
+a machine with a GPU, a GPU torch cannot see. :func:`collect_environment` gathers the facts into
+an :class:`EnvironmentReport` (``python -m pttour env`` prints it). The oldest Python and torch
+supported are the lower bounds in pttour's installed metadata.
 """
 
 from __future__ import annotations
@@ -24,6 +20,7 @@ from typing import Any
 import torch
 from torch.torch_version import TorchVersion
 
+from pttour import _checks
 from pttour.errors import UnsupportedEnvironmentError
 
 __all__ = [
@@ -33,41 +30,28 @@ __all__ = [
     "EnvironmentReport",
     "collect_environment",
     "require_supported",
-    "version_problems",
 ]
 
 
-def _lower_bounds() -> tuple[tuple[int, int], tuple[int, int]]:
-    """The (major, minor) lower bounds of Python and of ``torch`` that pttour declares."""
-    try:
-        metadata = importlib.metadata.metadata("pttour")
-        requires_python = metadata["Requires-Python"]
-        requirements = metadata.get_all("Requires-Dist") or []
-    except importlib.metadata.PackageNotFoundError:  # a checkout on PYTHONPATH, not installed
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib
-        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
-        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
-        requires_python, requirements = project["requires-python"], project["dependencies"]
-    bound = r"\(?\s*>=\s*(\d+)\.(\d+)"  # ">=2.6" or the older "(>=2.6)"
-    python = re.match(bound, requires_python or "")
-    torch_ = next(filter(None, (re.match(rf"torch\s*{bound}", r) for r in requirements)), None)
-    if python is None or torch_ is None:
+def _lower_bound(requirement: str | None) -> tuple[int, int]:
+    """The (major, minor) of a requirement's ``>=`` bound, as in ">=3.10" or "torch>=2.6"."""
+    bound = re.search(r">=\s*(\d+)\.(\d+)", requirement or "")
+    if bound is None:
         raise ImportError(
-            f"pttour's metadata declares no lower bound for Python ({requires_python!r}) or "
-            f"torch ({requirements!r}); reinstall pttour (pip install -e . in a checkout)"
+            f"pttour's metadata declares no lower bound in {requirement!r}; reinstall pttour "
+            "(pip install -e . in a checkout)"
         )
-    return (int(python[1]), int(python[2])), (int(torch_[1]), int(torch_[2]))
+    return int(bound[1]), int(bound[2])
 
 
-_PYTHON_BOUND, _TORCH_BOUND = _lower_bounds()
+_METADATA = importlib.metadata.metadata("pttour")
 #: Oldest Python pttour supports (the oldest that current torch wheels are built for).
-MIN_PYTHON: tuple[int, int] = _PYTHON_BOUND
+MIN_PYTHON: tuple[int, int] = _lower_bound(_METADATA["Requires-Python"])
 #: Oldest torch pttour supports: the first release whose ``torch.load`` defaults to
 #: ``weights_only=True``, which the checkpoint module relies on.
-MIN_TORCH: tuple[int, int] = _TORCH_BOUND
+MIN_TORCH: tuple[int, int] = _lower_bound(
+    next((r for r in _METADATA.get_all("Requires-Dist") or [] if re.match(r"torch\b", r)), None)
+)
 
 # "2.13.0+cpu", "2.6.0.dev20250101", "3.13.0rc1": a release, a nightly or a candidate of
 # major.minor all count as major.minor; ".dev0" is the lowest version of a release.
@@ -78,12 +62,10 @@ _MAJOR_MINOR = re.compile(r"\d+\.\d+")
 class DeviceInfo:
     """One device that torch can compute on.
 
-    The CPU is always present; CUDA GPUs and Apple's MPS device appear only when
-    torch can actually use them, so this list answers "where can my tensors go?".
+    The CPU is always there; CUDA GPUs and MPS only when torch can use them.
 
-    >>> cpu = collect_environment().devices[0]
-    >>> cpu.kind, cpu.index
-    ('cpu', 0)
+    >>> collect_environment().devices[0].kind
+    'cpu'
     """
 
     kind: str
@@ -96,16 +78,12 @@ class DeviceInfo:
 class EnvironmentReport:
     """The Python, torch build and devices in use, with the reasons pttour cannot run here.
 
-    A single value that can be printed for a person (:meth:`to_text`), written as
-    JSON for a bug report (:meth:`to_dict`), or checked by code (:attr:`supported`).
+    Printed for a person (:meth:`to_text`), JSON for a bug report (:meth:`to_dict`), or
+    checked by code (:attr:`supported`).
 
     >>> report = collect_environment()
-    >>> report.python_version == platform.python_version()
-    True
-    >>> report.devices[0].kind
-    'cpu'
-    >>> report.supported, report.problems
-    (True, ())
+    >>> report.python_version == platform.python_version(), report.supported, report.problems
+    (True, True, ())
     """
 
     python_version: str
@@ -122,22 +100,11 @@ class EnvironmentReport:
 
     @property
     def supported(self) -> bool:
-        """True when pttour supports this Python and torch (no problems were found).
-
-        >>> collect_environment().supported
-        True
-        """
+        """True when pttour supports this Python and torch (no problems were found)."""
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the report as plain JSON-serialisable data.
-
-        >>> import json
-        >>> data = json.loads(json.dumps(collect_environment().to_dict()))
-        >>> data["min_torch"] == "{}.{}".format(*MIN_TORCH), data["supported"]
-        (True, True)
-
-        """
+        """Return the report as plain JSON-serialisable data."""
         return dataclasses.asdict(self) | {
             "devices": [dataclasses.asdict(device) for device in self.devices],
             "min_python": _format_version(self.min_python),
@@ -147,19 +114,7 @@ class EnvironmentReport:
         }
 
     def to_text(self) -> str:
-        """Return a short, aligned report for a person to read.
-
-        The labels line up so the versions can be compared at a glance; problems,
-        if any, come last with the command that fixes them.
-
-        >>> print(collect_environment().to_text())
-        pttour environment report
-          Python       ... (needs >= ...)
-          torch        ... (needs >= ...)
-          build        ...
-          devices      cpu ...
-          supported    yes
-        """
+        """Return an aligned report for a person (``pttour env`` prints it); problems come last."""
         rows = [
             ("Python", f"{self.python_version} (needs >= {_format_version(self.min_python)})"),
             ("torch", f"{self.torch_version} (needs >= {_format_version(self.min_torch)})"),
@@ -173,12 +128,9 @@ class EnvironmentReport:
         labels = [d.kind if d.kind == "cpu" else f"{d.kind}:{d.index}" for d in self.devices]
         label_width = max(len(label) for label in labels)
         for position, (label, device) in enumerate(zip(labels, self.devices, strict=True)):
-            description = device.name
-            if device.total_memory_bytes is not None:
-                description += f", {device.total_memory_bytes / 2**30:.1f} GiB"
-            rows.append(
-                ("devices" if position == 0 else "", f"{label:<{label_width}}  {description}")
-            )
+            memory = device.total_memory_bytes
+            description = device.name + ("" if memory is None else f", {memory / 2**30:.1f} GiB")
+            rows.append(("" if position else "devices", f"{label:<{label_width}}  {description}"))
         rows.append(("supported", "yes" if self.supported else "no"))
         rows.extend(("problem", problem) for problem in self.problems)
         width = max(len(label) for label, _ in rows) + 2
@@ -187,17 +139,11 @@ class EnvironmentReport:
         return "\n".join(lines)
 
 
-def version_problems(python_version: str, torch_version: str) -> list[str]:
+def _version_problems(python_version: str, torch_version: str) -> list[str]:
     """List what is too old among a Python version and a torch version.
 
-    A pure function of two version strings, so unsupported setups can be checked
-    (and tested) without installing them. Local and pre-release suffixes are
-    ignored: ``"2.6.0a0+git123"`` counts as torch 2.6.
-
-    >>> version_problems("3.11.7", "2.13.0+cpu")
-    []
-    >>> version_problems("3.11.7", "1.13.1")
-    ["torch 1.13.1 is older than the ... pttour supports; install a newer one with: pip install 'torch>=...'"]
+    A function of two strings, so old setups can be tested without installing them;
+    ``"2.6.0a0+git123"`` counts as torch 2.6.
     """
     problems = []
     for what, version, minimum in (("Python", python_version, MIN_PYTHON),
@@ -224,27 +170,19 @@ def version_problems(python_version: str, torch_version: str) -> list[str]:
 def collect_environment() -> EnvironmentReport:
     """Gather the Python, torch build and usable devices into an :class:`EnvironmentReport`.
 
-    Reads everything at call time (nothing is cached), so the report describes the
-    process as it is now, e.g. after ``CUDA_VISIBLE_DEVICES`` was set.
+    Nothing is cached: the report describes the process as it is now.
 
     >>> report = collect_environment()
-    >>> report.torch_version == torch.__version__
-    True
-    >>> report.build.startswith("CUDA") == (report.cuda_version is not None)
-    True
+    >>> report.torch_version == torch.__version__, report.devices[0].kind
+    (True, 'cpu')
     """
     python_version = platform.python_version()
     torch_version = str(torch.__version__)
-    cuda_version = torch.version.cuda
-    hip_version = getattr(torch.version, "hip", None)
-    if cuda_version:
-        build = f"CUDA {cuda_version}"
-    elif hip_version:
-        build = f"ROCm {hip_version}"
-    elif torch.backends.mps.is_built():
-        build = "MPS"
-    else:
-        build = "CPU-only"
+    cuda_version, hip_version = torch.version.cuda, getattr(torch.version, "hip", None)
+    build = (
+        f"CUDA {cuda_version}" if cuda_version else f"ROCm {hip_version}" if hip_version else None
+    )
+    build = build or ("MPS" if torch.backends.mps.is_built() else "CPU-only")
     mps_available = torch.backends.mps.is_available()
 
     devices = [DeviceInfo("cpu", 0, _cpu_name(), _system_memory_bytes())]
@@ -266,21 +204,22 @@ def collect_environment() -> EnvironmentReport:
         num_threads=torch.get_num_threads(),
         min_python=MIN_PYTHON,
         min_torch=MIN_TORCH,
-        problems=tuple(version_problems(python_version, torch_version)),
+        problems=tuple(_version_problems(python_version, torch_version)),
     )
 
 
 def require_supported(report: EnvironmentReport | None = None) -> EnvironmentReport:
     """Return the environment report, or raise if pttour does not support this environment.
 
-    Call it once at the start of a script so an old torch fails with one sentence
-    that says what to install, instead of an obscure error deep inside a tutorial.
+    Call it at the start of a script: an old torch fails with one sentence saying what to install.
 
     >>> require_supported().supported
     True
     """
     if report is None:
         report = collect_environment()
+    what, fix = "an EnvironmentReport or None", "call require_supported() to check this environment"
+    _checks.require_type("report", report, EnvironmentReport, what, fix)
     if report.problems:
         # One problem per line: each ends with a command that should stay copy-pastable.
         raise UnsupportedEnvironmentError("\n".join(report.problems))
@@ -288,7 +227,7 @@ def require_supported(report: EnvironmentReport | None = None) -> EnvironmentRep
 
 
 def _format_version(version: tuple[int, ...]) -> str:
-    return ".".join(str(part) for part in version)
+    return ".".join(map(str, version))
 
 
 def _cpu_name() -> str:

@@ -1,8 +1,7 @@
 """The exceptions pttour raises where a built-in one would say too little.
 
-Every class also derives from the built-in exception a caller would naturally
-catch (``FileNotFoundError``, ``ValueError`` ...), so ``except ValueError`` keeps
-working while ``except PttourError`` catches everything the library raises.
+Each also derives from the built-in a caller would catch (``FileNotFoundError``, ``ValueError``
+...); ``except PttourError`` catches everything the library raises.
 """
 
 from __future__ import annotations
@@ -54,8 +53,7 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
 class CheckpointWriteError(CheckpointError, OSError):
     """A checkpoint could not be written (disk or quota full, no permission, a file in the way).
 
-    The message names the checkpoint's path and the cause; ``errno`` is the operating system's
-    (e.g. ``errno.ENOSPC``). The previous checkpoint at that path, if any, is left intact.
+    The message names the path and the cause; ``errno`` is the system's; any previous file stays.
 
     >>> import errno
     >>> err = CheckpointWriteError(errno.ENOSPC, "checkpoint 'ck.pt' was not saved: disk full")

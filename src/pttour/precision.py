@@ -1,19 +1,8 @@
 """Mixed precision: which dtype each layer really runs in, and when a gradient scaler is needed.
 
-Under :func:`torch.autocast` the parameters stay float32; only the *computation* of
-selected operations is lowered. Matrix products (``Linear``, convolutions, ``matmul``)
-are cast to the reduced type, where the hardware is fastest; operations that lose too
-much accuracy in 16 bits (losses everywhere; on CUDA also ``softmax``, ``layer_norm``,
-``exp``, ``log`` ...) are cast up to float32; everything else simply runs in the dtype
-of its input. :func:`autocast_dtypes` shows that layer by layer.
-
->>> import torch
->>> from torch import nn
->>> device = torch.device("cpu")
->>> dtype = default_amp_dtype(device)
->>> scaler = make_grad_scaler(device, dtype)
->>> dtype, scaler.is_enabled()
-(torch.bfloat16, False)
+Under :func:`torch.autocast` the parameters stay float32; matrix products run in the reduced
+type, operations that lose too much in 16 bits (losses; on CUDA also ``softmax``, ``exp`` ...) in
+float32, the rest in the dtype of their input. :func:`autocast_dtypes` shows it layer by layer.
 """
 
 from __future__ import annotations
@@ -25,22 +14,23 @@ from torch import nn
 
 from pttour import _checks
 
-__all__ = [
-    "autocast_dtypes",
-    "default_amp_dtype",
-    "make_grad_scaler",
-]
+__all__ = ["autocast_dtypes", "default_amp_dtype", "make_grad_scaler"]
 
 _REDUCED_DTYPES = (torch.float16, torch.bfloat16)
 _DEVICE_TYPES = ("cpu", "cuda")
 
 
-def _check_device_type(device_type: object) -> str:
-    """Return ``device_type`` if it is one this module supports, else raise naming it."""
+def _check_device_type(device_type: object, name: str = "device_type") -> str:
+    """Return ``device_type`` if it is 'cpu', or 'cuda' with a GPU, else raise naming it."""
     if device_type not in _DEVICE_TYPES:
         raise ValueError(
-            f"device_type={device_type!r} is not supported here; use 'cpu' or 'cuda' "
-            "(the device type of the model and its inputs, e.g. inputs.device.type)."
+            f"{name}={device_type!r} is not supported here; use 'cpu' or 'cuda' (the device type "
+            "of the model and its inputs, e.g. inputs.device.type)."
+        )
+    if device_type == "cuda" and not torch.cuda.is_available():  # autocast would only warn
+        raise ValueError(
+            f"{name}='cuda' but torch.cuda.is_available() is False, so autocast would be "
+            f"disabled with only a warning; use {name}='cpu' with dtype=torch.bfloat16."
         )
     return device_type  # type: ignore[return-value]
 
@@ -63,15 +53,6 @@ def _check_reduced_dtype(device_type: str, dtype: object, name: str = "dtype") -
     return dtype
 
 
-def _check_cuda_usable(device_type: str) -> None:
-    """Raise instead of letting autocast on 'cuda' silently do nothing without a GPU."""
-    if device_type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            "device_type='cuda' but torch.cuda.is_available() is False, so autocast would be "
-            "disabled with only a warning; use device_type='cpu' with dtype=torch.bfloat16."
-        )
-
-
 def _tensors(value: object) -> list[torch.Tensor]:
     """Every tensor in ``value``: a tensor, or (nested) tuples, lists and dicts of them."""
     if isinstance(value, torch.Tensor):
@@ -91,13 +72,10 @@ def autocast_dtypes(
 ) -> dict[str, torch.dtype]:
     """Run one forward pass under autocast and report the output dtype of every leaf module.
 
-    "Mixed" precision is easy to misread as "the model is converted to 16 bits". It is not: the
-    parameters stay float32 and autocast picks a dtype per operation. This function makes that
-    visible: it hooks every leaf module (one without children), runs ``model(inputs)`` inside
-    ``torch.autocast(device_type, dtype)`` and returns the dtype of each module's output, keyed by
-    its name in ``model.named_modules()`` (the whole model is keyed by its class name when it has no
-    children). The pass runs in eval mode under ``torch.no_grad()``, so it changes no parameter, no
-    buffer (batch-norm statistics) and no ``.grad``; each module's training flag is restored.
+    Mixed precision does not convert the model to 16 bits: autocast picks a dtype per operation.
+    Each leaf module's first output dtype is reported under its name in ``named_modules()``, in
+    call order. The pass runs in eval mode under ``torch.no_grad()`` and changes no parameter,
+    buffer or ``.grad``; a tuple or list of inputs is unpacked into ``model(*inputs)``.
 
     >>> _ = torch.manual_seed(0)
     >>> model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 4), nn.LayerNorm(4))
@@ -105,29 +83,16 @@ def autocast_dtypes(
     {'0': torch.float32, '1': torch.bfloat16, '2': torch.bfloat16}
     >>> {p.dtype for p in model.parameters()}  # the parameters were not converted
     {torch.float32}
-    >>> autocast_dtypes(model, torch.tensor([[1]]), dtype=torch.float16)
-    Traceback (most recent call last):
-        ...
-    ValueError: dtype=torch.float16 on device_type='cpu' is refused: ...
-
-    Parameters
-    ----------
-    inputs : torch.Tensor or sequence of torch.Tensor
-        One batch; a tuple or list is unpacked into ``model(*inputs)``.
-    dtype : {torch.bfloat16, torch.float16}, default torch.bfloat16
-        The reduced precision autocast lowers to; float16 only on CUDA.
-
-    Returns
-    -------
-    dict of str to torch.dtype
-        The dtype of each leaf module's output (its first tensor output), in call order.
-        Modules that were not called or returned no tensor are left out.
     """
     _checks.module("model", model)
     device_type = _check_device_type(device_type)
     dtype = _check_reduced_dtype(device_type, dtype)
-    _check_cuda_usable(device_type)
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    if not _tensors(args):
+        raise TypeError(
+            f"inputs must be a tensor or a tuple or list of tensors, got {inputs!r:.60} "
+            f"({type(inputs).__name__}); pass one batch, e.g. torch.rand(8, 4)."
+        )
     # Autocast only affects operations on its own device type: a mismatch would report
     # float32 everywhere and suggest that autocast does nothing.
     placed = [("inputs", tensor.device) for tensor in _tensors(args)]
@@ -140,31 +105,26 @@ def autocast_dtypes(
                 f"device_type={device.type!r}."
             )
 
-    leaves = [
-        (name, module) for name, module in model.named_modules() if not any(module.children())
-    ]
+    leaves = {
+        m: name or type(model).__name__
+        for name, m in model.named_modules()
+        if not any(m.children())
+    }
     recorded: dict[str, torch.dtype] = {}
 
-    def recorder(name: str):
-        def hook(_module: nn.Module, _args: object, output: object) -> None:
-            tensors = _tensors(output)
-            if tensors and name not in recorded:  # a shared module: its first call counts
-                recorded[name] = tensors[0].dtype
-
-        return hook
+    def hook(module: nn.Module, _args: object, output: object) -> None:
+        tensors = _tensors(output)
+        if module in leaves and tensors:  # a shared module: its first call counts
+            recorded.setdefault(leaves[module], tensors[0].dtype)
 
     training = {module: module.training for module in model.modules()}
-    handles = [
-        module.register_forward_hook(recorder(name or type(model).__name__))
-        for name, module in leaves
-    ]
+    handle = nn.modules.module.register_module_forward_hook(hook)
     try:
         model.eval()
         with torch.no_grad(), torch.autocast(device_type=device_type, dtype=dtype):
             model(*args)
     finally:
-        for handle in handles:
-            handle.remove()
+        handle.remove()
         for module, was_training in training.items():
             module.training = was_training
     return recorded
@@ -173,28 +133,20 @@ def autocast_dtypes(
 def default_amp_dtype(device: torch.device | str) -> torch.dtype:
     """Return the reduced precision to autocast to on ``device``: bfloat16 where it is fast.
 
-    bfloat16 is preferred wherever the hardware runs it natively, because its float32
-    exponent range makes loss scaling unnecessary: fewer moving parts and no skipped
-    steps. That covers CPUs and CUDA GPUs of compute capability 8.0 or newer (A100,
-    RTX 30xx, H100 ...). Older GPUs (V100, T4, RTX 20xx) only emulate bfloat16, slowly,
-    but have fast float16 tensor cores, so there the answer is float16, to be used with
-    the :class:`torch.amp.GradScaler` that :func:`make_grad_scaler` returns.
+    bfloat16 has float32's exponent range and needs no loss scaling; CPUs and CUDA GPUs of
+    compute capability 8.0 or newer run it natively. Older GPUs (V100, T4) get float16, with the
+    scaler :func:`make_grad_scaler` returns.
 
     >>> default_amp_dtype("cpu")
     torch.bfloat16
     >>> default_amp_dtype("mps")
     Traceback (most recent call last):
         ...
-    ValueError: device type 'mps' is not supported here; ...
+    ValueError: device='mps' is not supported here; ...
     """
-    device = torch.device(device)
-    if device.type not in _DEVICE_TYPES:
-        raise ValueError(
-            f"device type {device.type!r} is not supported here; pass a 'cpu' or 'cuda' device."
-        )
-    if device.type == "cpu":
+    device = _checks.device("device", device)
+    if _check_device_type(device.type, "device") == "cpu":
         return torch.bfloat16
-    _check_cuda_usable(device.type)
     if torch.version.hip is None:
         # Capability, not torch.cuda.is_bf16_supported(): that also counts slow emulation.
         native_bf16 = torch.cuda.get_device_capability(device) >= (8, 0)
@@ -206,15 +158,9 @@ def default_amp_dtype(device: torch.device | str) -> torch.dtype:
 def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.amp.GradScaler:
     """Return a ``torch.amp.GradScaler`` that is enabled only for float16 on CUDA.
 
-    Loss scaling exists because float16's smallest value above zero is about 6e-8
-    (its normal range ends at about 6e-5): a gradient of about 3e-8 or less becomes zero
-    and that weight stops learning. The scaler multiplies the loss before ``backward()``,
-    unscales the gradients before the step, skips a step whose gradients hold ``inf`` or
-    ``nan`` and adapts the factor. bfloat16 has float32's exponent range (down to about
-    1e-38 before its few subnormals) and needs none of that, so for bfloat16, for float32
-    and on the CPU the scaler is returned disabled: its ``scale``, ``step`` and
-    ``update`` then reduce to a plain ``backward()`` and ``optimizer.step()``, and the same
-    training loop works for every choice. Pass it to :func:`pttour.train_step` or :func:`pttour.fit`.
+    In float16 a gradient below about 3e-8 becomes zero; the scaler multiplies the loss before
+    ``backward()`` and unscales before the step. For bfloat16, float32 and the CPU it comes back
+    disabled (a plain ``backward()`` and ``step()``), so one training loop fits every choice.
 
     >>> make_grad_scaler("cpu", torch.bfloat16).is_enabled()
     False
@@ -225,8 +171,7 @@ def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.am
         ...
     ValueError: dtype=torch.int8 is not a training precision; ...
     """
-    device = torch.device(device)
-    device_type = _check_device_type(device.type)
+    device_type = _check_device_type(_checks.device("device", device).type, "device")
     if dtype not in (torch.float32, *_REDUCED_DTYPES):
         raise ValueError(
             f"dtype={dtype} is not a training precision; pass torch.float16 or "
@@ -234,5 +179,4 @@ def make_grad_scaler(device: torch.device | str, dtype: torch.dtype) -> torch.am
         )
     if dtype != torch.float32:
         _check_reduced_dtype(device_type, dtype)
-    _check_cuda_usable(device_type)
     return torch.amp.GradScaler(device_type, enabled=dtype == torch.float16)

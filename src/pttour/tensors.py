@@ -8,25 +8,20 @@ from typing import Any
 import torch
 
 from pttour import _checks
+from pttour.devices import pick_device
 
 __all__ = ["TensorInfo", "describe", "make_tensor"]
 
-# Python and NumPy spellings people pass as dtype, and the torch dtype they mean.
-_DTYPE_HINTS: dict[str, str] = {
-    "float": "torch.float64",  # torch.tensor(..., dtype=float) would give float64
-    "int": "torch.int64",
-    "bool": "torch.bool",
-    "complex": "torch.complex128",
-}
+# Python types people pass as dtype, and the torch dtype they mean.
+_DTYPE_HINTS = {"float": "float64", "int": "int64", "bool": "bool", "complex": "complex128"}
 
 
 @dataclass(frozen=True)
 class TensorInfo:
     """The properties that describe a tensor, without its values.
 
-    Keeps ``shape`` (size along each dimension), ``ndim`` (number of dimensions)
-    and ``numel`` (number of elements, the product of the shape) side by side, so
-    the three cannot be confused; ``str()`` gives a one-line summary.
+    ``shape`` (size along each dimension), ``ndim`` (how many dimensions) and ``numel`` (how many
+    elements, the product of the shape) side by side, so the three cannot be confused.
 
     >>> print(describe(torch.zeros(2, 3)))
     shape (2, 3), ndim 2, numel 6, dtype torch.float32, device cpu, requires_grad False
@@ -55,19 +50,11 @@ def describe(tensor: torch.Tensor) -> TensorInfo:
     >>> describe(torch.tensor(3.5)).shape, describe(torch.tensor(3.5)).numel
     ((), 1)
     """
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(
-            f"describe() needs a torch.Tensor, got {type(tensor).__name__} {repr(tensor)[:40]}; "
-            f"convert it first, e.g. pttour.make_tensor(data)"
-        )
-    return TensorInfo(
-        shape=tuple(tensor.shape),
-        ndim=tensor.ndim,
-        numel=tensor.numel(),
-        dtype=tensor.dtype,
-        device=tensor.device,
-        requires_grad=tensor.requires_grad,
+    _checks.require_type(
+        "tensor", tensor, torch.Tensor, "a torch.Tensor", "convert it first, e.g. make_tensor(data)"
     )
+    t = tensor
+    return TensorInfo(tuple(t.shape), t.ndim, t.numel(), t.dtype, t.device, t.requires_grad)
 
 
 def make_tensor(
@@ -79,10 +66,10 @@ def make_tensor(
 ) -> torch.Tensor:
     """Create a tensor from Python data (or a NumPy array), with checks and clear errors.
 
-    A thin wrapper around the factory function ``torch.tensor`` (not the legacy ``torch.Tensor``
-    constructor, which rejects ``dtype=``). It turns three silent or cryptic cases into errors that
-    say what to do: a dtype that is not a ``torch.dtype``, data that is already a tensor
-    (``torch.tensor`` only warns and copies), and ``requires_grad=True`` on integer data.
+    ``torch.tensor`` (not the legacy ``torch.Tensor``, which rejects ``dtype=``), with errors that
+    say what to do where it is silent or cryptic: a dtype that is not a ``torch.dtype``, data that
+    is already a tensor (it only warns), ragged rows, a device this machine lacks, and
+    ``requires_grad=True`` on integers. Without ``dtype``, ints give int64, floats float32.
 
     >>> x = make_tensor([[1, 2]], dtype=torch.int32)
     >>> x
@@ -91,20 +78,6 @@ def make_tensor(
     (torch.Size([1, 2]), 2)
     >>> make_tensor([1.0, 2.0], requires_grad=True)
     tensor([1., 2.], requires_grad=True)
-
-    Parameters
-    ----------
-    data : list, tuple, scalar or array-like
-        Values to copy, nested one level per dimension. Without ``dtype``, Python
-        ints give ``torch.int64`` and floats the default float dtype (``torch.float32``).
-
-    Raises
-    ------
-    TypeError
-        If ``dtype`` is not a ``torch.dtype``, ``data`` is None or already a tensor, or
-        ``requires_grad`` is not a bool (the string ``"no"`` is truthy, so it is refused).
-    ValueError
-        If ``requires_grad=True`` and the dtype is neither floating point nor complex.
     """
     if dtype is not None and not isinstance(dtype, torch.dtype):
         raise TypeError(
@@ -113,8 +86,6 @@ def make_tensor(
         )
     if data is None:
         raise TypeError("data must be numbers or (nested) lists of them, got None.")
-    if device is not None:
-        _checks.require_type("device", device, (str, torch.device), "a str or torch.device")
     _checks.boolean("requires_grad", requires_grad)
     if isinstance(data, torch.Tensor):
         raise TypeError(
@@ -122,9 +93,18 @@ def make_tensor(
             "tensor.to(dtype=..., device=...), and for an independent copy use "
             "tensor.clone().detach()"
         )
+    # pick_device says why a device is not usable here (torch would only fail an assertion).
+    device = None if device is None else pick_device(device)
     # Create first, check after: without an explicit dtype, integer-ness is only known
     # once torch has inferred it from the data.
-    tensor = torch.tensor(data, dtype=dtype, device=device)
+    try:
+        tensor = torch.tensor(data, dtype=dtype, device=device)
+    except (TypeError, ValueError, RuntimeError) as err:  # text, ragged rows, overflow
+        raise ValueError(
+            f"data cannot be made into a tensor ({err}); pass numbers, or lists of equal length "
+            "nested one level per dimension (pad ragged rows, e.g. with "
+            "torch.nn.utils.rnn.pad_sequence)."
+        ) from err
     if requires_grad:
         if not (tensor.is_floating_point() or tensor.is_complex()):
             if dtype is None:
@@ -142,12 +122,9 @@ def make_tensor(
 
 def _suggest_dtype(value: object) -> str:
     """Name the torch dtype that a str, Python type or NumPy dtype most likely means."""
-    name = value if isinstance(value, str) else getattr(value, "name", None)
+    name = value if isinstance(value, str) else getattr(value, "name", None)  # NumPy's dtypes
     if not isinstance(name, str):
-        name = getattr(value, "__name__", "")
-    name = name.removeprefix("torch.")
-    if name in _DTYPE_HINTS:
-        return _DTYPE_HINTS[name]
-    if isinstance(getattr(torch, name, None), torch.dtype):
-        return f"torch.{name}"
-    return "torch.int32 or torch.float32"
+        name = getattr(value, "__name__", "")  # Python's types
+    name = _DTYPE_HINTS.get(name, name).removeprefix("torch.")
+    is_dtype = isinstance(getattr(torch, name, None), torch.dtype)
+    return f"torch.{name}" if is_dtype else "torch.int32 or torch.float32"

@@ -1,31 +1,14 @@
 """§4.2 Autograd and one correct optimisation step.
 
-A training step has four parts, in this order: clear the old gradients, run the model and the loss,
-call ``backward()`` to fill every parameter's ``.grad`` with the gradient of the loss with respect
-to that parameter, and call ``optimizer.step()`` to change the parameters. ``backward()`` never
-changes a parameter, and the gradients it computes are taken with respect to the parameters, not
-with respect to the model's output or its input data.
-
-:func:`train_step` packages one step (optionally in mixed precision) and
+A training step clears the old gradients, runs the model and the loss, calls ``backward()`` to fill
+each parameter's ``.grad`` with d(loss)/d(parameter) (it changes no parameter), and only then calls
+``optimizer.step()``. :func:`train_step` is one such step, optionally in mixed precision;
 :func:`fit` loops it over a :class:`torch.utils.data.DataLoader`.
-
->>> import torch
->>> from torch import nn
->>> from torch.utils.data import DataLoader, TensorDataset
->>> X = torch.rand(256, 2, generator=torch.Generator().manual_seed(0))
->>> y = X @ torch.tensor([[3.0], [1.0]]) + 4  # y = 3 * x1 + x2 + 4
->>> model = nn.Linear(2, 1)
->>> loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
->>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
->>> history = fit(model, loader, nn.MSELoss(), optimizer, epochs=30)
->>> history.final_loss < 1e-4
-True
->>> [round(w, 2) for w in model.weight.flatten().tolist()], round(model.bias.item(), 2)
-([3.0, 1.0], 4.0)
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,21 +18,14 @@ from torch import nn
 from pttour import _checks
 from pttour.precision import _check_reduced_dtype
 
-__all__ = [
-    "History",
-    "check_same_shape",
-    "fit",
-    "train_step",
-]
+__all__ = ["History", "check_same_shape", "fit", "train_step"]
 
 
 def check_same_shape(output: torch.Tensor, target: torch.Tensor) -> None:
     """Raise ``ValueError`` unless the model output and the target have the same shape.
 
-    Element-wise losses (``MSELoss``, ``L1Loss``, ``BCELoss`` ...) broadcast their two arguments.
-    When the target was built with the wrong shape the loss compares every output with every target
-    column, returns a plausible but wrong number, and PyTorch only warns. Call this before such a
-    loss to make the mistake an error.
+    Element-wise losses (``MSELoss``, ``L1Loss`` ...) broadcast their arguments: a target of the
+    wrong shape gives a plausible but wrong loss, and PyTorch only warns.
 
     >>> check_same_shape(torch.zeros(100, 1), torch.zeros(100, 1))
     >>> check_same_shape(torch.zeros(100, 1), torch.zeros(100, 2))
@@ -65,19 +41,13 @@ def check_same_shape(output: torch.Tensor, target: torch.Tensor) -> None:
     out_shape, tgt_shape = tuple(output.shape), tuple(target.shape)
     try:
         broadcast = tuple(torch.broadcast_shapes(output.shape, target.shape))
-        what = (
-            f"an element-wise loss such as MSELoss would broadcast them to {broadcast} "
-            "and compare the wrong elements"
-        )
+        what = f"an element-wise loss such as MSELoss would broadcast them to {broadcast} and "
+        what += "compare the wrong elements"
     except RuntimeError:
         what = "they cannot even be broadcast together"
-    if output.numel() == target.numel():
-        fix = f"Make them equal, e.g. target.view({', '.join(map(str, out_shape))})."
-    else:
-        fix = (
-            "Make them equal: build the target with the model's output shape "
-            f"{out_shape}, or change the model's output size."
-        )
+    fix = f"Make them equal, e.g. target.view({', '.join(map(str, out_shape))})."
+    if output.numel() != target.numel():
+        fix = f"Make them equal: build the target with the model's output shape {out_shape}."
     raise ValueError(f"output shape {out_shape} and target shape {tgt_shape} differ; {what}. {fix}")
 
 
@@ -102,58 +72,24 @@ def train_step(
 ) -> float:
     """Run one optimisation step and return the loss it started from.
 
-    The order matters: gradients are cleared first (PyTorch accumulates them),
-    ``backward()`` fills ``.grad`` of every parameter with d(loss)/d(parameter)
-    and changes no parameter, and only ``optimizer.step()`` moves the
-    parameters. With ``autocast_dtype`` the forward pass and the loss run under
-    :func:`torch.autocast` on the inputs' device type; with a
-    :class:`torch.amp.GradScaler` the loss is scaled before ``backward()`` so
-    float16 gradients do not underflow, and the scaler unscales them and skips
-    steps whose gradients overflowed.
-
-    Refused: an optimizer over another model's (or a copy's) parameters, which would
-    step nothing, and float16 autocast on the CPU (use bfloat16 there).
+    Gradients are cleared first (PyTorch accumulates them), then ``backward()`` and
+    ``optimizer.step()``. With ``autocast_dtype`` the forward pass runs under
+    :func:`torch.autocast`; a :class:`torch.amp.GradScaler` scales the loss so float16
+    gradients do not underflow. Refused, where plain PyTorch carries on: a target of another
+    shape (unless ``check_shapes=False``, e.g. for class indices), an optimizer over another
+    model's parameters, float16 autocast on the CPU, and a loss that is NaN or inf.
 
     >>> X = torch.rand(64, 2, generator=torch.Generator().manual_seed(0))
     >>> y = X @ torch.tensor([[3.0], [1.0]]) + 4
     >>> model = nn.Linear(2, 1)
-    >>> with torch.no_grad():
-    ...     _ = model.weight.zero_(), model.bias.zero_()
+    >>> _ = nn.init.zeros_(model.weight), nn.init.zeros_(model.bias)
     >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    >>> losses = [train_step(model, X, y, nn.MSELoss(), optimizer) for _ in range(3)]
-    >>> [round(loss, 2) for loss in losses]
+    >>> [round(train_step(model, X, y, nn.MSELoss(), optimizer), 2) for _ in range(3)]
     [35.47, 17.51, 8.67]
     >>> train_step(model, X, y.view(-1), nn.MSELoss(), optimizer)
     Traceback (most recent call last):
         ...
     ValueError: output shape (64, 1) and target shape (64,) differ; ...
-    >>> train_step(model, X, y, nn.MSELoss(), torch.optim.SGD(nn.Linear(2, 1).parameters()))
-    Traceback (most recent call last):
-        ...
-    ValueError: the optimizer updates none of the model's parameters ...
-
-    Parameters
-    ----------
-    inputs, targets : torch.Tensor
-        One batch, already on the model's device.
-    scaler : torch.amp.GradScaler, optional
-        Loss scaling for float16 mixed precision (not needed for bfloat16).
-    autocast_dtype : torch.dtype, optional
-        ``torch.bfloat16`` or ``torch.float16`` to run the forward pass in mixed precision.
-    check_shapes : bool, default True
-        Call :func:`check_same_shape` on the output and the targets. Turn it off
-        only for losses whose target legitimately has another shape, such as
-        ``CrossEntropyLoss`` with class indices.
-
-    Raises
-    ------
-    ValueError
-        If the output and target shapes differ (see :func:`check_same_shape`),
-        the loss is not a single value, ``autocast_dtype`` is not a reduced
-        float type (or is float16 on the CPU), or the optimizer updates none of the
-        model's parameters.
-    TypeError
-        If an argument has the wrong type; the message names it.
     """
     _checks.module("model", model)
     _checks.tensor("inputs", inputs)
@@ -172,9 +108,7 @@ def train_step(
     # set_to_none frees the old gradient tensors instead of writing zeros into them.
     optimizer.zero_grad(set_to_none=True)
     with torch.autocast(
-        device_type=inputs.device.type,
-        dtype=autocast_dtype,
-        enabled=autocast_dtype is not None,
+        device_type=inputs.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
     ):
         output = model(inputs)
         if check_shapes:
@@ -185,6 +119,13 @@ def train_step(
             f"loss_fn returned a tensor of shape {tuple(loss.shape)}, not a single value; "
             "use a reduction such as reduction='mean'."
         )
+    value = loss.item()
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"the loss is {value}, so backward() would make every gradient NaN and the step "
+            "would ruin the weights; nothing was changed. Check the batch for NaN and inf "
+            "(torch.isfinite(inputs).all()), or lower the learning rate if the loss was growing."
+        )
     if scaler is None:
         loss.backward()
         optimizer.step()
@@ -192,22 +133,17 @@ def train_step(
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
-    return loss.item()
+    return value
 
 
 @dataclass
 class History:
     """The mean training loss of each epoch, as returned by :func:`fit`.
 
-    Each epoch's value is the mean of the batch losses weighted by batch size,
-    so a short last batch counts for what it holds and the value equals the
-    loss over the whole epoch's data (for losses with ``reduction='mean'``).
+    Batch losses are weighted by batch size, so a short last batch counts for what it holds.
 
-    >>> history = History([4.0, 1.0, 0.25])
-    >>> history.final_loss
+    >>> History([4.0, 1.0, 0.25]).final_loss
     0.25
-    >>> len(history.epoch_losses)
-    3
     """
 
     epoch_losses: list[float]
@@ -225,7 +161,7 @@ def _resolve_device(model: nn.Module, device: object) -> torch.device:
     model_device = next((t.device for t in (*model.parameters(), *model.buffers())), None)
     if device is None:
         return model_device or torch.device("cpu")
-    device = torch.device(_checks.require_type("device", device, (str, torch.device), "a device"))
+    device = _checks.device("device", device)
     if model_device is not None and (
         model_device.type != device.type or device.index not in (None, model_device.index)
     ):
@@ -250,9 +186,9 @@ def fit(
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``loader`` and return the loss history.
 
-    Each batch ``(inputs, targets)`` is moved to the device the model lives on
-    and passed to :func:`train_step`, so gradients are cleared on every step
-    and shape mistakes stop the run. The model is put in training mode first.
+    Each ``(inputs, targets)`` batch goes to the model's device and through :func:`train_step`
+    (``scaler``, ``autocast_dtype`` and ``check_shapes`` are passed on). The model is put in
+    training mode first.
 
     >>> from torch.utils.data import DataLoader, TensorDataset
     >>> X = torch.rand(100, 1, generator=torch.Generator().manual_seed(0))
@@ -264,27 +200,7 @@ def fit(
     >>> len(history.epoch_losses), history.final_loss < 1e-4
     (40, True)
 
-    Parameters
-    ----------
-    loader : iterable of (inputs, targets)
-        Typically a :class:`torch.utils.data.DataLoader`; iterated once per epoch.
-    epochs : int
-        Number of passes over ``loader``; at least 1.
-    device : torch.device or str, optional
-        Where batches go; defaults to the device of the model's parameters and
-        must agree with it when given.
-    scaler, autocast_dtype, check_shapes
-        Passed to :func:`train_step`.
-
-    Raises
-    ------
-    ValueError
-        If ``epochs`` < 1, ``device`` differs from the model's device, the loader
-        yields no batch or a batch that is not an (inputs, targets) pair, or a
-        step fails as described in :func:`train_step`.
-    TypeError
-        If an argument has the wrong type (the message names it), or the loader yields
-        something other than (inputs, targets) pairs of tensors, such as dicts.
+    A loss that is NaN or inf raises ``FloatingPointError`` naming the epoch and the batch.
     """
     _checks.module("model", model)
     _checks.require_type("loader", loader, Iterable, "an iterable of batches, e.g. a DataLoader")
@@ -295,9 +211,10 @@ def fit(
     _check_amp(target_device.type, scaler, autocast_dtype)
     model.train()
     history = History(epoch_losses=[])
+    options = {"scaler": scaler, "autocast_dtype": autocast_dtype, "check_shapes": check_shapes}
     for epoch in range(epochs):
         total, count = 0.0, 0
-        for batch in loader:
+        for number, batch in enumerate(loader, start=1):
             if not isinstance(batch, (tuple, list)):
                 kind = type(batch).__name__
                 if isinstance(batch, Mapping):
@@ -315,16 +232,13 @@ def fit(
                 _checks.tensor(f"batch[{i}]", t).to(target_device, non_blocking=True)
                 for i, t in enumerate(batch)
             )
-            loss = train_step(
-                model,
-                inputs,
-                targets,
-                loss_fn,
-                optimizer,
-                scaler=scaler,
-                autocast_dtype=autocast_dtype,
-                check_shapes=check_shapes,
-            )
+            try:
+                loss = train_step(model, inputs, targets, loss_fn, optimizer, **options)
+            except FloatingPointError as err:
+                raise FloatingPointError(
+                    f"fit stopped in epoch {epoch + 1} of {epochs}, at batch {number} (both "
+                    f"counted from 1): {err}"
+                ) from None
             # Weight by batch size so a short last batch does not count as a full one.
             total += loss * len(inputs)
             count += len(inputs)
