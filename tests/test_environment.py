@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import json
 import platform
 import sys
@@ -46,6 +47,16 @@ def test_minimum_versions_are_the_lower_bounds_in_pyproject() -> None:
     project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
     assert project["requires-python"] == ">={}.{}".format(*MIN_PYTHON)
     assert "torch>={}.{}".format(*MIN_TORCH) in project["dependencies"]
+
+
+def test_minimum_versions_without_installed_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Run from a checkout with PYTHONPATH=src (a bare GPU machine): pyproject.toml answers.
+    def not_installed(name: str) -> None:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    installed = environment._requirements()
+    monkeypatch.setattr(importlib.metadata, "metadata", not_installed)
+    assert environment._requirements() == installed
 
 
 @pytest.mark.parametrize("requirement", ["torch", "torch<3", None])

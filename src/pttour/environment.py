@@ -3,11 +3,12 @@
 Setting up PyTorch goes wrong quietly: a Python too old for current wheels, a CPU-only torch on
 a machine with a GPU, a GPU torch cannot see. :func:`collect_environment` gathers the facts into
 an :class:`EnvironmentReport` (``python -m pttour env`` prints it). The oldest Python and torch
-supported are the lower bounds in pttour's installed metadata.
+supported are the lower bounds in pttour's metadata (pyproject.toml).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.metadata
 import os
@@ -44,14 +45,25 @@ def _lower_bound(requirement: str | None) -> tuple[int, int]:
     return int(bound[1]), int(bound[2])
 
 
-_METADATA = importlib.metadata.metadata("pttour")
+def _requirements() -> tuple[str | None, list[str]]:
+    """pttour's Requires-Python and Requires-Dist; pyproject.toml's in a bare checkout."""
+    try:
+        metadata = importlib.metadata.metadata("pttour")
+        return metadata["Requires-Python"], metadata.get_all("Requires-Dist") or []
+    except importlib.metadata.PackageNotFoundError:
+        import tomllib  # Python >= 3.11; an installed pttour on 3.10 has its metadata
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        return project["requires-python"], project["dependencies"]
+
+
+_REQUIRES_PYTHON, _REQUIRES = _requirements()
 #: Oldest Python pttour supports (the oldest that current torch wheels are built for).
-MIN_PYTHON: tuple[int, int] = _lower_bound(_METADATA["Requires-Python"])
+MIN_PYTHON: tuple[int, int] = _lower_bound(_REQUIRES_PYTHON)
 #: Oldest torch pttour supports: the first release whose ``torch.load`` defaults to
 #: ``weights_only=True``, which the checkpoint module relies on.
-MIN_TORCH: tuple[int, int] = _lower_bound(
-    next((r for r in _METADATA.get_all("Requires-Dist") or [] if re.match(r"torch\b", r)), None)
-)
+MIN_TORCH: tuple[int, int] = _lower_bound(next((r for r in _REQUIRES if r[:5] == "torch"), None))
 
 # "2.13.0+cpu", "2.6.0.dev20250101", "3.13.0rc1": a release, a nightly or a candidate of
 # major.minor all count as major.minor; ".dev0" is the lowest version of a release.
@@ -60,9 +72,7 @@ _MAJOR_MINOR = re.compile(r"\d+\.\d+")
 
 @dataclass(frozen=True)
 class DeviceInfo:
-    """One device that torch can compute on.
-
-    The CPU is always there; CUDA GPUs and MPS only when torch can use them.
+    """One device that torch can compute on: the CPU always, CUDA GPUs and MPS when usable.
 
     >>> collect_environment().devices[0].kind
     'cpu'
@@ -107,8 +117,8 @@ class EnvironmentReport:
         """Return the report as plain JSON-serialisable data."""
         return dataclasses.asdict(self) | {
             "devices": [dataclasses.asdict(device) for device in self.devices],
-            "min_python": _format_version(self.min_python),
-            "min_torch": _format_version(self.min_torch),
+            "min_python": "{}.{}".format(*self.min_python),
+            "min_torch": "{}.{}".format(*self.min_torch),
             "supported": self.supported,
             "problems": list(self.problems),
         }
@@ -116,8 +126,8 @@ class EnvironmentReport:
     def to_text(self) -> str:
         """Return an aligned report for a person (``pttour env`` prints it); problems come last."""
         rows = [
-            ("Python", f"{self.python_version} (needs >= {_format_version(self.min_python)})"),
-            ("torch", f"{self.torch_version} (needs >= {_format_version(self.min_torch)})"),
+            ("Python", f"{self.python_version} (needs >= {'{}.{}'.format(*self.min_python)})"),
+            ("torch", f"{self.torch_version} (needs >= {'{}.{}'.format(*self.min_torch)})"),
             ("build", self.build),
             ("CUDA", self.cuda_version or "none"),
             ("cuDNN", "none" if self.cudnn_version is None else str(self.cudnn_version)),
@@ -140,11 +150,8 @@ class EnvironmentReport:
 
 
 def _version_problems(python_version: str, torch_version: str) -> list[str]:
-    """List what is too old among a Python version and a torch version.
-
-    A function of two strings, so old setups can be tested without installing them;
-    ``"2.6.0a0+git123"`` counts as torch 2.6.
-    """
+    """What is too old among two version strings (``"2.6.0a0+git123"`` counts as 2.6), so
+    that old setups are tested without installing them."""
     problems = []
     for what, version, minimum in (("Python", python_version, MIN_PYTHON),
                                    ("torch", torch_version, MIN_TORCH)):  # fmt: skip
@@ -153,9 +160,9 @@ def _version_problems(python_version: str, torch_version: str) -> list[str]:
                 f"cannot read a {what} version from {version!r}; expected 'major.minor...', "
                 "e.g. '2.6.0'"
             )
-        if TorchVersion(version) >= f"{minimum[0]}.{minimum[1]}.dev0":
+        floor = "{}.{}".format(*minimum)
+        if TorchVersion(version) >= f"{floor}.dev0":
             continue
-        floor = f"{minimum[0]}.{minimum[1]}"
         problems.append(
             f"Python {version} is older than the {floor} pttour supports; create a virtual "
             f"environment with Python {floor} or newer (e.g. python3.12 -m venv .venv) and "
@@ -226,25 +233,17 @@ def require_supported(report: EnvironmentReport | None = None) -> EnvironmentRep
     return report
 
 
-def _format_version(version: tuple[int, ...]) -> str:
-    return ".".join(map(str, version))
-
-
 def _cpu_name() -> str:
     """The CPU model name; platform.processor() is often empty on Linux, hence /proc."""
-    try:
-        with Path("/proc/cpuinfo").open(encoding="utf-8", errors="replace") as cpuinfo:
-            for line in cpuinfo:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and value.strip():
-                    return value.strip()
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        if found := re.search(r"^model name\s*:\s*(\S.*)$", cpuinfo, re.MULTILINE):
+            return found[1].strip()
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def _system_memory_bytes() -> int | None:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None  # not a POSIX system (Windows), or the value is not exposed
+    except (AttributeError, ValueError, OSError):  # not POSIX (Windows), or not exposed
+        return None
