@@ -18,6 +18,12 @@ sys.path.insert(0, str(DOCS / "_ext"))
 
 from pttour_install import install_cell, project_url
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the docs group installs tomli
+    import tomli as tomllib
+
+
 import pttour  # after the path set-up on purpose: fail early if pttour is not installed
 
 # To link the names of a code block, Sphinx-Gallery reads each ``name.attribute`` in the page's
@@ -35,6 +41,13 @@ language = "en"
 # holds the language chooser, en/, zh_CN/ and dist/ (the wheel).
 _metadata = importlib.metadata.metadata("pttour")
 pttour_site_url = project_url(_metadata, "Documentation")
+# The links at the top of each tutorial: its source and a new issue on GitHub, and "Run in
+# Google Colab", which opens the page's notebook from the branch that the pages workflow
+# publishes the built site to (docs/_data/published_branch.toml, which that workflow reads too).
+pttour_repository_url = project_url(_metadata, "Source")
+pttour_issues_url = project_url(_metadata, "Issues")
+with (DOCS / "_data" / "published_branch.toml").open("rb") as _file:
+    pttour_published_branch = tomllib.load(_file)["branch"]
 _torch_minimum = "{}.{}".format(*pttour.MIN_TORCH)  # the lower bound of torch in the metadata
 del _metadata
 
@@ -57,6 +70,7 @@ extensions = [
     "pttour_gallery",  # card thumbnails and hover texts, run times, the sources of generated pages
     "pttour_lessons",  # ``solution`` (collapsed) and ``figure-caption`` (caption and alt text)
     "pttour_comments",  # the comments in the tutorials' code are catalog messages too
+    "pttour_actions",  # a tutorial's downloads, Colab, source and issue links at its top
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

@@ -49,6 +49,14 @@ SITE_TEXT: dict[str, dict[str, str]] = {
         # {seconds}: Sphinx-Gallery's measurement, shown on the page only (never in a catalog)
         "run_time": "The code on this page ran in {seconds} s when the site was built.",
         "og_locale": "en_US",
+        # the links at the top of a tutorial (docs/_ext/pttour_actions.py)
+        "action_py": "Download Python source code (.py)",
+        "action_ipynb": "Download Jupyter notebook (.ipynb)",
+        "action_colab": "Run in Google Colab",
+        "action_source": "View source on GitHub",
+        "action_report": "Report a problem with this page",
+        "report_title": "Problem on the page “{title}”",
+        "report_body": "Page: {address}\n\nWhat is wrong, and where on the page:\n",
     },
     "zh_CN": {
         "title": "pttour — 正确地使用 PyTorch",
@@ -62,6 +70,13 @@ SITE_TEXT: dict[str, dict[str, str]] = {
         "search_bar_text": "搜索文档…",
         "run_time": "构建网站时，本页代码运行用时 {seconds} 秒。",
         "og_locale": "zh_CN",
+        "action_py": "下载 Python 源代码（.py）",
+        "action_ipynb": "下载 Jupyter notebook（.ipynb）",
+        "action_colab": "在 Google Colab 中运行",
+        "action_source": "在 GitHub 上查看源代码",
+        "action_report": "报告本页的问题",
+        "report_title": "页面问题：“{title}”",
+        "report_body": "页面：{address}\n\n哪里有问题，在页面的什么位置：\n",
     },
 }
 
