@@ -3,6 +3,7 @@
 - The links at the top of every tutorial, in the page's language: its ``.py`` and ``.ipynb``,
   "Run in Google Colab" (a notebook of this build, at its path on the branch the pages workflow
   publishes), its source on GitHub and a new issue that names the page.
+- Run times never read "0.0 s".
 
 The tests of the built site skip, saying so, when there is no built site (``nox -s docs``).
 """
@@ -195,3 +196,25 @@ def test_no_tutorial_keeps_the_go_to_the_end_note(lang: str) -> None:
     # The downloads are at the top now; the note would only send the reader away from them.
     noted = [n for n in TUTORIALS if "sphx-glr-download-link-note" in _tutorial(lang, n)[1]]
     assert not noted
+
+
+# -- run times -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(0.0, "< 0.1"), (0.049, "< 0.1"), (0.06, "0.1"), (12.4, "12")]
+)
+def test_run_time_is_never_zero(ext, seconds: float, shown: str) -> None:
+    assert ext["gallery"].format_seconds(seconds) == shown
+
+
+@needs_site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_page_says_it_ran_in_zero_seconds(lang: str) -> None:
+    shown = {
+        name: re.search(r'<p class="pttour-run-time">([^<]*)</p>', _tutorial(lang, name)[1])
+        for name in TUTORIALS
+    }
+    assert all(shown.values()), [name for name, found in shown.items() if not found]
+    zero = {name: found[1] for name, found in shown.items() if re.search(r"\b0\.0 ", found[1])}
+    assert not zero
