@@ -23,7 +23,6 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the docs group installs tomli
     import tomli as tomllib
 
-
 import pttour  # after the path set-up on purpose: fail early if pttour is not installed
 
 # To link the names of a code block, Sphinx-Gallery reads each ``name.attribute`` in the page's
@@ -60,7 +59,6 @@ extensions = [
     "sphinx_last_updated_by_git",  # "Last updated" of each page from its sources' git history
     "sphinx_sitemap",  # sitemap.xml of each language, with the other language as alternate
     "sphinxext.opengraph",  # Open Graph tags: title, description, first figure
-    "notfound.extension",  # 404.html with absolute links, from docs/404.md
     # local extensions, in docs/_ext
     "pttour_site",  # per-language title/footer/search, language switcher, localised gallery bits
     "pttour_errata",  # docs/errata.rst from docs/_data/errata.toml
@@ -136,6 +134,7 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_static_path = ["_static"]
 html_css_files = ["pttour.css"]
+html_favicon = "_static/pttour-favicon.svg"  # also linked by the pages in docs/site_root
 html_copy_source = False
 html_show_sourcelink = False
 # The date of the newest commit that changed a page's sources (sphinx-last-updated-by-git):
@@ -176,15 +175,14 @@ copybutton_selector = "div:not(.sphx-glr-script-out) > div.highlight > pre"
 # Splits a Chinese query as jieba split the index, and ranks tutorials above API objects.
 html_search_scorer = str(DOCS / "_ext" / "pttour_search.js")
 
-# -- Sitemap, Open Graph, 404 ------------------------------------------------------------------------
-# All three need the site's address, html_baseurl (the folder that holds en/ and zh_CN/);
+# -- Sitemap, Open Graph -----------------------------------------------------------------------------
+# Both need the site's address, html_baseurl (the folder that holds en/ and zh_CN/);
 # pttour_site derives each language's address from it and leaves them out when it is unset.
 html_baseurl = pttour_site_url  # from [project.urls] Documentation in pyproject.toml
 sitemap_url_scheme = "{lang}{link}"  # en/index.html, zh_CN/index.html: no version folder
 sitemap_locales = ["en", "zh_CN"]
 ogp_social_cards = {"enable": False}  # no matplotlib card per page: the first figure instead
 ogp_use_first_image = True
-notfound_pagename = "404"
 
 # -- i18n -----------------------------------------------------------------------------------------
 locale_dirs = ["locale/"]

@@ -4,6 +4,9 @@
   "Run in Google Colab" (a notebook of this build, at its path on the branch the pages workflow
   publishes), its source on GitHub and a new issue that names the page.
 - Run times never read "0.0 s".
+- The site root's 404 page (GitHub Pages shows it for any missing address) holds its own style
+  and icon; each language's 404 page resolves its links from the address it is shown at.
+- The favicon on every page.
 
 The tests of the built site skip, saying so, when there is no built site (``nox -s docs``).
 """
@@ -28,6 +31,7 @@ SITE = DOCS / "_build" / "html"
 LANGUAGES = ("en", "zh_CN")
 TUTORIALS = tuple(sorted(path.stem for path in (DOCS / "tutorials").glob("plot_*.py")))
 WORKFLOW = ROOT / ".github" / "workflows" / "pages.yml"
+FAVICON = DOCS / "_static" / "pttour-favicon.svg"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 needs_site = pytest.mark.skipif(
@@ -218,3 +222,66 @@ def test_no_page_says_it_ran_in_zero_seconds(lang: str) -> None:
     assert all(shown.values()), [name for name, found in shown.items() if not found]
     zero = {name: found[1] for name, found in shown.items() if re.search(r"\b0\.0 ", found[1])}
     assert not zero
+
+
+# -- 404 pages and the favicon -------------------------------------------------------------------
+
+
+def _favicon_links(text: str) -> list[str]:
+    return [
+        html.unescape(href) for href in re.findall(r'<link rel="icon"[^>]* href="([^"]+)"', text)
+    ]
+
+
+@needs_site
+def test_root_404_holds_its_style_and_icon_and_no_site_path() -> None:
+    page = SITE / "404.html"
+    assert page.is_file(), "no 404.html at the site root: GitHub Pages would show its own"
+    text = page.read_text(encoding="utf-8")
+    assert "<style>" in text, "the page holds no style of its own"
+    assert 'rel="stylesheet"' not in text, "styles from another address"
+    assert "/pttour/" not in text, "the site's folder is hard-coded"
+    (icon,) = _favicon_links(text)
+    assert icon.startswith("data:image/svg+xml,")
+    assert unquote(icon.split(",", 1)[1]) == FAVICON.read_text(encoding="utf-8").strip()
+    for lang in LANGUAGES:
+        assert f'data-site="{lang}/index.html"' in text, f"no link to the {lang} site"
+
+
+@needs_site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_language_404_sets_its_base_before_loading_anything(lang: str) -> None:
+    text = (SITE / lang / "404.html").read_text(encoding="utf-8")
+    head = text[: text.index("</head>")]
+    base = head.find('document.createElement("base")')
+    assert base > -1, "no <base> for the address the page is shown at"
+    first_load = min(head.find(tag) for tag in ('<link rel="stylesheet"', "<script src="))
+    assert base < first_load, "the <base> comes after what it should resolve"
+    assert f"\\/{lang}\\/" in head, "the language folder is not looked for in the address"
+    links = re.findall(r'<a [^>]*href="([^"#][^"]*)"', text)
+    absolute = [url for url in links if url.startswith("/")]
+    assert not absolute, f"links that hold the site's path: {absolute[:5]}"
+
+
+def _pages(lang: str) -> list[Path]:
+    folder = SITE / lang
+    return sorted(
+        p for p in folder.rglob("*.html") if not p.relative_to(folder).parts[0].startswith("_")
+    )
+
+
+@needs_site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_page_links_the_favicon(lang: str) -> None:
+    wanted = FAVICON.read_bytes()
+    missing = []
+    for page in _pages(lang):
+        if page.name == "404.html":
+            continue  # resolved from the address it is shown at: the browser test
+        icons = _favicon_links(page.read_text(encoding="utf-8"))
+        if len(icons) != 1 or (page.parent / urlsplit(icons[0]).path).read_bytes() != wanted:
+            missing.append(page.relative_to(SITE).as_posix())
+    assert not missing, missing
+    chooser = SITE / "index.html"
+    (icon,) = _favicon_links(chooser.read_text(encoding="utf-8"))
+    assert (SITE / icon).read_bytes() == wanted
