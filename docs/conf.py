@@ -134,6 +134,7 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_static_path = ["_static"]
 html_css_files = ["pttour.css"]
+html_js_files = [("pttour.js", {"defer": "defer"})]  # the switcher keeps the section and query
 html_favicon = "_static/pttour-favicon.svg"  # also linked by the pages in docs/site_root
 html_copy_source = False
 html_show_sourcelink = False

@@ -3,9 +3,9 @@
 - ``config-inited``: title, logo text, footer, search language and the site's public address
   (Open Graph, sitemap, from ``html_baseurl``) follow ``language``, so one ``conf.py``
   serves both builds (``-D language=zh_CN`` switches everything).
-- ``html-page-context``: the navbar link to the same page in the other language, and the
-  canonical address with the language folder in it. The 404 page loads its styles and links
-  from wherever it is shown.
+- ``html-page-context``: the navbar link to the same page in the other language (the reader's
+  section and search query go along: ``_static/pttour.js``), and the canonical address with the
+  language folder in it. The 404 page loads its styles and links from wherever it is shown.
 - ``build-finished``: the site root's pages (``docs/site_root``: language chooser, 404 page)
   beside the language folders.
 - thumbnails: Sphinx-Gallery writes each thumbnail's title and tooltip as raw HTML, which gettext
