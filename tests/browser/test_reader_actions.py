@@ -233,7 +233,9 @@ def breadcrumbs(page: Page, href: str) -> str:
 
 
 def boilerplate_in_snippets(page: Page, lang: str, query: str) -> list[str]:
-    """The snippets among the first five results that quote chrome or not the query."""
+    """The snippets among the first five results that quote chrome, or that quote no sentence
+    with the query in it when the result's title does not hold it either (a section found by
+    its title shows its first sentence)."""
     page.goto(f"{lang}/search.html?q={quote(query)}")
     results = search_results(page)
     assert len(results) == 5, f"{lang} {query!r}: {len(results)} results"
@@ -246,7 +248,8 @@ def boilerplate_in_snippets(page: Page, lang: str, query: str) -> list[str]:
         crumbs = breadcrumbs(page, result["href"])
         if crumbs and crumbs in snippet:
             quoted.append(crumbs)
-        if quoted or query.lower() not in snippet.lower():
+        shown = f"{result['title']} {snippet}".lower()
+        if quoted or query.lower() not in shown:
             problems.append(f"{result['title']}: {snippet!r} (quotes {quoted})")
     return problems
 
