@@ -18,6 +18,11 @@ sys.path.insert(0, str(DOCS / "_ext"))
 
 from pttour_install import install_cell, project_url
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the docs group installs tomli
+    import tomli as tomllib
+
 import pttour  # after the path set-up on purpose: fail early if pttour is not installed
 
 # To link the names of a code block, Sphinx-Gallery reads each ``name.attribute`` in the page's
@@ -35,6 +40,13 @@ language = "en"
 # holds the language chooser, en/, zh_CN/ and dist/ (the wheel).
 _metadata = importlib.metadata.metadata("pttour")
 pttour_site_url = project_url(_metadata, "Documentation")
+# The links at the top of each tutorial: its source and a new issue on GitHub, and "Run in
+# Google Colab", which opens the page's notebook from the branch that the pages workflow
+# publishes the built site to (docs/_data/published_branch.toml, which that workflow reads too).
+pttour_repository_url = project_url(_metadata, "Source")
+pttour_issues_url = project_url(_metadata, "Issues")
+with (DOCS / "_data" / "published_branch.toml").open("rb") as _file:
+    pttour_published_branch = tomllib.load(_file)["branch"]
 _torch_minimum = "{}.{}".format(*pttour.MIN_TORCH)  # the lower bound of torch in the metadata
 del _metadata
 
@@ -47,7 +59,6 @@ extensions = [
     "sphinx_last_updated_by_git",  # "Last updated" of each page from its sources' git history
     "sphinx_sitemap",  # sitemap.xml of each language, with the other language as alternate
     "sphinxext.opengraph",  # Open Graph tags: title, description, first figure
-    "notfound.extension",  # 404.html with absolute links, from docs/404.md
     # local extensions, in docs/_ext
     "pttour_site",  # per-language title/footer/search, language switcher, localised gallery bits
     "pttour_errata",  # docs/errata.rst from docs/_data/errata.toml
@@ -57,6 +68,7 @@ extensions = [
     "pttour_gallery",  # card thumbnails and hover texts, run times, the sources of generated pages
     "pttour_lessons",  # ``solution`` (collapsed) and ``figure-caption`` (caption and alt text)
     "pttour_comments",  # the comments in the tutorials' code are catalog messages too
+    "pttour_actions",  # a tutorial's downloads, Colab, source and issue links at its top
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -122,6 +134,8 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_static_path = ["_static"]
 html_css_files = ["pttour.css"]
+html_js_files = [("pttour.js", {"defer": "defer"})]  # the switcher keeps the section and query
+html_favicon = "_static/pttour-favicon.svg"  # also linked by the pages in docs/site_root
 html_copy_source = False
 html_show_sourcelink = False
 # The date of the newest commit that changed a page's sources (sphinx-last-updated-by-git):
@@ -162,15 +176,14 @@ copybutton_selector = "div:not(.sphx-glr-script-out) > div.highlight > pre"
 # Splits a Chinese query as jieba split the index, and ranks tutorials above API objects.
 html_search_scorer = str(DOCS / "_ext" / "pttour_search.js")
 
-# -- Sitemap, Open Graph, 404 ------------------------------------------------------------------------
-# All three need the site's address, html_baseurl (the folder that holds en/ and zh_CN/);
+# -- Sitemap, Open Graph -----------------------------------------------------------------------------
+# Both need the site's address, html_baseurl (the folder that holds en/ and zh_CN/);
 # pttour_site derives each language's address from it and leaves them out when it is unset.
 html_baseurl = pttour_site_url  # from [project.urls] Documentation in pyproject.toml
 sitemap_url_scheme = "{lang}{link}"  # en/index.html, zh_CN/index.html: no version folder
 sitemap_locales = ["en", "zh_CN"]
 ogp_social_cards = {"enable": False}  # no matplotlib card per page: the first figure instead
 ogp_use_first_image = True
-notfound_pagename = "404"
 
 # -- i18n -----------------------------------------------------------------------------------------
 locale_dirs = ["locale/"]

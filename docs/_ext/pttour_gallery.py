@@ -128,11 +128,14 @@ def make_code_thumbnails(app: Sphinx) -> None:
 
 
 def format_seconds(seconds: float) -> str:
-    """Seconds as a reader wants them: 0.4, 2.7, 13, 95.
+    """Seconds as a reader wants them: 0.4, 2.7, 13, 95; never "0.0", which reads as "did
+    not run".
 
-    >>> format_seconds(0.43), format_seconds(2.71), format_seconds(13.2)
-    ('0.4', '2.7', '13')
+    >>> format_seconds(0.02), format_seconds(0.43), format_seconds(2.71), format_seconds(13.2)
+    ('< 0.1', '0.4', '2.7', '13')
     """
+    if seconds < 0.05:
+        return "< 0.1"
     return f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"
 
 

@@ -11,6 +11,11 @@
  * 2. Scorer.score: a tutorial page ranks above an API object or another page for the same
  *    words, and a page whose title holds the query's words ranks above one that only
  *    mentions them.
+ * 3. Search.makeSearchSummary: the snippet under a result is the sentence of the page that
+ *    holds most of the query's words, from its prose first (paragraphs, list items, captions),
+ *    then from anything else in it (headings, code). Never from the page's chrome, which
+ *    Sphinx's own snippet often quotes because it comes first: breadcrumbs, the links at the
+ *    top of a tutorial, downloads, "On this page", the footers.
  */
 "use strict";
 
@@ -39,6 +44,78 @@ var PttourSearch = {
       }
     }
     return PttourSearch.words;
+  },
+
+  chrome: [
+    "script",
+    "style",
+    ".headerlink",
+    ".bd-header-article",
+    ".bd-sidebar-secondary",
+    ".pttour-actions",
+    ".sphx-glr-download-link-note",
+    ".sphx-glr-footer",
+    ".bd-footer-article",
+    ".prev-next-footer",
+    ".bd-footer-content",
+  ].join(", "),
+  prose: "p, li, dt, dd, figcaption, caption, td, th",
+  snippetLength: 240,
+  sentenceEnd: /(?<=[.!?])\s+|(?<=[。！？])/u,
+
+  // The sentence of `scope` that holds most of `words` (lower case): from its prose, else from
+  // its code (line by line) and headings but the first (the result's title shows it); with none
+  // of the words in it, the first sentence of its prose.
+  bestSentence: (scope, words) => {
+    const sentences = (elements) =>
+      elements.flatMap((element) =>
+        element.tagName === "PRE"
+          ? element.textContent.split("\n")
+          : element.textContent.replace(/\s+/g, " ").split(PttourSearch.sentenceEnd),
+      );
+    const prose = sentences([...scope.querySelectorAll(PttourSearch.prose)]);
+    const headings = [...scope.querySelectorAll("pre, h1, h2, h3, h4, h5, h6")];
+    const title = headings.find((element) => element.tagName !== "PRE");
+    const rest = sentences(headings.filter((element) => element !== title));
+    for (const candidates of [prose, rest]) {
+      let [best, bestCount] = ["", 0];
+      for (const sentence of candidates) {
+        const lower = sentence.toLowerCase();
+        const count = words.filter((word) => lower.includes(word)).length;
+        if (count > bestCount) [best, bestCount] = [sentence, count];
+      }
+      if (best) return best.trim();
+    }
+    return (prose.find((sentence) => sentence.trim()) || "").trim();
+  },
+
+  // The snippet of one result: its best sentence, cut around the first word when it is long.
+  summary: (htmlText, keywords, anchor) => {
+    const page = new DOMParser().parseFromString(htmlText, "text/html");
+    page.querySelectorAll(PttourSearch.chrome).forEach((element) => element.remove());
+    const main = page.querySelector('[role="main"]');
+    let scope = main;
+    try {
+      scope = (anchor && main?.querySelector(anchor)) || main;
+    } catch (error) {} // an anchor that is no CSS selector: the whole page
+    // the stemmed words Sphinx searched for, and the words as typed ("saving" stems to "save")
+    const words = [...new Set([...keywords, ...PttourSearch.lastQueryWords])]
+      .map((word) => word.toLowerCase())
+      .filter((word) => word);
+    let text = scope ? PttourSearch.bestSentence(scope, words) : "";
+    const length = PttourSearch.snippetLength;
+    if (text.length > length) {
+      const lower = text.toLowerCase();
+      const found = words.map((word) => lower.indexOf(word)).filter((i) => i > -1);
+      const first = found.length ? Math.min(...found) : 0;
+      const start = Math.max(0, Math.min(first - length / 3, text.length - length));
+      const tail = start + length < text.length ? "…" : "";
+      text = (start > 0 ? "…" : "") + text.substr(start, length).trim() + tail;
+    }
+    const summary = document.createElement("p");
+    summary.classList.add("context");
+    summary.textContent = text;
+    return summary;
   },
 
   // Forward maximum matching of one run of Chinese characters.
@@ -89,6 +166,9 @@ var splitQuery = (query) => {
   PttourSearch.lastQueryWords = terms.map((term) => term.toLowerCase());
   return terms;
 };
+
+// searchtools.js, loaded before this file, calls it for each result it lists.
+if (typeof Search !== "undefined") Search.makeSearchSummary = PttourSearch.summary;
 
 var Scorer = {
   score: (result) => {

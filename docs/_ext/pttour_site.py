@@ -1,10 +1,13 @@
 """What differs between the English and the Chinese site, and the gallery settings they share.
 
 - ``config-inited``: title, logo text, footer, search language and the site's public address
-  (Open Graph, sitemap, 404 page, from ``html_baseurl``) follow ``language``, so one ``conf.py``
+  (Open Graph, sitemap, from ``html_baseurl``) follow ``language``, so one ``conf.py``
   serves both builds (``-D language=zh_CN`` switches everything).
-- ``html-page-context``: the navbar link to the same page in the other language, and the
-  canonical address with the language folder in it.
+- ``html-page-context``: the navbar link to the same page in the other language (the reader's
+  section and search query go along: ``_static/pttour.js``), and the canonical address with the
+  language folder in it. The 404 page loads its styles and links from wherever it is shown.
+- ``build-finished``: the site root's pages (``docs/site_root``: language chooser, 404 page)
+  beside the language folders.
 - thumbnails: Sphinx-Gallery writes each thumbnail's title and tooltip as raw HTML, which gettext
   never sees, and cuts the tooltip mid-sentence; both are refilled from the page they point to,
   in its language, as whole sentences.
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import unicodedata
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 SOURCE_LANGUAGE = "en"
 TRANSLATION_LANGUAGE = "zh_CN"
+NOT_FOUND_PAGE = "404"  # docs/404.md, shown for any missing address of one language's site
+SITE_ROOT = "site_root"  # under docs/: the pages beside the language folders
 
 # What each language shows in the chrome of every page.
 SITE_TEXT: dict[str, dict[str, str]] = {
@@ -49,6 +56,14 @@ SITE_TEXT: dict[str, dict[str, str]] = {
         # {seconds}: Sphinx-Gallery's measurement, shown on the page only (never in a catalog)
         "run_time": "The code on this page ran in {seconds} s when the site was built.",
         "og_locale": "en_US",
+        # the links at the top of a tutorial (docs/_ext/pttour_actions.py)
+        "action_py": "Download Python source code (.py)",
+        "action_ipynb": "Download Jupyter notebook (.ipynb)",
+        "action_colab": "Run in Google Colab",
+        "action_source": "View source on GitHub",
+        "action_report": "Report a problem with this page",
+        "report_title": "Problem on the page “{title}”",
+        "report_body": "Page: {address}\n\nWhat is wrong, and where on the page:\n",
     },
     "zh_CN": {
         "title": "pttour — 正确地使用 PyTorch",
@@ -62,6 +77,13 @@ SITE_TEXT: dict[str, dict[str, str]] = {
         "search_bar_text": "搜索文档…",
         "run_time": "构建网站时，本页代码运行用时 {seconds} 秒。",
         "og_locale": "zh_CN",
+        "action_py": "下载 Python 源代码（.py）",
+        "action_ipynb": "下载 Jupyter notebook（.ipynb）",
+        "action_colab": "在 Google Colab 中运行",
+        "action_source": "在 GitHub 上查看源代码",
+        "action_report": "报告本页的问题",
+        "report_title": "页面问题：“{title}”",
+        "report_body": "页面：{address}\n\n哪里有问题，在页面的什么位置：\n",
     },
 }
 
@@ -128,12 +150,10 @@ def set_language_specifics(app: Sphinx, config: Config) -> None:
     }
     # Sphinx indexes Chinese words only with jieba installed; "zh" is the search language name.
     config.html_search_language = "zh" if lang == TRANSLATION_LANGUAGE else "en"
-    # Open Graph, the sitemap and the 404 page's links need this language's public address.
+    # Open Graph and the sitemap need this language's public address.
     site = language_url(config.html_baseurl, lang)
     config.ogp_site_url = site or ""
     config.ogp_custom_meta_tags = (f'<meta property="og:locale" content="{text["og_locale"]}">',)
-    # The 404 page is served for any missing address, so its links are absolute paths.
-    config.notfound_urls_prefix = urlsplit(site).path if site else f"/{lang}/"
     config.sitemap_excludes = ["404.html", "search.html", "genindex.html", "py-modindex.html"]
     if site is None:
         # sphinx-sitemap needs absolute addresses; without html_baseurl it writes no sitemap
@@ -149,10 +169,12 @@ def add_language_switch(
     other = SOURCE_LANGUAGE if lang == TRANSLATION_LANGUAGE else TRANSLATION_LANGUAGE
     suffix = getattr(app.builder, "out_suffix", ".html")
     url = other_language_url(pagename, other, suffix)
-    if pagename == getattr(app.config, "notfound_pagename", None):
-        # served at any missing address, so only an absolute path works: the other home page
-        prefix = app.config.notfound_urls_prefix
-        url = f"{prefix.rstrip('/').removesuffix(lang)}{other}/{app.config.root_doc}{suffix}"
+    if pagename == NOT_FOUND_PAGE:
+        url = other_language_url(app.config.root_doc, other, suffix)  # the other home page
+        site = language_url(app.config.html_baseurl, lang)
+        context["metatags"] = context.get("metatags", "") + not_found_base(
+            lang, urlsplit(site).path if site else f"/{lang}/"
+        )
     context["pttour_other_language"] = {
         "url": url,
         "label": SITE_TEXT[lang]["switch_label"],
@@ -167,19 +189,43 @@ def add_language_switch(
         context["pageurl"] = site + app.builder.get_target_uri(pagename)
 
 
-def absolute_links_on_404(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """The 404 page is served at any missing address: make its body's links absolute paths.
+def not_found_base(lang: str, published: str) -> str:
+    """The script that lets a language's 404 page load its styles and links from anywhere.
 
-    sphinx-notfound-page does so for the theme's links and the page's images, not for links
-    written in the page.
+    A server shows the page at whatever address was missing, at any depth, so its relative
+    links would point nowhere. Before any of them loads (``metatags`` come first in the page's
+    head), this script sets the page's ``<base>`` to the language folder in the address
+    (``.../en/``), or ``published`` when the address has none; links to a place in the page
+    itself (``#...``) are made to stay on it.
     """
-    if docname != getattr(app.config, "notfound_pagename", None):
+    script = f"""(function () {{
+  var folder = location.pathname.match(/^.*?\\/{lang}\\//);
+  var base = document.createElement("base");
+  base.href = folder ? folder[0] : "{published}";
+  document.head.appendChild(base);
+  document.addEventListener("DOMContentLoaded", function () {{
+    document.querySelectorAll('a[href^="#"]').forEach(function (link) {{
+      link.href = location.href.split("#")[0] + link.getAttribute("href");
+    }});
+  }});
+}})();"""
+    return f"<script>{script}</script>\n"
+
+
+def write_site_root(app: Sphinx, exception: Exception | None) -> None:
+    """Write the site root's pages (``docs/site_root``) beside the language folders.
+
+    They are the language chooser and the 404 page that GitHub Pages serves for any missing
+    address of the site. Only when this build writes one language folder of the bilingual site
+    (``html/en``, ``html/zh_CN``), as ``nox -s docs`` does.
+    """
+    outdir = Path(app.outdir)
+    if exception is not None or app.builder.format != "html":
         return
-    prefix = app.config.notfound_urls_prefix or "/"
-    for reference in doctree.findall(nodes.reference):
-        uri = reference.get("refuri", "")
-        if uri and not urlsplit(uri).scheme and not uri.startswith(("/", "#")):
-            reference["refuri"] = prefix + uri
+    if outdir.name != site_language(app.config.language):
+        return
+    for source in sorted(Path(app.srcdir, SITE_ROOT).iterdir()):
+        shutil.copyfile(source, outdir.parent / source.name)
 
 
 # -- Sphinx-Gallery thumbnails on a translated build ------------------------------------------------
@@ -363,7 +409,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_search_language(_chinese_search_language())
     app.connect("config-inited", set_language_specifics)
     app.connect("html-page-context", add_language_switch)
-    app.connect("doctree-resolved", absolute_links_on_404)
+    app.connect("build-finished", write_site_root)
     app.add_transform(SkipBareDocLinks)
     app.add_post_transform(LocalizeGalleryThumbnails)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -48,8 +48,9 @@ def test_every_download_link_returns_the_file(page: Page, lang: str, name: str) 
     urls = sorted(
         set(
             page.locator("a[href]").evaluate_all(
-                "links => links.map(a => a.href)"
-                ".filter(href => /\\.(py|ipynb)$/.test(new URL(href).pathname))"
+                "links => links.map(a => new URL(a.href)).filter(url =>"
+                " url.origin === location.origin && /\\.(py|ipynb)$/.test(url.pathname))"
+                ".map(url => url.href)"
             )
         )
     )
