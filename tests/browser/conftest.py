@@ -271,7 +271,7 @@ class LoadedVisit:
 
     spec: Visit
     page: Page
-    problems: list[str]  # errors the page reported since it started loading
+    problems: list[str]  # errors the page reported while it loaded (and its queued work ran)
     requests: list[Request]  # what the page downloaded (the cache is off on desktop-light)
     seconds: float = 0.0  # the load
     error: BaseException | None = None  # the load itself failed: every check of it fails
@@ -336,12 +336,16 @@ class _Visits:
             session = page.context.new_cdp_session(page)
             session.send("Network.enable")
             session.send("Network.setCacheDisabled", {"cacheDisabled": True})
-        page.on("requestfinished", requests.append)
+        page.on("requestfinished", lambda request: requests.append(request))
         started = time.monotonic()
         try:
             page.goto(spec.path)
             if spec.is_search_results:
                 page.wait_for_function(SEARCH_FINISHED)
+            page.evaluate("() => new Promise(resolve => setTimeout(resolve, 0))")  # queued work
+            # What the page did by itself; not what the checks' own scripts do to it later
+            # (axe fetches the stylesheets again to read them, by addresses of its own).
+            visit.problems = list(visit.problems)
             for check in dict.fromkeys(PLANNED.get(spec, [])):
                 if check in ON_LOAD:
                     visit.busy.append(ON_LOAD[check](visit))

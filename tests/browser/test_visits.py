@@ -171,7 +171,6 @@ def test_axe_finds_no_violation(visit: LoadedVisit) -> None:
 
 @for_visits(DESKTOP_VISITS + PHONE_VISITS)
 def test_page_logs_no_javascript_error(visit: LoadedVisit) -> None:
-    visit.page.evaluate("() => new Promise(resolve => setTimeout(resolve, 0))")  # queued work
     assert not visit.problems, f"{visit.spec}: {visit.problems}"
 
 

@@ -240,7 +240,7 @@ def notebook_runs_its_script(notebook: Path, script: Path) -> bool:
     >>> shutil.rmtree(folder)
     """
     cells = notebook_code(notebook)
-    if not cells or not cells[0].lstrip().startswith(NOTEBOOK_INSTALL):
+    if not cells or NOTEBOOK_INSTALL not in cells[0]:
         return False
     try:
         code = ast.parse("\n\n".join(cells[1:]))
