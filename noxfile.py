@@ -92,10 +92,12 @@ def install_project(session: nox.Session, *groups: str) -> None:
     session.install(TORCH, "-e", ".", *extras)
 
 
-# The unit tests on 2 workers (pytest-xdist): each test file stays on one worker, so that a
-# file's shared fixture (test_distributed.py's one launch of two ranks) is made once. No unit
-# test shares a port or a server, so none has to wait for another.
-PARALLEL = ("-n", "2", "--dist", "loadfile")
+# The unit tests on 2 workers (pytest-xdist), shared out test by test, so that no big file holds
+# up one worker while the other waits (a module fixture is then made once per worker that needs
+# it: test_distributed.py's launch of two ranks, at most twice). No unit test shares a port or a
+# server, so none has to wait for another. (`--dist loadgroup` would keep a file's tests together,
+# but pytest-xdist 3.8 with pytest 9 ignores its groups.)
+PARALLEL = ("-n", "2", "--dist", "load")
 
 
 @nox.session
