@@ -160,7 +160,9 @@ def build(session: nox.Session) -> None:
     shutil.rmtree("dist", ignore_errors=True)
     # Without options, build makes the sdist, then the wheel from the unpacked sdist: the wheel
     # only builds when the sdist holds everything it needs.
-    session.run("python", "-m", "build", "--outdir", "dist")
+    # Its isolated build environments made by uv where nox uses uv: seconds, not a minute each.
+    installer = ["--installer", "uv"] if session.venv_backend == "uv" else []
+    session.run("python", "-m", "build", *installer, "--outdir", "dist")
     dists = sorted(str(path) for path in Path("dist").iterdir())
     session.run("twine", "check", "--strict", *dists)
     wheels = [dist for dist in dists if dist.endswith(".whl")]
