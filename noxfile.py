@@ -2,18 +2,73 @@
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import json
 import os
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nox
 from packaging.requirements import Requirement
 
 nox.needs_version = ">=2025.2.9"
-nox.options.default_venv_backend = "venv"
+# uv makes and fills the venvs (seconds instead of a minute each); plain venv + pip where uv is
+# missing (`python3 -m pip install "nox[uv]"` brings it).
+nox.options.default_venv_backend = "uv|venv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests"]
+
+
+def _uv_settings_from_pip() -> dict[str, str]:
+    """The UV_* variables that tell uv what pip's configuration tells pip.
+
+    uv reads none of pip's configuration (its files, PIP_* variables). Where pip is configured
+    with find-links, indexes or constraints (on the project's machines: a folder with the CPU
+    torch wheel, local indexes and a constraints file; on GitHub: PIP_EXTRA_INDEX_URL with
+    PyTorch's CPU index), uv gets the same through its own variables, and picks the best
+    version across every index as pip does. A variable already set is left as it is.
+    """
+    try:
+        listed = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    found: dict[str, list[str]] = {}
+    for line in listed.splitlines():
+        key, _, raw = line.partition("=")
+        try:
+            value = ast.literal_eval(raw)
+        except (SyntaxError, ValueError):
+            continue
+        name = key.rsplit(".", 1)[-1]  # global.find-links, install.constraint, :env:.find-links
+        for item in str(value).split():
+            found.setdefault(name, [])
+            if item not in found[name]:
+                found[name].append(item)
+    settings = {
+        "UV_FIND_LINKS": ",".join(found.get("find-links", [])),
+        "UV_EXTRA_INDEX_URL": " ".join(found.get("extra-index-url", [])),
+        "UV_INDEX_URL": " ".join(found.get("index-url", [])[:1]),
+        "UV_CONSTRAINT": " ".join(found.get("constraint", [])),
+        "SSL_CERT_FILE": " ".join(found.get("cert", [])[:1]),
+    }
+    if settings["UV_EXTRA_INDEX_URL"] or settings["UV_FIND_LINKS"]:
+        # pip takes the best version from every index and folder; uv, by default, the first
+        # index that has the package at all.
+        settings["UV_INDEX_STRATEGY"] = "unsafe-best-match"
+    return {k: v for k, v in settings.items() if v and k not in os.environ}
+
+
+os.environ.update(_uv_settings_from_pip())
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 # The torch the tests run against. ~=2.13.0 resolves to the CPU wheel on the project's
@@ -37,11 +92,21 @@ def install_project(session: nox.Session, *groups: str) -> None:
     session.install(TORCH, "-e", ".", *extras)
 
 
+# The unit tests on 2 workers (pytest-xdist), shared out test by test, so that no big file holds
+# up one worker while the other waits (a module fixture is then made once per worker that needs
+# it: test_distributed.py's launch of two ranks, at most twice). No unit test shares a port or a
+# server, so none has to wait for another. (`--dist loadgroup` would keep a file's tests together,
+# but pytest-xdist 3.8 with pytest 9 ignores its groups.)
+PARALLEL = ("-n", "2", "--dist", "load")
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the unit tests and the docstring examples on the CPU (CUDA tests skip, saying why)."""
-    install_project(session, "test")
-    session.run("pytest", *session.posargs)
+    install_project(session, "test", "parallel")
+    session.run("pytest", *PARALLEL, *session.posargs)
+    if not session.posargs:  # a full pass: `nox -s "compat(pinned)"` need not repeat it
+        _save_green_record(session, "tests")
 
 
 @nox.session
@@ -95,7 +160,9 @@ def build(session: nox.Session) -> None:
     shutil.rmtree("dist", ignore_errors=True)
     # Without options, build makes the sdist, then the wheel from the unpacked sdist: the wheel
     # only builds when the sdist holds everything it needs.
-    session.run("python", "-m", "build", "--outdir", "dist")
+    # Its isolated build environments made by uv where nox uses uv: seconds, not a minute each.
+    installer = ["--installer", "uv"] if session.venv_backend == "uv" else []
+    session.run("python", "-m", "build", *installer, "--outdir", "dist")
     dists = sorted(str(path) for path in Path("dist").iterdir())
     session.run("twine", "check", "--strict", *dists)
     wheels = [dist for dist in dists if dist.endswith(".whl")]
@@ -118,28 +185,111 @@ COMPAT_RECORD = "docs/_data/compat.json"
 COMPAT_RECORD_TEST = "tests/test_compat_record.py"
 
 
+# A leg is skipped when its inputs are those of its last green run: the distributions installed
+# in its venv (its torch first), and these files. PTTOUR_COMPAT_RERUN=1 runs every leg anyway.
+COMPAT_INPUTS = ("pyproject.toml", "noxfile.py", "src", "tests")
+COMPAT_RERUN = "PTTOUR_COMPAT_RERUN"
+# Outside the clone, so that the next fresh clone finds it: the green records of the test runs.
+# The packages themselves are in uv's cache (~/.cache/uv), by name, version and hash.
+CI_CACHE = Path(
+    os.environ.get("PTTOUR_CI_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "pttour-ci")
+)
+_INSTALLED = (
+    "import importlib.metadata as m, json; print(json.dumps(sorted("
+    "{d.metadata['Name'].lower(): d.version for d in m.distributions()"
+    " if d.metadata['Name'].lower() != 'pttour'}.items())))"
+)
+
+
+def _inputs_digest() -> str:
+    """A digest of the files a test run reads: COMPAT_INPUTS, byte for byte."""
+    digest = hashlib.sha256()
+    for top in map(Path, COMPAT_INPUTS):
+        files = [top] if top.is_file() else sorted(top.rglob("*"))
+        for path in files:
+            if path.is_file() and not any(
+                part.startswith(".") or part == "__pycache__" for part in path.parts
+            ):
+                digest.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _run_key(session: nox.Session) -> tuple[str, str]:
+    """The key of a test run in this venv (installed versions + inputs), and its torch."""
+    output = session.run("python", "-c", _INSTALLED, silent=True)
+    if not output:  # --install-only: nothing ran
+        return "", ""
+    installed = dict(json.loads(output.strip().splitlines()[-1]))
+    key = hashlib.sha256(json.dumps([installed, _inputs_digest()]).encode()).hexdigest()
+    return key, installed.get("torch", "none")
+
+
+def _save_green_record(session: nox.Session, name: str) -> None:
+    key, torch = _run_key(session)
+    if not key:
+        return
+    folder = CI_CACHE / "green"
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"key": key, "torch": torch, "passed": time.strftime("%Y-%m-%d %H:%M:%S")}
+    (folder / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def _green_record(name: str, key: str) -> dict | None:
+    """The record of the last green run called ``name``, if it ran with the same key."""
+    try:
+        record = json.loads((CI_CACHE / "green" / f"{name}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if record.get("key") == key else None
+
+
 @nox.session(default=False)
 @nox.parametrize("leg", list(COMPAT_TORCH), ids=list(COMPAT_TORCH))
 def compat(session: nox.Session, leg: str) -> None:
     """Run the tests on the oldest supported torch, the pinned one and the newest release."""
     upgrade = ["--upgrade"] if leg == "newest" else []
-    test_group = nox.project.dependency_groups(PYPROJECT, "test")
-    session.install(*upgrade, COMPAT_TORCH[leg], "-e", ".", *test_group)
+    groups = [
+        dep
+        for group in ("test", "parallel")
+        for dep in nox.project.dependency_groups(PYPROJECT, group)
+    ]
+    session.install(*upgrade, COMPAT_TORCH[leg], "-e", ".", *groups)
     session.run("python", "-m", "pttour", "env")
-    # The library, errata and docstring tests; not those of the built site and the catalogs,
-    # which read files that no torch changes (`nox -s docs` runs them). Nor the check of the
-    # record that this run writes: after a version change it would fail until the run it
-    # waits for has passed (`nox -s tests` runs it).
-    session.run(
-        "pytest",
-        "--ignore-glob=tests/test_docs_*.py",
-        f"--ignore={COMPAT_RECORD_TEST}",
-        *session.posargs,
-    )
+    key, torch = _run_key(session)
+    if not key:
+        return  # --install-only
+    # The pinned leg is `nox -s tests`'s venv: when that passed on the same inputs, it stands.
+    tests_record = _green_record("tests", key) if leg == "pinned" else None
+    own_record = None if os.environ.get(COMPAT_RERUN) else _green_record(f"compat-{leg}", key)
+    if session.posargs or not (tests_record or own_record):
+        # The library, errata and docstring tests; not those of the built site and the
+        # catalogs, which read files that no torch changes (`nox -s docs` runs them). Nor the
+        # check of the record that this run writes: after a version change it would fail until
+        # the run it waits for has passed (`nox -s tests` runs it).
+        session.run(
+            "pytest",
+            *PARALLEL,
+            "--ignore-glob=tests/test_docs_*.py",
+            f"--ignore={COMPAT_RECORD_TEST}",
+            *session.posargs,
+        )
+    elif tests_record:
+        session.log(
+            f"compat(pinned): not run again: `nox -s tests` passed on torch {torch} with these "
+            f"very inputs ({tests_record['passed']})"
+        )
+    else:
+        session.log(
+            f"compat({leg}): SKIPPED: torch {torch} and {', '.join(COMPAT_INPUTS)} are as they "
+            f"were when this leg last passed ({own_record['passed']}); "
+            f"{COMPAT_RERUN}=1 runs it anyway"
+        )
     if session.posargs:
         session.warn(f"a partial run: {COMPAT_RECORD} is left as it was")
-    else:
-        session.run("python", "docs/_ext/pttour_compat.py", leg, COMPAT_TORCH[leg])
+        return
+    _save_green_record(session, f"compat-{leg}")
+    session.run("python", "docs/_ext/pttour_compat.py", leg, COMPAT_TORCH[leg])
 
 
 DOCS_LANGUAGES = ("en", "zh_CN")  # English is the source; Chinese comes from docs/locale
@@ -177,13 +327,19 @@ def docs(session: nox.Session) -> None:
     # The wheel of this checkout at its stable address, html/dist/pttour-VERSION-py3-none-any.whl,
     # which both install pages link (docs/_ext/pttour_install.py).
     shutil.rmtree(SITE_WHEEL_DIR, ignore_errors=True)
-    session.run("pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", SITE_WHEEL_DIR, ".")
+    if session.venv_backend == "uv":
+        session.run("uv", "build", "--quiet", "--wheel", "--out-dir", SITE_WHEEL_DIR, ".")
+    else:
+        session.run("pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", SITE_WHEEL_DIR, ".")
+    for leftover in Path(SITE_WHEEL_DIR).glob(".*"):  # uv build's .gitignore
+        leftover.unlink()
     session.log(f"site: {DOCS_BUILD}/html/index.html (language chooser), en/, zh_CN/, dist/")
     session.run(
         "pytest",
         "-q",
         "-rs",
         "tests/test_docs_site.py",
+        "tests/test_docs_links.py",
         "tests/test_docs_catalogs.py",
         "tests/test_docs_glossary.py",
         "tests/test_packaging.py",
@@ -248,27 +404,36 @@ def browser(session: nox.Session) -> None:
     ]
     if stale:
         session.warn(f"the site predates {', '.join(stale)}; `nox -s docs` would rebuild it")
-    install_project(session, "browser")
-    session.run("pytest", "tests/browser", *session.posargs)
+    # Playwright, axe and pytest only: the browser tests read the built site, never torch.
+    session.install(*nox.project.dependency_groups(PYPROJECT, "browser"))
+    # One Chromium, one server: the visits run one after another (tests/browser/conftest.py).
+    session.run("pytest", "--confcutdir", "tests/browser", "tests/browser", *session.posargs)
 
 
 @nox.session(default=False)
 def downloads(session: nox.Session) -> None:
-    """Run every downloaded script and notebook, in both languages, as a reader would."""
+    """Run each downloaded script (and each notebook whose code differs) as a reader would."""
     wheels = sorted(Path(SITE_WHEEL_DIR).glob("pttour-*.whl"))
     if len(wheels) != 1:
         session.error(f"no single pttour wheel in {SITE_WHEEL_DIR}: run `nox -s docs` first")
     # The runner (pytest) lives in this session's venv; the reader's venv beside it holds only
-    # the pinned torch and the reader group. The tests install pttour into it from the site.
+    # the pinned torch, the reader group and pip. The tests install pttour into it from the site.
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
     reader = Path(session.virtualenv.location).with_name("downloads-reader")
     python = reader / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-    if not python.is_file():
-        session.run("python", "-m", "venv", str(reader))
     reader_packages = nox.project.dependency_groups(PYPROJECT, "reader")
-    session.run(
-        str(python), "-m", "pip", "install", "--quiet", TORCH, *reader_packages, external=True
-    )
+    if session.venv_backend == "uv":
+        if not python.is_file():
+            session.run("uv", "venv", "--quiet", "--seed", str(reader))  # --seed: with pip
+        session.run(
+            "uv", "pip", "install", "--quiet", "--python", str(python), TORCH, *reader_packages
+        )
+    else:
+        if not python.is_file():
+            session.run("python", "-m", "venv", str(reader))
+        session.run(
+            str(python), "-m", "pip", "install", "--quiet", TORCH, *reader_packages, external=True
+        )
     session.run(
         "pytest",
         # tests/conftest.py needs torch, which this venv does not have

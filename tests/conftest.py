@@ -1,7 +1,7 @@
 """Shared fixtures: the ``cuda`` marker's auto-skip and an RNG-restoring guard.
 
-This file imports only pytest and torch, so the CUDA tests also run on a machine
-that has nothing else installed.
+This file imports only pytest and torch (and the per-file timing table of ``_durations.py``
+beside it), so the CUDA tests also run on a machine that has nothing else installed.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import random
 
 import pytest
 import torch
+from _durations import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
 
 
 def _cuda_skip_reason() -> str | None:

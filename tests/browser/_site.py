@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
-from urllib.parse import unquote, urldefrag, urlsplit
+from urllib.parse import quote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "docs" / "_build" / "html"
@@ -19,7 +18,6 @@ ARTIFACTS = ROOT / "docs" / "_build" / "browser-artifacts"
 LANGUAGES = ("en", "zh_CN")  # folders of the site; English is the source
 HTML_LANG = {"en": "en", "zh_CN": "zh-CN"}  # the <html lang> of each folder's pages
 GALLERY = "auto_tutorials"
-CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 # Tables the tests fill for the end of the run: title -> rows (header first); conftest prints
 # them and writes each to the artifacts folder.
 REPORTS: dict[str, list[list[str]]] = {}
@@ -33,6 +31,11 @@ CHROMIUM_ARGS = (
     "--disable-component-update",
     "--no-first-run",
 )
+
+# The widths a page is visited at: a desktop (every rule, every colour mode) and a phone.
+VIEWPORTS = {"desktop": {"width": 1400, "height": 900}, "phone": {"width": 390, "height": 800}}
+MODES = ("light", "dark")
+SEARCHES = {"en": "tensor", "zh_CN": "张量"}  # a search-results page per language
 
 
 def other_language(lang: str) -> str:
@@ -80,65 +83,67 @@ def tutorial_file(lang: str, name: str) -> Path:
     return SITE / lang / GALLERY / f"{name}.html"
 
 
-class PageLinks(HTMLParser):
-    """The URLs a page points to (``href`` and ``src`` of the tags that load or link) and its ids."""
-
-    _URL_ATTRIBUTES: ClassVar[dict[str, str]] = {
-        "a": "href",
-        "link": "href",
-        "area": "href",
-        "script": "src",
-        "img": "src",
-        "source": "src",
-        "iframe": "src",
-        "embed": "src",
-        "video": "src",
-        "audio": "src",
-    }
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.urls: list[tuple[str, str]] = []  # (tag, url)
-        self.ids: set[str] = set()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value for name, value in attrs if value is not None}
-        attribute = self._URL_ATTRIBUTES.get(tag)
-        if attribute and attribute in values:
-            self.urls.append((tag, values[attribute]))
-        for name in ("id", "name") if tag == "a" else ("id",):
-            if name in values:
-                self.ids.add(values[name])
+def showcase_tutorial() -> str | None:
+    """The first tutorial that shows both a code output and a figure, else the first."""
+    names = tutorials()
+    for name in names:
+        text = tutorial_file("en", name).read_text(encoding="utf-8")
+        if "sphx-glr-script-out" in text and "sphx-glr-single-img" in text:
+            return name
+    return names[0] if names else None
 
 
-def parse_links(path: Path) -> PageLinks:
-    """Parse one built HTML file."""
-    parser = PageLinks()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return parser
+# -- the pages a browser visits ------------------------------------------------------------------
+
+# Every page of both languages, the root language chooser ("#choose" keeps it from
+# redirecting) and a search-results page per language.
+PAGES = [
+    "index.html#choose",
+    *pages("en"),
+    *pages("zh_CN"),
+    *(f"{lang}/search.html?q={quote(query)}" for lang, query in SEARCHES.items()),
+]
 
 
-def is_internal(url: str) -> bool:
-    """Whether ``url`` points into the site (relative, no scheme, no host)."""
-    parts = urlsplit(url)
-    return not parts.scheme and not parts.netloc
+@dataclass(frozen=True)
+class Visit:
+    """One page loaded at one viewport in one colour mode; every check of it shares the load."""
+
+    path: str  # as the browser asks for it, relative to the site root
+    viewport: str  # a key of VIEWPORTS
+    mode: str  # one of MODES
+
+    def __str__(self) -> str:
+        return f"{self.viewport}-{self.mode}-{self.path}"
+
+    @property
+    def file(self) -> str:
+        """The path without query and fragment: ``en/search.html``."""
+        return self.path.split("?")[0].split("#")[0]
+
+    @property
+    def lang(self) -> str | None:
+        """The page's language folder; None for the root chooser."""
+        first, _, rest = self.file.partition("/")
+        return first if rest else None
+
+    @property
+    def tutorial(self) -> str | None:
+        """``plot_NN_topic`` on a tutorial page, else None."""
+        found = re.fullmatch(rf"[^/]+/{GALLERY}/(plot_[^/]+)\.html", self.file)
+        return found[1] if found else None
+
+    @property
+    def is_search_results(self) -> bool:
+        return self.file.endswith("/search.html") and "?" in self.path
+
+    @property
+    def width(self) -> int:
+        return VIEWPORTS[self.viewport]["width"]
 
 
-def resolve(page: Path, url: str) -> tuple[Path, str]:
-    """The file and fragment an internal ``url`` on ``page`` points to."""
-    target, fragment = urldefrag(url)
-    path = unquote(urlsplit(target).path)
-    return ((page.parent / path).resolve() if path else page.resolve()), unquote(fragment)
-
-
-def downloads(lang: str, name: str) -> dict[str, Path]:
-    """The ``.py``, ``.ipynb`` and ``.zip`` files the tutorial page ``name`` offers, by suffix."""
-    page = tutorial_file(lang, name)
-    found: dict[str, Path] = {}
-    for tag, url in parse_links(page).urls:
-        if tag != "a" or not is_internal(url):
-            continue
-        target, _ = resolve(page, url)
-        if target.name in (f"{name}.py", f"{name}.ipynb", f"{name}.zip"):
-            found[target.suffix] = target
-    return found
+def visits(viewports: tuple[str, ...], modes: tuple[str, ...], paths: list[str]) -> list[Visit]:
+    """The visits of ``paths`` at each of ``viewports`` in each of ``modes``."""
+    return [
+        Visit(path, viewport, mode) for path in paths for viewport in viewports for mode in modes
+    ]

@@ -1,8 +1,9 @@
 """Search as readers type it: Chinese without spaces, and tutorials first for topic words.
 
 Each case says which page a reader expects: "the page whose title contains X (in any case) is in
-the top N", so a renamed or split page still passes as long as its title still names its topic.
-The ranks of every query go into the run's summary.
+the top N", so a renamed or split page still passes as long as its title still names its topic;
+some cases also name the tutorial (``plot_NN_<topic>``) that must be among the results. The
+ranks of every query go into the run's summary.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 SEARCH_TIMEOUT_S = 15
-# (language, query, what the expected page's title contains (any of), it must rank at most)
-CASES = [
+# (language, query, what the expected page's title contains (any of), it must rank at most,
+#  and the topic of a tutorial that must be listed, if any)
+CASES: list[tuple] = [
     # typed without spaces: the query is split the way jieba split the index
     ("zh_CN", "梯度清零", ("训练",), 3),
     ("zh_CN", "张量形状", ("张量",), 3),
@@ -33,13 +35,13 @@ CASES = [
     ("zh_CN", "梯度检查", ("检查梯度", "gradcheck"), 2),
     ("zh_CN", "分布式训练", ("分布式",), 3),
     ("zh_CN", "自定义求导函数", ("自定义",), 3),
-    ("zh_CN", "张量", ("张量",), 1),
-    ("zh_CN", "梯度", ("梯度",), 3),
+    ("zh_CN", "张量", ("张量",), 1, "tensors"),
+    ("zh_CN", "梯度", ("梯度",), 3, "gradients_by_hand"),
     ("zh_CN", "DataLoader", ("加载数据", "数据加载"), 3),
     # tutorials above API objects for topic words
     ("en", "checkpoint", ("checkpoint",), 1),
-    ("en", "tensor", ("Tensor",), 1),
-    ("en", "gradient", ("gradient",), 3),
+    ("en", "tensor", ("Tensor",), 1, "tensors"),
+    ("en", "gradient", ("gradient",), 3, "gradients_by_hand"),
     ("en", "loading data", ("Loading data", "Data loading"), 1),
     ("en", "mixed precision", ("Mixed precision",), 1),
     ("en", "zero_grad", ("training",), 3),
@@ -65,12 +67,19 @@ def search(page: Page, lang: str, query: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("lang", "query", "title_parts", "top"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
+    ("lang", "query", "title_parts", "top", "topic"),
+    [(*case, None)[:5] for case in CASES],
+    ids=[f"{c[0]}-{c[1]}" for c in CASES],
 )
 def test_search_ranks_the_page_a_reader_expects(
-    page: Page, lang: str, query: str, title_parts: tuple[str, ...], top: int
+    page: Page, lang: str, query: str, title_parts: tuple[str, ...], top: int, topic: str | None
 ) -> None:
     results = search(page, lang, query)
+    if topic:
+        wanted = re.compile(rf"(^|/){GALLERY}/plot_\d+_{topic}\.html")
+        assert any(wanted.search(href) for _, href in results), (
+            f"the {lang} search for {query!r} does not list the {topic} tutorial: {results}"
+        )
     titles = [title for title, _ in results]
     rank = next(
         (

@@ -5,7 +5,9 @@ what runs a notebook (nbclient, nbformat, ipykernel), and nothing of pttour unti
 install the wheel that the site serves. Every run happens in a temporary folder of its own,
 outside the checkout, with no ``PYTHONPATH``: the script with ``python``, the notebook in a
 ``python3`` kernel as Jupyter's "Run All" does. The runs are slow (each one imports torch), so
-they start in the background, one per CPU core, as soon as the tests know what they need.
+they start in the background, one per CPU core, as soon as the tests know what they need, and
+each code runs once: the Chinese script is the English one's code, and a notebook whose code
+cells are its script's code (after the install cell) is proved by the script's run.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ NEEDS_PTTOUR = next(name for name in TUTORIALS if imports_pttour(name))
 SUFFIXES = (".py", ".ipynb")
 RUN_TIMEOUT_S = 900  # generous: a tutorial takes seconds on a laptop; CI machines are slower
 OUTPUT_TAIL_CHARS = 4000
+NOTEBOOK_INSTALL = "%pip install"  # the notebooks' first cell installs what is missing
 
 # Executes every cell of a notebook in the "python3" kernel, then saves the outputs into it.
 # jupyter_client starts that kernel with the interpreter running this code: the reader's.
@@ -93,6 +96,45 @@ class _Links(HTMLParser):
         href = dict(attrs).get("href")
         if tag == "a" and href and not urlsplit(href).scheme:
             self.hrefs.append(href)
+
+
+class _Outputs(HTMLParser):
+    """The text of each ``.sphx-glr-script-out`` block's ``<pre>``, in document order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[str] = []
+        self._depth = 0  # open elements inside the current output block; 0: outside
+        self._in_pre = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._depth:
+            self._depth += tag not in _VOID
+            if tag == "pre":
+                self._in_pre = True
+                self.blocks.append("")
+        elif "sphx-glr-script-out" in (dict(attrs).get("class") or "").split():
+            self._depth = 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._depth:
+            self._depth -= 1
+            if tag == "pre":
+                self._in_pre = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_pre:
+            self.blocks[-1] += data
+
+
+_VOID = {"br", "img", "hr", "input", "meta", "link", "wbr", "source", "col", "area", "base"}
+
+
+def page_outputs(page: Path) -> list[str]:
+    """What a built tutorial page shows as its code's outputs, block by block, in order."""
+    parser = _Outputs()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.blocks
 
 
 def download(lang: str, name: str, suffix: str) -> Path | None:
@@ -171,6 +213,42 @@ def executed_code(path: Path) -> bytes:
     return ast.dump(module).encode()
 
 
+def notebook_code(path: Path) -> list[str]:
+    """The sources of a notebook's code cells, in order."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+
+
+def notebook_runs_its_script(notebook: Path, script: Path) -> bool:
+    """Whether the notebook's code, after its install cell, is the script's code.
+
+    Compared as syntax trees, so comments, blank lines and the cutting into cells do not
+    count; a cell that is not plain Python (an IPython magic) makes them differ.
+
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "s.py").write_text('"Title"\\nx = 1  # one\\n\\nprint(x)\\n')
+    >>> def notebook(*cells):
+    ...     code = [{"cell_type": "code", "source": c} for c in cells]
+    ...     _ = (folder / "n.ipynb").write_text(json.dumps({"cells": code}))
+    ...     return folder / "n.ipynb"
+    >>> notebook_runs_its_script(notebook("%pip install x", "x = 1", "print(x)"), folder / "s.py")
+    True
+    >>> notebook_runs_its_script(notebook("%pip install x", "x = 2", "print(x)"), folder / "s.py")
+    False
+    >>> notebook_runs_its_script(notebook("%pip install x", "x = 1", "%time x"), folder / "s.py")
+    False
+    >>> shutil.rmtree(folder)
+    """
+    cells = notebook_code(notebook)
+    if not cells or NOTEBOOK_INSTALL not in cells[0]:
+        return False
+    try:
+        code = ast.parse("\n\n".join(cells[1:]))
+    except SyntaxError:
+        return False
+    return ast.dump(code).encode() == executed_code(script)
+
+
 # -- the reader's Python ---------------------------------------------------------------------------
 
 
@@ -180,8 +258,9 @@ class Outcome:
 
     command: str
     returncode: int
-    output: str  # the end of stdout and stderr, interleaved
+    output: str  # the end of stdout, then the end of stderr
     notebook: dict | None = None  # a notebook as it was after the run, with its outputs
+    stdout: str = ""  # everything it printed
 
 
 class Reader:
@@ -266,7 +345,9 @@ class Reader:
             outcome = self._execute(command, workdir)
             if path.suffix == ".ipynb":
                 notebook = json.loads(copy.read_text(encoding="utf-8"))
-                outcome = Outcome(outcome.command, outcome.returncode, outcome.output, notebook)
+                outcome = Outcome(
+                    outcome.command, outcome.returncode, outcome.output, notebook, outcome.stdout
+                )
             return outcome
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -282,19 +363,21 @@ class Reader:
                 env=self.env(workdir),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.PIPE,
                 text=True,
                 encoding="utf-8",
                 errors="replace",
             )
             self._processes.add(process)
         try:
-            output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
+            stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             process.kill()
-            output, _ = process.communicate()
-            output += f"\n[killed after {RUN_TIMEOUT_S} s]"
+            stdout, stderr = process.communicate()
+            stderr += f"\n[killed after {RUN_TIMEOUT_S} s]"
         finally:
             with self._lock:
                 self._processes.discard(process)
-        return Outcome(shown, process.returncode, output[-OUTPUT_TAIL_CHARS:])
+        half = OUTPUT_TAIL_CHARS // 2
+        output = stdout[-half:] + (f"\n[stderr]\n{stderr[-half:]}" if stderr.strip() else "")
+        return Outcome(shown, process.returncode, output, stdout=stdout)

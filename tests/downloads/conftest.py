@@ -12,10 +12,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _durations import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
 
-from ._reader import LANGUAGES, NEEDS_PTTOUR, Reader, Wheel, download, site_is_built, site_wheel
+from ._reader import (
+    LANGUAGES,
+    NEEDS_PTTOUR,
+    Reader,
+    Wheel,
+    download,
+    notebook_runs_its_script,
+    site_is_built,
+    site_wheel,
+)
 
 READER_PYTHON = "PTTOUR_READER_PYTHON"
+# The tests whose downloads start running as soon as the session knows them.
+RUNS_A_DOWNLOAD = {"test_download_runs", "test_page_shows_what_the_download_prints"}
 
 
 def _skip_reason() -> str | None:
@@ -61,10 +73,17 @@ def reader(request: pytest.FixtureRequest, wheel: Wheel) -> Iterator[Reader]:
         reader.without_pttour = reader.run(script) if script else None
     reader.pip("install", str(wheel.path))
     for name, callspec in selected:
-        if name == "test_download_runs" and callspec is not None:
-            path = download(
-                callspec.params["lang"], callspec.params["name"], callspec.params["suffix"]
-            )
+        if name in RUNS_A_DOWNLOAD and callspec is not None:
+            lang, tutorial = callspec.params["lang"], callspec.params["name"]
+            path = download(lang, tutorial, callspec.params.get("suffix", ".py"))
+            script = download(lang, tutorial, ".py")
+            if (
+                path is not None
+                and path.suffix == ".ipynb"
+                and script is not None
+                and notebook_runs_its_script(path, script)
+            ):
+                path = script  # the same code: the script's run stands for it
             if path is not None:
                 reader.start(path)
     yield reader

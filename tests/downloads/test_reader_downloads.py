@@ -1,15 +1,20 @@
 """A reader downloads a tutorial, installs what its header says, and runs it.
 
-Every script and notebook of both languages runs in the reader's venv, where pttour comes
-from the wheel on the built site; a script run before pttour is installed stops at pttour, and
-its header says where to get it. The notebooks start with a cell that installs what is
-missing: it installs nothing here, and the right things where they are missing.
+Every script of both languages runs in the reader's venv, where pttour comes from the wheel on
+the built site (the Chinese script is the English code: one run serves both), and prints what
+its page shows. A notebook whose code cells are its script's code is proved by the script's run
+and by its structure; one whose code differs runs too. A script run before pttour is installed
+stops at pttour, and its header says where to get it. The notebooks start with a cell that
+installs what is missing: it installs nothing here, and the right things where they are
+missing.
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import json
+import re
 import shlex
 import subprocess
 import tempfile
@@ -20,12 +25,16 @@ import pytest
 from ._reader import (
     LANGUAGES,
     NEEDS_PTTOUR,
+    NOTEBOOK_INSTALL,
+    SITE,
     SUFFIXES,
     TUTORIALS,
     Reader,
     Wheel,
     download,
     imports_pttour,
+    notebook_runs_its_script,
+    page_outputs,
 )
 
 DOWNLOADS = [
@@ -108,7 +117,14 @@ def test_notebook_starts_with_the_install_cell(wheel: Wheel, lang: str, name: st
 @pytest.mark.slow
 @pytest.mark.parametrize(("lang", "name", "suffix"), DOWNLOADS, ids=DOWNLOAD_IDS)
 def test_download_runs(reader: Reader, lang: str, name: str, suffix: str) -> None:
+    """A script runs to the end; so does a notebook: by its own run where its code differs
+    from its script's, else by the script's run (the same code, after the install cell)."""
     path = _download(lang, name, suffix)
+    if suffix == ".ipynb" and notebook_runs_its_script(path, _download(lang, name, ".py")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        assert cells[0]["cell_type"] == "code", cells[0]
+        assert NOTEBOOK_INSTALL in "".join(cells[0]["source"]), cells[0]
+        path = _download(lang, name, ".py")  # its run is this notebook's run
     outcome = reader.outcome(path)
     assert outcome.returncode == 0, (
         f"{lang} {path.name} failed (exit status {outcome.returncode}) running "
@@ -209,3 +225,62 @@ importlib.metadata.version = _version
         "torch too old": [torch],
         "everything there": [],
     }
+
+
+# -- the page shows what the download prints -------------------------------------------------------
+
+# Lines whose value depends on the machine or the moment, left out of the comparison, by rule:
+MACHINE_DEPENDENT = {
+    "a duration (a number and a unit of time)": re.compile(
+        r"\d\s*(?:s|ms|us|µs|ns|sec|secs|seconds?|min|minutes?|h|hours?|秒|毫秒|分钟)\b"
+        r"|\d\s*(?:秒|毫秒|分钟)"
+        r"|\d[\d.]*\s*(?:it/s|s/it|samples/s|steps/s)"
+    ),
+    "a version (n.n.n, or a +local build label)": re.compile(r"\b\d+\.\d+\.\d+|\+(?:cpu|cu\d+)\b"),
+    "an object's address (0x...)": re.compile(r"\b0x[0-9a-fA-F]{6,}\b"),
+    "the hardware (core and thread counts, memory sizes, processor and GPU names)": re.compile(
+        r"\b\d+(?:\.\d+)?\s*(?:[KMGT]i?B)\b|\b(?:cores?|threads?|AMD|Intel|EPYC|Xeon|NVIDIA)\b",
+        re.IGNORECASE,
+    ),
+    "a path on the machine": re.compile(r"(?:^|[\s'\"(=])(?:/tmp/|/home/|/root/|/work/|[A-Z]:\\)"),
+}
+
+
+def machine_dependent(line: str) -> str | None:
+    """The rule that leaves ``line`` out of the comparison, or None.
+
+    >>> machine_dependent("epoch 3: loss 0.1234")
+    >>> machine_dependent("took 12.5 ms per step")
+    'a duration (a number and a unit of time)'
+    >>> machine_dependent("torch 2.13.0+cpu")
+    'a version (n.n.n, or a +local build label)'
+    >>> machine_dependent("<object at 0x7f3a2c1d9e80>")
+    "an object's address (0x...)"
+    """
+    return next((rule for rule, pattern in MACHINE_DEPENDENT.items() if pattern.search(line)), None)
+
+
+def _comparable(lines: list[str]) -> list[str]:
+    """Non-blank lines, without trailing spaces, less the machine-dependent ones."""
+    kept = (line.rstrip() for line in lines)
+    return [line for line in kept if line.strip() and machine_dependent(line) is None]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", TUTORIALS)
+def test_page_shows_what_the_download_prints(reader: Reader, lang: str, name: str) -> None:
+    """The outputs on the page (solutions included), in order, are what the script prints."""
+    outcome = reader.outcome(_download(lang, name, ".py"))  # the run test_download_runs made
+    assert outcome.returncode == 0, f"{lang} {name}.py failed; test_download_runs says how"
+    page = SITE / lang / "auto_tutorials" / f"{name}.html"
+    shown = _comparable([line for block in page_outputs(page) for line in block.splitlines()])
+    printed = _comparable(outcome.stdout.splitlines())
+    if shown != printed:
+        diff = difflib.unified_diff(
+            shown, printed, "the page", "the script's run", lineterm="", n=1
+        )
+        pytest.fail(
+            f"{lang}/{name}: the page shows {len(shown)} lines, the script prints "
+            f"{len(printed)} (machine-dependent lines left out):\n" + "\n".join(list(diff)[:60])
+        )
