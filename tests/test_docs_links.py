@@ -93,7 +93,8 @@ def downloads(lang: str, name: str) -> dict[str, Path]:
         if tag != "a" or not is_internal(url):
             continue
         target, _ = resolve(page, url)
-        if target.name in (f"{name}.py", f"{name}.ipynb", f"{name}.zip"):
+        stem = name if lang == "en" else f"{name}_{lang}"  # the Chinese files carry the language
+        if target.name in (f"{stem}.py", f"{stem}.ipynb", f"{stem}.zip"):
             found[target.suffix] = target
     return found
 

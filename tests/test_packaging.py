@@ -195,7 +195,8 @@ def test_install_cell_speaks_the_page_language_and_links_its_install_page(instal
     english = install_ext.install_cell("https://example.org/site/", "1.2.3", "2.6")
     chinese = install_ext.install_cell("https://example.org/site/", "1.2.3", "2.6", "zh_CN")
     comments = [line for line in chinese.splitlines() if line.startswith("#")]
-    assert comments and all(re.search(r"[\u4e00-\u9fff]", line) for line in comments)
+    assert comments
+    assert all(re.search(r"[\u4e00-\u9fff]", line) for line in comments)
     assert "https://example.org/site/zh_CN/install.html" in chinese
     code = [line for line in english.splitlines() if not line.startswith("#")]
     assert code == [line for line in chinese.splitlines() if not line.startswith("#")]

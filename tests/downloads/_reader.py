@@ -146,7 +146,8 @@ def download(lang: str, name: str, suffix: str) -> Path | None:
     links.feed(page.read_text(encoding="utf-8"))
     for href in links.hrefs:
         target = (page.parent / unquote(urlsplit(href).path)).resolve()
-        if target.name == f"{name}{suffix}" and target.is_file():
+        stem = name if lang == "en" else f"{name}_{lang}"  # the Chinese files carry the language
+        if target.name == f"{stem}{suffix}" and target.is_file():
             return target
     return None
 
