@@ -210,6 +210,9 @@ def test_everything_listens_on_127_0_0_1_only(ddp_run):
 
 def _fail_on_rank_one(rank: int, world_size: int, folder: str) -> None:
     (Path(folder) / f"pid-{rank}").write_text(str(os.getpid()))
+    # Both ranks past the set-up first: gloo may let rank 1 out of init_process_group while
+    # rank 0 still connects to it, and rank 1 leaving then would fail rank 0 there instead.
+    dist.barrier()
     if rank == 1:
         raise ValueError("rank one cannot count")
     dist.barrier()  # waits for rank 1 forever: launch must stop this rank
