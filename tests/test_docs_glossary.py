@@ -4,7 +4,9 @@ The glossary page (``docs/glossary.rst``) shows ``docs/_data/glossary.csv``: eac
 English forms of a term (``batch / batches``) and the Chinese that renders it (``批次``). For every
 translated message of every catalog, each term found in the English (outside ``code``, roles and
 links; the longest term wins, so ``batch size`` is not also ``batch``) must have its rendering in
-the Chinese. The few messages that rightly depart from a rendering are listed, with the reason, in
+the Chinese. A row's ``Avoid`` column lists renderings that were used for the term once and must
+not come back (``就地`` for in-place): no Chinese message of any catalog may contain one. The few
+messages that rightly depart from a rendering are listed, with the reason, in
 ``docs/_data/glossary_exceptions.csv``, which the glossary page shows too.
 """
 
@@ -38,6 +40,7 @@ class Term:
     english: str  # the glossary's first column, e.g. "batch / batches"
     chinese: str
     pattern: re.Pattern[str]
+    avoid: tuple[str, ...] = ()  # renderings no Chinese message may use, e.g. ("就地",)
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -51,7 +54,8 @@ def load_terms() -> list[Term]:
         forms = sorted((f.strip() for f in row["English"].split("/")), key=len, reverse=True)
         alternatives = "|".join(re.escape(f).replace(r"\ ", r"[\s-]+") for f in forms if f)
         pattern = re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
-        terms.append(Term(row["English"], row["中文"].strip(), pattern))
+        avoid = tuple(a.strip() for a in (row.get("Avoid") or "").split("/") if a.strip())
+        terms.append(Term(row["English"], row["中文"].strip(), pattern, avoid))
     return terms
 
 
@@ -105,6 +109,8 @@ def test_glossary_is_well_formed() -> None:
     repeated = sorted({f for f in forms if forms.count(f) > 1})
     assert not repeated, f"forms listed under two terms in {GLOSSARY.name}: {repeated}"
     assert all(t.chinese for t in terms), f"a term of {GLOSSARY.name} has no Chinese rendering"
+    clashing = [t.english for t in terms for a in t.avoid if a in t.chinese]
+    assert not clashing, f"terms whose rendering contains a rendering they avoid: {clashing}"
 
 
 @pytest.mark.parametrize("po_file", CATALOGS, ids=_catalog_name)
@@ -130,6 +136,34 @@ def test_messages_use_the_glossary(po_file: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("po_file", CATALOGS, ids=_catalog_name)
+def test_messages_avoid_the_renderings_the_glossary_rejects(po_file: Path) -> None:
+    """Once a term is settled, its old renderings (the ``Avoid`` column) stay out of every
+    message, whatever the English says: 就地 never comes back for in-place."""
+    allowed = _exceptions()
+    name = _catalog_name(po_file)
+    problems = [
+        f"  {avoided!r} (say {term.chinese!r}, glossary row {term.english!r}): {entry.msgid[:90]!r}"
+        for entry in polib.pofile(str(po_file)).translated_entries()
+        for term in load_terms()
+        for avoided in term.avoid
+        if avoided in entry.msgstr
+        and not any(
+            (name, term.english) == (c, t) and entry.msgid.startswith(begins)
+            for c, t, begins in allowed
+        )
+    ]
+    assert not problems, (
+        f"{name}: {len(problems)} messages use a rendering that {GLOSSARY.name} rejects (use "
+        f"the glossary's Chinese, or list the message in {EXCEPTIONS.name} with the reason):\n"
+        + "\n".join(problems[:40])
+    )
+
+
+def _follows(term: Term, msgstr: str) -> bool:
+    return term.chinese.lower() in msgstr.lower() and not any(a in msgstr for a in term.avoid)
+
+
 def test_every_exception_still_applies() -> None:
     """An exception whose message is gone, or that now follows the glossary, is removed."""
     terms = {t.english: t for t in load_terms()}
@@ -138,7 +172,7 @@ def test_every_exception_still_applies() -> None:
     for catalog, term, begins in sorted(_exceptions()):
         assert term in terms, f"exception names {term!r}, which is not a glossary term"
         hits = [e for e in messages.get(catalog, []) if e.msgid.startswith(begins)]
-        if not hits or all(terms[term].chinese.lower() in e.msgstr.lower() for e in hits):
+        if not hits or all(_follows(terms[term], e.msgstr) for e in hits):
             stale.append(f"  {catalog}: {term!r} in {begins!r}")
     assert not stale, "exceptions that no longer apply; delete them:\n" + "\n".join(stale)
 

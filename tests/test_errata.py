@@ -1161,7 +1161,7 @@ _TUTORIALS_OF_SECTION = {  # the pages that reproduce a section's errata
     "§2": ("plot_01_what_is_pytorch",),
     "§3": ("plot_02_environment",),
     "§4.1": ("plot_03_tensors",),
-    "§4.2": ("plot_05_autograd_training",),
+    "§4.2": ("plot_05_autograd_training", "plot_06_losses_optimizers"),
     "§4.3": ("plot_08_gradients_by_hand", "plot_09_gradcheck"),
     "§4.4": ("plot_10_datasets", "plot_11_shuffling_workers"),
     "§4.5": ("plot_12_saving_loading", "plot_13_checkpoints_resume"),

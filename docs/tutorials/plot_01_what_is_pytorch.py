@@ -170,50 +170,26 @@ print(f"array {array}, shared {shared}, copied {copied}")
 #
 # A GPU runs thousands of operations in parallel, but each call costs a fixed
 # launch time of microseconds, and data in CPU memory must be copied to the
-# GPU and back. To time an ``n x n`` matrix product, run it once untimed (the
-# first call pays one-off costs), then take the median of a few runs. GPU
-# work is queued and runs later: wait for it with
-# ``torch.accelerator.synchronize()`` before reading the clock. This page
+# GPU and back. ``torch.utils.benchmark.Timer`` times a statement: it runs it
+# once untimed (the first call pays one-off costs), repeats it, waits for
+# queued GPU work before reading the clock, and keeps the median. This page
 # times one CPU thread, as the machine that builds it does other work too.
 
-import statistics
-import time
+from torch.utils import benchmark
 
-
-def median_seconds(n, device, repeats=5):
-    a = torch.ones(n, n, device=device)
-    a @ a  # untimed first run
-    durations = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ a
-        if device.type != "cpu":
-            torch.accelerator.synchronize()
-        durations.append(time.perf_counter() - start)
-    return statistics.median(durations)
-
-
-def readable(seconds):  # 3 significant digits and a unit
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
-
-
-threads = torch.get_num_threads()
-torch.set_num_threads(1)
-print(f"512 x 512 on {device}: {readable(median_seconds(512, device))}")
+a = torch.ones(512, 512, device=device)
+timer = benchmark.Timer("a @ a", globals={"a": a}, num_threads=1)
+seconds = timer.blocked_autorange(min_run_time=0.2).median
+print(f"512 x 512 on {device}: {seconds * 1e3:.3g} ms")
 
 # %%
-# :func:`pttour.time_matmul` is the tested version of ``median_seconds``: it
-# checks its arguments, and with ``include_transfer=True`` also times the
-# copies to the device and back. It measures the dashed line of the figure.
+# :func:`pttour.time_matmul` is the tested version of this measurement: it
+# checks its arguments, prints its result rounded with a unit, and with
+# ``include_transfer=True`` also times the copies to the device and back. It
+# measures the dashed line of the figure.
 
-build_sizes = (2, 16, 128, 512)
-build_s = [pttour.time_matmul(n, "cpu") for n in build_sizes]
-pairs = zip(build_sizes, build_s, strict=True)
-print(", ".join(f"n={n}: {readable(s)}" for n, s in pairs))
-torch.set_num_threads(threads)  # back to the default
+build_s = {n: pttour.time_matmul(n, "cpu") for n in (2, 16, 128, 512)}
+print(", ".join(f"n={n}: {s}" for n, s in build_s.items()))
 
 # %%
 # The other lines were measured on 2026-11-26 on an NVIDIA H100 80GB HBM3
@@ -237,8 +213,8 @@ fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.loglog(sizes, cpu_us, "o-", label="H100 CPU ×16")
 ax.loglog(sizes, gpu_us, "s-", label="H100 GPU")
 ax.loglog(sizes, copies_us, "^-", label="H100 CPU→GPU→CPU")
-build_us = [s * 1e6 for s in build_s]
-ax.loglog(build_sizes, build_us, "x--", color="grey", label="CPU ×1")
+build_us = [s * 1e6 for s in build_s.values()]
+ax.loglog(list(build_s), build_us, "x--", color="grey", label="CPU ×1")
 ax.set(xlabel="n", ylabel="t (µs)")
 ax.legend(fontsize="small")
 plt.show()

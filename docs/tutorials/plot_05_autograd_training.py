@@ -25,11 +25,10 @@ to:
 # We seed the random number generator, so that every number on this page is
 # the same on every run, and make data for the plane ``y = 3*x1 + x2 + 4``: 100
 # inputs of shape ``(100, 2)`` and one target per sample, shape ``(100, 1)``.
-# The model is ``nn.Linear(2, 1)``, which computes ``x @ weight.T + bias``. It
-# is an ``nn.Module``, the class every PyTorch model derives from
-# (:ref:`sphx_glr_auto_tutorials_plot_07_modules.py` shows how to write your
-# own). A *loss function* says how far the outputs are from the targets; here
-# the mean squared error, ``nn.MSELoss``.
+# The model, ``nn.Linear(2, 1)``, computes ``x @ weight.T + bias``; it is an
+# ``nn.Module``, the class of every PyTorch model
+# (:ref:`sphx_glr_auto_tutorials_plot_07_modules.py`). A *loss function* says
+# how far the outputs are from the targets: here the mean squared error.
 
 import torch
 from torch import nn
@@ -44,12 +43,12 @@ print(f"inputs {tuple(X.shape)}, targets {tuple(y.shape)}")
 print(f"output {tuple(output.shape)}, loss {loss_fn(output, y).item():.3f}")
 
 # %%
-# The loss compares the output and the target element by element, so they
-# must have the same shape; otherwise it broadcasts them
+# The loss compares output and target element by element, so they must have
+# the same shape, or it broadcasts them
 # (:ref:`sphx_glr_auto_tutorials_plot_04_indexing_broadcasting.py`) and
 # compares the wrong elements. :func:`pttour.check_same_shape` is the tested
-# version of the check ``output.shape == y.shape``: it turns a mismatch into an
-# error that names both shapes and a fix.
+# version of ``output.shape == y.shape``: a mismatch raises an error that names
+# both shapes and a fix.
 
 import textwrap
 
@@ -69,11 +68,9 @@ except ValueError as err:
 # and ``requires_grad`` is on. ``loss.backward()`` runs *backpropagation*, the
 # backward pass: it walks back through the operations that produced the loss,
 # applies the chain rule at each one, and adds the derivative of the loss with
-# respect to each leaf to the leaf's ``.grad``. It changes no parameter. For a
-# linear model and the mean squared error that derivative has a closed form,
-# ``2/n * residualᵀ X``, so we can check what autograd wrote:
+# respect to each leaf to the leaf's ``.grad``. It changes no parameter. Here
+# that derivative has a closed form, ``2/n * residualᵀ X``, to check against:
 
-print("weight.grad before backward():", model.weight.grad)
 loss_fn(model(X), y).backward()
 residual = (model(X) - y).detach()
 by_hand = 2 / len(X) * residual.T @ X
@@ -83,8 +80,8 @@ loss_fn(model(X), y).backward()  # a second backward pass
 print("doubled:", torch.allclose(model.weight.grad, 2 * by_hand))
 
 # %%
-# ``backward()`` *adds* to ``.grad``, as the second pass shows: the gradients
-# of separate backward passes accumulate until something clears them.
+# ``backward()`` *adds* to ``.grad``: the gradients of separate backward
+# passes accumulate until something clears them.
 #
 # The learning rate and one training step
 # ---------------------------------------
@@ -117,9 +114,8 @@ print(f"the next step started from loss {loss:.3f}")
 # -----------------------------------------
 #
 # One step moves the parameters a little downhill; training repeats it. This
-# function trains a fresh model, from the same starting parameters every time,
-# with the step above and returns the loss before each step. We run it with
-# two learning rates:
+# function repeats the step above on a fresh model, from the same start every
+# time, and returns the loss before each step. We try two learning rates:
 
 
 def train_full_batch(lr: float, steps: int) -> list[float]:
@@ -140,16 +136,13 @@ curves = {lr: train_full_batch(lr, 200) for lr in (0.01, 0.1)}
 for lr, losses in curves.items():
     after = ", ".join(f"{losses[i - 1]:.1e}" for i in (10, 100, 200))
     print(f"lr={lr}: loss after 10, 100, 200 steps: {after}")
-print(f"ratio after 200 steps: {curves[0.01][-1] / curves[0.1][-1]:.0f}")
 
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
 for lr, losses in curves.items():
     ax.plot(range(1, len(losses) + 1), losses, label=f"lr={lr}")
-ax.set_yscale("log")
-ax.set_xlabel("k")
-ax.set_ylabel("L")
+ax.set(yscale="log", xlabel="k", ylabel="L")
 ax.legend()
 plt.show()
 
@@ -160,23 +153,22 @@ plt.show()
 #    full-batch gradient descent steps, from the same start, with learning
 #    rates 0.01 and 0.1.
 #
-# For the same gradient, a step with ``lr=0.1`` goes ten times as far as one
-# with ``lr=0.01``, and after 200 steps the loss is over a hundred times
-# lower. A learning rate can also be too large: the steps then overshoot and
-# the loss grows; :ref:`sphx_glr_auto_tutorials_plot_06_losses_optimizers.py`
-# measures that.
+# A step with ``lr=0.1`` goes ten times as far as one with ``lr=0.01``, and
+# after 200 steps the loss is over a hundred times lower. Too large a learning
+# rate overshoots and the loss grows instead
+# (:ref:`sphx_glr_auto_tutorials_plot_06_losses_optimizers.py` measures it).
 #
 # Mini-batches, epochs and a device
 # ---------------------------------
 #
 # So far every step used all 100 samples: full-batch gradient descent. On real
-# data each step uses a small random *mini-batch*, which makes each gradient a
-# noisy estimate of the full one: *stochastic* gradient descent. One pass over
-# all the data is an *epoch*. A ``DataLoader`` cuts a data set into shuffled
-# mini-batches (:ref:`sphx_glr_auto_tutorials_plot_10_datasets.py` teaches
-# it); here it serves ``(X, y)`` in batches of 10, in a new order every epoch,
-# with its own seeded generator. We also pick the device once, move the model
-# there before creating the optimizer, and move every batch.
+# data each step uses a small random *mini-batch*, whose gradient is a noisy
+# estimate of the full one: *stochastic* gradient descent. One pass over all
+# the data is an *epoch*. A ``DataLoader``
+# (:ref:`sphx_glr_auto_tutorials_plot_10_datasets.py`) serves ``(X, y)`` in
+# batches of 10, in a new order every epoch drawn from its seeded generator.
+# We pick the device once, move the model there before creating the
+# optimizer, and move every batch.
 
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -185,15 +177,12 @@ device = (
     if torch.accelerator.is_available()
     else torch.device("cpu")
 )
+shuffling = torch.Generator().manual_seed(0)
 loader = DataLoader(
-    TensorDataset(X, y),
-    batch_size=10,
-    shuffle=True,
-    generator=torch.Generator().manual_seed(0),
+    TensorDataset(X, y), batch_size=10, shuffle=True, generator=shuffling
 )
 torch.manual_seed(1)
 model = nn.Linear(2, 1).to(device)
-start = {k: v.clone() for k, v in model.state_dict().items()}  # for later
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 for _epoch in range(30):
     for inputs, targets in loader:
@@ -207,12 +196,12 @@ print(f"device {device}: weight {weight}, bias {model.bias.item():.3f}")
 
 # %%
 # :func:`pttour.fit` is the tested version of this loop: it moves each batch
-# to the model's device, runs :func:`pttour.train_step` on it (so gradients are
-# cleared and shapes checked) and returns the mean loss of each epoch. From the
-# same start and the same shuffling it gives exactly the same weights.
+# to the model's device, runs :func:`pttour.train_step` on it and returns the
+# mean loss of each epoch. From the same start and shuffling it gives exactly
+# the same weights.
 
+torch.manual_seed(1)  # the same start
 tested = nn.Linear(2, 1).to(device)
-tested.load_state_dict(start)
 optimizer = torch.optim.SGD(tested.parameters(), lr=0.1)
 loader.generator.manual_seed(0)
 history = pttour.fit(tested, loader, loss_fn, optimizer, epochs=30)
@@ -223,12 +212,9 @@ print(f"mean loss of the last epoch: {history.final_loss:.1e}")
 # Takeaways
 # ---------
 #
-# - ``loss.backward()`` is backpropagation: it adds d(loss)/d(param) to the
-#   ``.grad`` of every leaf that requires gradients and changes no parameter.
-#   ``optimizer.step()`` does.
-# - Gradients accumulate: a step starts with ``optimizer.zero_grad()``, then
-#   the forward pass and the loss, ``loss.backward()`` and
-#   ``optimizer.step()``.
+# - ``loss.backward()`` (backpropagation) adds d(loss)/d(param) to each
+#   ``.grad``; only ``optimizer.step()`` changes the parameters.
+# - A step: ``zero_grad()``, forward pass and loss, ``backward()``, ``step()``.
 # - The learning rate sets the size of each step: too small and the loss
 #   falls slowly.
 # - Give the target the output's shape; a loss broadcasts the two otherwise.
@@ -237,8 +223,7 @@ print(f"mean loss of the last epoch: {history.final_loss:.1e}")
 #
 # Next, :ref:`sphx_glr_auto_tutorials_plot_06_losses_optimizers.py` chooses
 # the loss for a task and compares optimizers and learning rates.
-
-# %%
+#
 # What the article got wrong
 # --------------------------
 #
@@ -251,11 +236,12 @@ print(f"mean loss of the last epoch: {history.final_loss:.1e}")
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
 # The article says ``backward()`` computes the gradient of the output with
-# respect to the input data, and later that of the loss with respect to the
-# output. After ``loss.backward()`` neither holds a gradient:
+# respect to the inputs, then of the loss with respect to the output. Neither
+# holds a gradient after ``loss.backward()``:
 
 import warnings
 
+torch.manual_seed(0)
 net = nn.Linear(2, 1)
 output = net(X)
 loss_fn(output, y).backward()
@@ -266,18 +252,17 @@ message = str(caught[0].message).split(". ")[0]
 print(textwrap.fill(f"UserWarning: {message}.", 79))
 
 # %%
-# It stores d(loss)/d(param) in each parameter's ``.grad``, as the lesson
-# checked. For d(loss)/d(inputs), pass inputs that require gradients to
-# ``torch.autograd.grad(loss, inputs)`` (:ref:`all errata <e10>`).
+# It stores d(loss)/d(param) in each parameter's ``.grad``; for
+# d(loss)/d(inputs), call ``torch.autograd.grad(loss, inputs)`` on inputs that
+# require gradients (:ref:`all errata <e10>`).
 #
 # .. _erratum-e11:
 #
 # Erratum E11: Target shape broadcast by MSELoss
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article scales and shifts both input columns to make its targets: shape
-# ``(100, 2)`` for an output of shape ``(100, 1)``. ``MSELoss`` warns, then
-# broadcasts and returns a number:
+# The article's targets have shape ``(100, 2)`` for an output of shape
+# ``(100, 1)``. ``MSELoss`` warns, broadcasts and returns a number:
 
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
@@ -287,87 +272,72 @@ print(textwrap.fill(f"UserWarning: {message}.", 79))
 print(f"loss {loss.item():.3f}")
 
 # %%
-# Each prediction is compared with both columns: a different problem from
-# the one intended. Give each sample one target of the output's shape, as the
-# lesson does, and check the shapes (:ref:`all errata <e11>`).
+# Each prediction is compared with both columns. Give each sample one target
+# of the output's shape (:ref:`all errata <e11>`).
 #
 # .. _erratum-e12:
 #
 # Erratum E12: Gradients never cleared
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article's step, the pattern to repeat, never clears the gradients. In a
-# loop each ``step()`` uses the sum of all the gradients so far:
+# The article's step, the pattern to repeat, never clears the gradients, so
+# in a loop each ``step()`` uses the sum of all the gradients so far. This
+# function repeats the calls of a step, in the order given:
 
-torch.manual_seed(1)  # the start of train_full_batch
-net = nn.Linear(2, 1)
-sgd = torch.optim.SGD(net.parameters(), lr=0.1)
-stale = []
-for _ in range(30):
-    loss = loss_fn(net(X), y)
-    loss.backward()  # no zero_grad() before it
-    sgd.step()
-    stale.append(f"{loss.item():.0e}")
-print("without zero_grad():", *stale[4::5])
-print("with zero_grad():   ", *(f"{v:.0e}" for v in curves[0.1][4:30:5]))
+
+def loss_after(order: str, steps: int = 30) -> float:
+    torch.manual_seed(1)  # the start of train_full_batch
+    net = nn.Linear(2, 1)
+    sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+    for _ in range(steps):
+        for call in order.split():
+            if call == "backward":
+                loss_fn(net(X), y).backward()
+            else:
+                getattr(sgd, call)()  # sgd.zero_grad() or sgd.step()
+    return loss_fn(net(X), y).item()
+
+
+for order in ("backward step", "zero_grad backward step"):
+    print(f"{order}, 30 times: loss {loss_after(order):.1e}")
 
 # %%
-# The old gradients act like a momentum that never decays: the loss swings
-# instead of falling. Call ``optimizer.zero_grad()`` in every step, before
-# ``backward()`` (:ref:`all errata <e12>`).
+# The old gradients keep pushing and the loss stays high. Call
+# ``optimizer.zero_grad()`` in every step, before ``backward()``
+# (:ref:`all errata <e12>`).
 #
 # .. _erratum-e13:
 #
 # Erratum E13: No device handling
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article advertises GPU acceleration but never chooses a device, so its
-# model and data stay on the CPU. Moving only the model fails; the ``meta``
-# device, present in every build, shows it anywhere:
+# The article advertises GPU acceleration but never chooses a device. Moving
+# only the model fails, as the ``meta`` device (in every build) shows:
 
-print("a new module lives on:", nn.Linear(2, 1).weight.device)
 try:
     nn.Linear(2, 1).to("meta")(torch.rand(3, 2))
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 
 # %%
-# Pick the device once, move the model before creating the optimizer, and
-# move every batch, as the mini-batch loop does (:ref:`all errata <e13>`).
+# Pick the device once, move the model, then every batch, as the mini-batch
+# loop does (:ref:`all errata <e13>`).
 #
 # .. _erratum-e44:
 #
 # Erratum E44: One full-batch step is not stochastic
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article calls its optimizer stochastic gradient descent but computes one
-# loss over all the samples. That gradient is the same every time; a
-# mini-batch's is not:
+# The article calls its optimizer stochastic gradient descent, but its loss
+# covers all the samples: that gradient never changes, a mini-batch's does.
 
 for inputs, targets in [(X, y), (X, y), *list(loader)[:2]]:
     (grad,) = torch.autograd.grad(loss_fn(net(inputs), targets), net.weight)
     print(f"{len(inputs):3d} samples: d(loss)/d(weight) = {grad.squeeze()}")
 
 # %%
-# On all the data ``torch.optim.SGD`` is plain gradient descent; it is
-# stochastic when each step uses a random mini-batch, as in the loop over the
-# ``DataLoader`` (:ref:`all errata <e44>`).
-#
-# .. _erratum-e45:
-#
-# Erratum E45: An optimizer does not find the minimum
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-#
-# The article says the optimizer makes the loss reach its minimum and finds the
-# best parameters; its example takes one step, with ``lr=0.01``:
-
-first, second = train_full_batch(0.01, 2)
-print(f"one step: loss {first:.2f} -> {second:.2f}; its minimum is 0")
-
-# %%
-# A step moves the parameters a little way downhill. Repeated, the loss falls
-# towards a minimum, as the curves above show: the global one for this convex
-# loss, at best a local one for a neural network (:ref:`all errata <e45>`).
+# Descent is stochastic when each step uses a random mini-batch, as in the
+# loop over the ``DataLoader`` (:ref:`all errata <e44>`).
 #
 # Exercises
 # ---------
@@ -407,38 +377,21 @@ assert w.grad.item() == 4.0
 # Exercise 2 ★★: which training step is wrong?
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# Here are three orders of the same calls, repeated in every step: (a)
-# ``zero_grad()``, ``backward()``, ``step()``; (b) ``backward()``,
-# ``zero_grad()``, ``step()``; (c) ``backward()``, ``step()``,
-# ``zero_grad()``. Decide which of them train the model, then check: train a
-# fresh model with each for 100 steps, from the same start.
+# Three orders of the same calls are proposed for every step: (a)
+# ``zero_grad backward step``, (b) ``backward zero_grad step`` and (c)
+# ``backward step zero_grad``. Which of them train? Check with ``loss_after``
+# from Erratum E12, for 100 steps.
 #
 # .. solution::
 #
 #    Solution
 #
-#    (b) clears the gradients between ``backward()`` and ``step()``, so no
-#    step has a gradient to use and nothing moves. (c) clears them at the end
-#    of a step instead of the start, which works just as well.
+#    Order (b) clears the gradients before ``step()`` uses them, so nothing
+#    moves; (c) clears them at the end of a step instead of the start, which
+#    is just as good.
 
-
-def train_in_order(*order: str) -> float:
-    torch.manual_seed(1)
-    net = nn.Linear(2, 1)
-    sgd = torch.optim.SGD(net.parameters(), lr=0.1)
-    calls = {
-        "zero_grad": sgd.zero_grad,
-        "backward": lambda: loss_fn(net(X), y).backward(),
-        "step": sgd.step,
-    }
-    for _ in range(100):
-        for name in order:
-            calls[name]()
-    return loss_fn(net(X), y).item()
-
-
-a = train_in_order("zero_grad", "backward", "step")
-b = train_in_order("backward", "zero_grad", "step")
-c = train_in_order("backward", "step", "zero_grad")
+a = loss_after("zero_grad backward step", steps=100)
+b = loss_after("backward zero_grad step", steps=100)
+c = loss_after("backward step zero_grad", steps=100)
 print(f"loss after 100 steps: (a) {a:.1e}, (b) {b:.1e}, (c) {c:.1e}")
 assert a == c < 0.01 < b

@@ -21,12 +21,11 @@ train faster. After reading this page you will be able to:
 # Numbers: the mean squared error
 # -------------------------------
 #
-# When the target is a number, such as a price or a temperature, the usual loss
-# function is the mean squared error, ``nn.MSELoss``: the mean of ``(output -
-# target) ** 2`` over all elements, with output and target of the same shape.
-# Squaring makes large errors count heavily; ``nn.L1Loss`` (the mean absolute
-# error) and ``nn.HuberLoss`` count them less, which helps when the data has
-# outliers.
+# When the target is a number, such as a price, the usual loss function is the
+# mean squared error, ``nn.MSELoss``: the mean of ``(output - target) ** 2``,
+# with output and target of the same shape. Squaring makes large errors count
+# heavily; ``nn.L1Loss`` (mean absolute error) and ``nn.HuberLoss`` count them
+# less, which helps when the data has outliers.
 
 import torch
 from torch import nn
@@ -41,12 +40,11 @@ print(f"by hand: {((output - target) ** 2).mean().item():.4f}")
 # ----------------------------------------
 #
 # A classifier with ``C`` classes outputs ``C`` numbers per sample, the
-# *logits*: any real numbers, a larger one meaning a more likely class.
-# Softmax turns them into probabilities, ``exp(z_i) / sum_j exp(z_j)``.
+# *logits*: any real numbers, larger for a more likely class. Softmax turns
+# them into probabilities, ``exp(z_i) / sum_j exp(z_j)``.
 # ``nn.CrossEntropyLoss`` takes the logits, shape ``(N, C)``, applies the
-# log-softmax itself, and returns the mean over the samples of ``-log p`` of
-# the right class. Its usual target is the class index of each sample: shape
-# ``(N,)``, integers.
+# log-softmax itself and averages ``-log p`` of the right class over the
+# samples. Its usual target is the class index of each sample: shape ``(N,)``.
 
 logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 0.2, 3.0]])
 labels = torch.tensor([0, 2])
@@ -56,14 +54,12 @@ print(f"CrossEntropyLoss: {loss_fn(logits, labels).item():.4f}")
 print(f"by hand:          {-log_p[torch.arange(2), labels].mean().item():.4f}")
 
 # %%
-# The target can also give a probability for every class: shape ``(N, C)``,
-# floats that sum to 1 in each row. A one-hot row (1 for the right class, 0
-# elsewhere) gives the same loss as the index. Softer rows are what two common
-# tricks train on: *label smoothing* moves a little of the probability from the
-# right class to all classes, so the model is not pushed to ever larger
-# logits, and *MixUp* blends two inputs and their targets alike, for example
-# ``0.7 * one_hot(a) + 0.3 * one_hot(b)``. ``label_smoothing=0.1`` does the
-# smoothing for you:
+# The target can also give class probabilities: shape ``(N, C)``, rows of
+# floats that sum to 1. A one-hot row (1 for the right class, 0 elsewhere)
+# gives the same loss as the index. *Label smoothing* moves a little of that 1
+# to all classes, so the logits are not pushed ever larger, and *MixUp* blends
+# two inputs and their targets alike, e.g. ``0.7 * one_hot(a) + 0.3 *
+# one_hot(b)``. ``label_smoothing=0.1`` does the smoothing for you:
 
 one_hot = nn.functional.one_hot(labels, num_classes=3).float()
 smoothed = 0.9 * one_hot + 0.1 / 3
@@ -76,12 +72,11 @@ print(f"label_smoothing=0.1:  {smoothing(logits, labels).item():.4f}")
 # Yes/no and several labels: binary cross-entropy
 # ------------------------------------------------
 #
-# When each sample has one or several independent yes/no labels (spam or
-# not; which of four tags apply to a picture), the model outputs one logit per
-# label. ``nn.BCEWithLogitsLoss`` applies the sigmoid, ``p = 1 / (1 +
-# exp(-z))``, to each logit, then the binary cross-entropy ``-(t * log(p) + (1
-# - t) * log(1 - p))``, and averages. The target ``t`` has the output's shape
-# and holds floats: 1.0 for yes, 0.0 for no.
+# For independent yes/no labels (spam or not; which tags fit a picture) the
+# model outputs one logit per label. ``nn.BCEWithLogitsLoss`` applies the
+# sigmoid, ``p = 1 / (1 + exp(-z))``, then the binary cross-entropy ``-(t *
+# log(p) + (1 - t) * log(1 - p))``, and averages. The target ``t`` holds 1.0
+# or 0.0 floats, in the output's shape.
 
 logits = torch.tensor([[1.5, -2.0, 0.3, -0.5], [-1.0, 2.5, 0.0, 3.0]])
 tags = torch.tensor([[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0]])
@@ -94,14 +89,13 @@ print(f"by hand:           {by_hand.item():.4f}")
 # Why logits, not probabilities
 # -----------------------------
 #
-# Both losses apply the softmax or the sigmoid themselves: give them logits.
-# A softmax applied first is applied twice, and squeezes the scores into
-# ``[0, 1]``: a badly wrong prediction then costs little and its gradient
-# almost vanishes. ``nn.BCELoss``, the same binary cross-entropy computed from
-# probabilities, breaks on large logits: in float32 the sigmoid of ``-120``
-# rounds to exactly 0, ``BCELoss`` clamps ``log(0)`` to ``-100``, and the
-# gradient is 0. Each case below is one badly wrong prediction; ``dL/dz`` is
-# the gradient on the logit of the right answer.
+# Both losses apply the softmax or the sigmoid themselves. A softmax applied
+# first is applied twice and squeezes the scores into ``[0, 1]``: a badly
+# wrong prediction then costs little and its gradient almost vanishes.
+# ``nn.BCELoss`` takes probabilities and breaks on large logits: in float32 the
+# sigmoid of ``-120`` rounds to 0, ``BCELoss`` clamps ``log(0)`` to ``-100``,
+# and the gradient is 0. Below, each case is one badly wrong prediction, and
+# ``dL/dz`` the gradient on the logit of the right answer.
 
 three = [[-8.0, 0.0, 0.0]]  # three classes; the right one, 0, scores lowest
 one = [-120.0]  # one label; the right answer is yes
@@ -125,18 +119,16 @@ for name, values, loss_of in cases:
 #
 # ``torch.optim.SGD`` steps by ``-lr * grad``. With ``momentum=0.9`` it keeps
 # a velocity, ``v = 0.9 * v + grad``, and steps by ``-lr * v``: it speeds up
-# where successive gradients agree, and their zigzags cancel. ``Adam`` keeps
-# running averages of each parameter's gradient and of its square and divides
-# one by the square root of the other, so every parameter steps by about
-# ``lr``, whatever the scale of its gradient. ``AdamW`` is Adam with
-# *decoupled weight decay*, which also shrinks every weight a little at each
-# step; prefer it to ``Adam(weight_decay=...)``.
+# where successive gradients agree, and their zigzags cancel. ``Adam`` divides
+# a moving average of each parameter's gradient by the square root of one of
+# its square, so every parameter steps by about ``lr``, whatever the scale of
+# its gradient. ``AdamW``, Adam with *decoupled weight decay*, also shrinks
+# every weight a little at each step; prefer it to ``Adam(weight_decay=...)``.
 #
-# We measure them on one problem: 200 noisy points of ``sin(3x)``, and a small
-# network, ``nn.Sequential`` layers with ``nn.Tanh`` activation functions
-# between them (:ref:`sphx_glr_auto_tutorials_plot_07_modules.py` explains
-# both). Every run starts from the same weights and takes 300 full-batch
-# steps, each optimizer at a usual learning rate for it.
+# We measure them on 200 noisy points of ``sin(3x)`` and a small network of
+# ``nn.Sequential`` layers and ``nn.Tanh`` activations
+# (:ref:`sphx_glr_auto_tutorials_plot_07_modules.py`): 300 full-batch steps
+# from the same weights, each optimizer at a usual learning rate for it.
 
 torch.manual_seed(0)
 x = torch.linspace(-2, 2, 200).unsqueeze(1)
@@ -179,9 +171,7 @@ import matplotlib.pyplot as plt
 fig, ax = plt.subplots(figsize=(6, 3.2))
 for name, losses in curves.items():
     ax.plot(range(1, 301), losses, label=name)
-ax.set_yscale("log")
-ax.set_xlabel("k")
-ax.set_ylabel("L")
+ax.set(yscale="log", xlabel="k", ylabel="L")
 ax.legend(fontsize="small")
 plt.show()
 
@@ -192,12 +182,10 @@ plt.show()
 #    same model and data trained with SGD, SGD with momentum μ = 0.9, Adam and
 #    AdamW at the learning rates in the legend.
 #
-# In this run Adam and AdamW came down fastest and ended lowest, near 0.01,
-# the variance of the noise; SGD with momentum came close, and plain SGD, set
-# back once by a step that overshot (the spike), was still far above after
-# 300 steps. That measures this problem at these learning rates, not every
-# problem: other learning rates or more steps can change the order. Compare
-# on your own problem, each with a tuned rate.
+# Here Adam and AdamW ended lowest, near 0.01, the variance of the noise; SGD
+# with momentum came close, and plain SGD, set back by a step that overshot
+# (the spike), stayed far above. Another problem or learning rate can change
+# the order: compare on your own problem, each optimizer with a tuned rate.
 #
 # The learning rate: too small, too large
 # ---------------------------------------
@@ -208,27 +196,24 @@ for lr in (0.01, 0.1, 0.3):
     losses = train(lambda ps, lr=lr: torch.optim.SGD(ps, lr=lr))
     after = "  ".join(f"{losses[k - 1]:.3g}" for k in (50, 100, 300))
     highest = max(v for v in losses if v < float("inf"))
-    print(
-        f"lr={lr:<4} after 50, 100, 300 steps: {after}; highest {highest:.2g}"
-    )
+    print(f"lr={lr:<4} after 50, 100, 300: {after}; highest {highest:.2g}")
 
 # %%
 # With ``lr=0.01`` the loss has barely moved after 300 steps. With ``lr=0.3``
-# it falls at first, then the steps overshoot: the loss grows until it
-# overflows, and ``nan`` (not a number) ends the run. Start from a usual
-# value (0.1 or 0.01 for SGD, 0.001 for Adam), try three times larger and
-# smaller, and keep the largest that trains smoothly.
+# it falls at first, then the steps overshoot and the loss grows until ``nan``
+# (not a number) ends the run. Start from a usual value (0.1 or 0.01 for SGD,
+# 0.001 for Adam), try three times larger and smaller, and keep the largest
+# that trains smoothly.
 #
 # Changing the learning rate during training: a scheduler
 # -------------------------------------------------------
 #
 # A large learning rate gets down fast; a small one settles into the bottom.
-# A *scheduler* from ``torch.optim.lr_scheduler`` changes the learning rate as
-# training goes: ``CosineAnnealingLR`` lowers it along half a cosine to 0 over
-# ``T_max`` calls of its ``step()``, ``StepLR`` multiplies it by ``gamma``
-# every ``step_size`` calls, ``OneCycleLR`` raises then lowers it, batch by
-# batch. Call ``scheduler.step()`` after ``optimizer.step()``, here once per
-# epoch of mini-batches from a ``DataLoader``, as on the previous page.
+# A *scheduler* from ``torch.optim.lr_scheduler`` changes the rate as training
+# goes: ``CosineAnnealingLR`` lowers it along half a cosine to 0 over ``T_max``
+# calls of its ``step()``, ``StepLR`` multiplies it by ``gamma`` every
+# ``step_size`` calls. Call ``scheduler.step()`` after ``optimizer.step()``,
+# here once per epoch of mini-batches, as on the previous page.
 
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -257,14 +242,11 @@ def train_epochs(lr: float, cosine: bool, epochs: int = 10) -> float:
 
 with_cosine = train_epochs(0.03, cosine=True)
 constant = train_epochs(0.03, cosine=False)
-print(
-    f"final loss: {with_cosine:.4f} with the schedule, {constant:.4f} without"
-)
+print(f"final loss: {with_cosine:.4f} with cosine, {constant:.4f} without")
 
 # %%
-# Here the schedule lowered the final loss, and the epochs with small steps
-# still improved it. Measure a schedule like the learning rate itself:
-# Exercise 3 shows it can also hurt.
+# Here the schedule lowered the final loss: the small steps of the last epochs
+# still improved it. Measure a schedule too: Exercise 3 shows it can hurt.
 #
 # Takeaways
 # ---------
@@ -272,16 +254,35 @@ print(
 # - Numbers: ``nn.MSELoss``. One class of ``C``: ``nn.CrossEntropyLoss``, with
 #   class indices ``(N,)`` or probabilities ``(N, C)``. Yes/no labels:
 #   ``nn.BCEWithLogitsLoss``, float targets of the output's shape.
-# - Give these losses logits: a softmax or sigmoid first slows or stops
-#   learning.
-# - Each optimizer needs its own learning rate; compare them by measuring. Too
-#   small a learning rate crawls, too large diverges; a scheduler lowers it as
-#   training goes.
+# - Give these losses logits: a softmax or sigmoid first slows learning.
+# - Compare optimizers by measuring, each at its own learning rate. Too small
+#   a rate crawls, too large diverges; a scheduler lowers it as training goes.
 #
 # Next, :ref:`sphx_glr_auto_tutorials_plot_07_modules.py` writes models as
 # ``nn.Module`` classes.
+#
+# What the article got wrong
+# --------------------------
+#
+# This page follows the optimizer step of §4.2 "Autograd" of the article; the
+# :doc:`errata page </errata>` lists all its mistakes.
+#
+# .. _erratum-e45:
+#
+# Erratum E45: An optimizer does not find the minimum
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#
+# The article says the optimizer makes the loss reach its minimum; its
+# example takes one step, with ``lr=0.01``:
+
+first, second = train(lambda ps: torch.optim.SGD(ps, lr=0.01), steps=2)
+print(f"one step: loss {first:.3f} -> {second:.3f}")
 
 # %%
+# A step moves the parameters a little way downhill. Repeated, it brings the
+# loss down towards a minimum, as the curves above show: here near 0.01, the
+# noise in the data (:ref:`all errata <e45>`).
+#
 # Exercises
 # ---------
 #

@@ -8,9 +8,8 @@ After reading this page you will be able to:
 
 * write such a class and list the parameters an optimizer will train;
 * choose activation functions, and see vanishing gradients coming;
-* switch a model between training and evaluation mode and say what that
-  changes, and choose between ``torch.no_grad()`` and
-  ``torch.inference_mode()``;
+* switch a model between training and evaluation mode, and choose between
+  ``torch.no_grad()`` and ``torch.inference_mode()``;
 * move a model to a device, and say when ``.to()`` returns a new tensor.
 
 **What you need:** PyTorch ≥ 2.6 and matplotlib. The `installation page
@@ -23,9 +22,8 @@ After reading this page you will be able to:
 #
 # A model subclasses ``nn.Module``. Its ``__init__`` first calls
 # ``super().__init__()``, then creates the layers as attributes; ``forward``
-# uses them. This one has a hidden layer with batch normalisation and dropout,
-# two layers that behave differently in training and in evaluation, as we will
-# see.
+# uses them. This one has batch normalisation and dropout, two layers that
+# behave differently in training and in evaluation, as we will see.
 
 import torch
 from torch import nn
@@ -52,36 +50,29 @@ for name, layer in model.named_children():  # print(model) shows more
 print("output shape:", tuple(model(x).shape))
 
 # %%
-# Call the model, ``model(x)``, rather than ``model.forward(x)``: the call runs
-# ``forward`` and also any hooks registered on the module.
-# ``super().__init__()`` must come first, because it creates the registries
-# that record the layers; assigning a layer before it raises an
-# ``AttributeError``.
+# Call the model, ``model(x)``, rather than ``model.forward(x)``: the call also
+# runs any hooks registered on the module. ``super().__init__()`` comes first
+# because it creates the registries that record the layers.
 #
 # Parameters and buffers
 # ----------------------
 #
 # Assigning a layer (a module) or an ``nn.Parameter`` as an attribute
 # *registers* it. ``parameters()`` yields every registered parameter, of the
-# model and of all its layers, and ``named_parameters()`` yields each with its
-# dotted name. This is what the optimizer receives.
+# model and of all its layers, and ``named_parameters()`` their dotted names
+# too: this is what the optimizer receives. Batch normalisation also keeps
+# *buffers*: running statistics that it updates itself, that no optimizer
+# touches and that the ``state_dict`` saves.
 
 for name, param in model.named_parameters():
     print(f"{name:14s} {tuple(param.shape)}")
 print("parameters:", sum(p.numel() for p in model.parameters()))
-
-# %%
-# Batch normalisation also keeps *buffers*: running statistics that it updates
-# itself, that no optimizer touches and that are saved in the ``state_dict``
-# with the parameters.
-
 for name, buffer in model.named_buffers():
     print(f"{name:24s} {tuple(buffer.shape)}")
 
 # %%
-# Only attributes that are modules or parameters are registered. Layers kept in
-# a plain Python list are invisible: the optimizer would not train them.
-# ``nn.ModuleList`` (or ``nn.Sequential``) registers the layers it holds:
+# Layers in a plain Python list are not registered, and the optimizer would not
+# train them. ``nn.ModuleList`` (or ``nn.Sequential``) registers them:
 
 
 class TwoLists(nn.Module):
@@ -98,19 +89,15 @@ print("parameters:", [name for name, _ in TwoLists().named_parameters()])
 # --------------------------------------------
 #
 # Between two linear layers a model needs a non-linear *activation function*,
-# such as ``torch.relu`` in ``MLP`` above: without one, two linear layers
-# compose into a single linear map. The common ones are ReLU, ``max(0, x)``;
-# the sigmoid, ``1 / (1 + exp(-x))``; and tanh. Their slopes matter for
-# training: backpropagation multiplies the gradient, layer after layer, by
-# the slope of each activation and by the weights. The sigmoid's slope is at
-# most 0.25, so in a deep stack the gradient shrinks at every layer and the
-# first layers barely learn: the gradients *vanish*. ReLU's slope is 1 wherever
-# it is active.
-#
-# We measure it on stacks of 10 layers of width 32. ``nn.Sequential(a, b,
-# ...)`` is a module that calls the modules it holds in order. Each stack gets
-# the same seed and input, and we print the gradient norm of the first and the
-# last layer's weight after one backward pass:
+# such as ``torch.relu`` in ``MLP``: two linear layers alone compose into one
+# linear map. Common ones are ReLU, ``max(0, x)``; the sigmoid, ``1 / (1 +
+# exp(-x))``; and tanh. Backpropagation multiplies the gradient, layer after
+# layer, by the slope of each activation and by the weights. The sigmoid's
+# slope is at most 0.25, so in a deep stack the gradient shrinks at every
+# layer and the first layers barely learn: the gradients *vanish*. ReLU's
+# slope is 1 wherever it is active. We measure it on stacks of 10 layers
+# (``nn.Sequential(a, b, ...)`` calls its modules in order), same seed, same
+# input, and print the gradient norm of the first and last layer's weight:
 
 
 def gradient_norms(activation, kaiming: bool = False) -> list[float]:
@@ -139,9 +126,7 @@ import matplotlib.pyplot as plt
 fig, ax = plt.subplots(figsize=(6, 3.2))
 for name, values in norms.items():
     ax.plot(range(1, 12), values, marker="o", label=name)
-ax.set_yscale("log")
-ax.set_xlabel("l")
-ax.set_ylabel("‖∇W‖")
+ax.set(yscale="log", xlabel="l", ylabel="‖∇W‖")
 ax.legend()
 plt.show()
 
@@ -154,25 +139,22 @@ plt.show()
 #    initialisation.
 #
 # With the sigmoid the first layer's gradient is nearly a billion times
-# smaller than the last one's. ReLU alone helps, but here the gradient still
+# smaller than the last one's. ReLU alone helps, but the gradient still
 # shrinks: PyTorch's default initialisation of ``nn.Linear`` draws weights too
-# small for a ReLU stack, so the weights shrink it too. Kaiming (He)
-# initialisation, ``nn.init.kaiming_normal_``, scales the weights for ReLU, and
-# the gradient keeps its size through all the layers. Normalisation layers and
-# residual connections serve the same end in deeper models.
+# small for a ReLU stack. Kaiming (He) initialisation,
+# ``nn.init.kaiming_normal_``, scales them for ReLU, and the gradient keeps its
+# size through all the layers (deeper models add normalisation and residual
+# connections).
 #
 # train() and eval()
 # ------------------
 #
-# Every module has a flag, ``training``. A new module is in training mode;
-# ``model.eval()`` sets the flag to ``False`` on the model and every layer in
-# it, and ``model.train()`` sets it back. Most layers ignore it. Two common
-# ones do not.
-#
-# **Dropout** sets each element to zero with probability ``p`` during training
-# and multiplies the others by ``1 / (1 - p)``, so the expected value stays the
-# same. Each call draws a new mask. In evaluation mode it passes its input
-# through unchanged.
+# Every module has a flag, ``training``, ``True`` when it is created.
+# ``model.eval()`` sets it to ``False`` on the model and all its layers, and
+# ``model.train()`` sets it back. Most layers ignore it; two common ones do
+# not. **Dropout** zeroes each element with probability ``p`` during training
+# and multiplies the others by ``1 / (1 - p)``, keeping the expected value,
+# with a new mask at each call. In evaluation mode it passes its input through.
 
 drop = nn.Dropout(p=0.5)
 ones = torch.ones(8)
@@ -183,31 +165,19 @@ print("evaluation:", drop(ones), drop(ones), sep="\n  ")
 # %%
 # **Batch normalisation** normalises each feature during training with the mean
 # and variance of the *current batch*, so a sample's output depends on the
-# other samples in its batch, and it updates its running statistics. In
-# evaluation mode it uses those running statistics, and a sample gets the same
-# output in any batch.
+# other samples of its batch, and it updates its running statistics. In
+# evaluation mode it uses those, and a sample gets the same output in any
+# batch. For a whole model, ``eval()`` reaches every layer: two calls on the
+# same input differ in training mode (new dropout masks), not in evaluation.
 
 norm = nn.BatchNorm1d(2)
-sample = torch.tensor([[1.0, 2.0]])
-batch_a = torch.cat([sample, torch.tensor([[0.0, 0.0], [5.0, 1.0]])])
-batch_b = torch.cat([sample, torch.tensor([[9.0, -3.0], [2.0, 2.0]])])
-
-
-def output_of_sample(batch: torch.Tensor) -> list[float]:
-    return [round(v, 4) for v in norm(batch)[0].tolist()]
-
-
-print("training, the sample in batch a:", output_of_sample(batch_a))
-print("training, the sample in batch b:", output_of_sample(batch_b))
-norm.eval()
-print("evaluation, in batch a:", output_of_sample(batch_a))
-print("evaluation, in batch b:", output_of_sample(batch_b))
-
-# %%
-# For the whole model, ``eval()`` reaches every layer. In training mode two
-# calls on the same input give different outputs (dropout draws new masks); in
-# evaluation mode they agree.
-
+batch_a = torch.tensor([[1.0, 2.0], [0.0, 0.0], [5.0, 1.0]])
+batch_b = torch.tensor([[1.0, 2.0], [9.0, -3.0], [2.0, 2.0]])
+for mode in ("training", "evaluation"):
+    norm.train(mode == "training")  # train(False) is eval()
+    for name, batch in (("a", batch_a), ("b", batch_b)):
+        first = [round(v, 4) for v in norm(batch)[0].tolist()]
+        print(f"{mode}, the sample in batch {name}: {first}")
 model.train()
 print("training mode, two calls equal:  ", torch.equal(model(x), model(x)))
 model.eval()
@@ -218,13 +188,11 @@ print("flags:", model.training, model.drop.training, model.norm.training)
 # no_grad() and inference_mode()
 # ------------------------------
 #
-# ``eval()`` changes how layers compute; it does not stop autograd. The output
-# of a model in evaluation mode still records the operations that made it, so
-# that a backward pass could run. ``torch.no_grad()`` stops the recording:
-# inside it, results have no ``grad_fn`` and autograd keeps no intermediate
-# values for them, which saves memory and time. You also need it to change a
-# parameter in place by hand, as an optimizer does; outside it, autograd
-# refuses:
+# ``eval()`` changes how layers compute; it does not stop autograd, which
+# still records the operations for a backward pass. ``torch.no_grad()`` stops
+# the recording: results have no ``grad_fn`` and no intermediate values are
+# kept, which saves memory and time. You also need it to change a parameter in
+# place by hand, as an optimizer does; outside it, autograd refuses:
 
 import textwrap
 
@@ -240,13 +208,11 @@ with torch.no_grad():
 print("under no_grad():", out.requires_grad, out.grad_fn)
 
 # %%
-# ``torch.inference_mode()`` disables everything ``no_grad()`` does and, in
-# addition, the bookkeeping that autograd keeps on every tensor (the version
-# counter that detects in-place changes, and the records of views), which makes
-# it a little faster. The price: what it creates are *inference tensors*, which
-# autograd refuses to save for a later backward pass and which cannot be
-# changed in place outside inference mode (``.clone()`` one to get a normal
-# tensor). A result of ``no_grad()`` has no such restriction.
+# ``torch.inference_mode()`` also drops the bookkeeping autograd keeps on every
+# tensor (the version counter that detects in-place changes, the records of
+# views), which makes it a little faster. It creates *inference tensors*, which
+# autograd refuses to save for a backward pass and which cannot be changed in
+# place outside inference mode (``.clone()`` one to get a normal tensor).
 
 with torch.inference_mode():
     frozen = model(x)
@@ -257,34 +223,29 @@ except RuntimeError as err:
     print(f"RuntimeError: {str(err).split('. ')[0]}.")
 
 # %%
-# So to predict, use both: ``model.eval()`` for the layers, and
-# ``torch.inference_mode()`` around the forward pass (``torch.no_grad()`` when
-# the results must enter autograd later). Back in training, call
-# ``model.train()`` again.
+# To predict, use both: ``model.eval()`` for the layers and
+# ``torch.inference_mode()`` around the forward pass (``torch.no_grad()`` if
+# the results must enter autograd later); ``model.train()`` before training.
 #
 # Moving a model to a device
 # --------------------------
 #
 # ``model.to(device)`` moves every parameter and buffer *in place* and returns
-# the model itself. ``tensor.to(...)`` never changes the tensor it is called
-# on: it returns a new tensor when the dtype or the device changes, and the
-# *same* tensor object when nothing has to change. So assign its result. A
-# dtype shows both cases on any machine:
+# the model. ``tensor.to(...)`` returns a new tensor when the dtype or device
+# changes and the *same* tensor otherwise: assign its result. A dtype shows it:
 
 tensor = torch.ones(2)
 print("nothing to change, same object:", tensor.to(torch.float32) is tensor)
-converted = tensor.to(torch.float64)
-print("new dtype, new tensor:", converted is not tensor, converted.dtype)
-print("the original is unchanged:", tensor.dtype)
+print("new dtype, new tensor:", tensor.to(torch.float64) is not tensor)
 first = next(model.parameters())
 print("model.to() returns the model:", model.to(torch.float64) is model)
 print("same parameter object:", first is next(model.parameters()), first.dtype)
 model = model.to(torch.float32)
 
 # %%
-# A module has no ``device`` attribute; ask one of its parameters,
+# A module has no ``device`` attribute: ask a parameter,
 # ``next(model.parameters()).device``. Move the model before you create its
-# optimizer, and move every batch of inputs too
+# optimizer, and every batch too
 # (:ref:`sphx_glr_auto_tutorials_plot_05_autograd_training.py`).
 #
 # Takeaways

@@ -6,9 +6,7 @@ Autograd computes a gradient from the derivative rule of every operation it
 recorded. A gradient check measures the same gradient a second way, from the
 loss alone: nudge one number, watch how much the loss moves, and compare. This
 page writes that check in plain PyTorch, first for one number, then for every
-parameter of a model.
-
-After reading this page you will be able to:
+parameter of a model. After reading this page you will be able to:
 
 - estimate a derivative by a central difference, in float64;
 - compute the numerical gradient of a loss, one parameter element at a time;
@@ -27,9 +25,8 @@ how to install them.
 # Evaluate ``f`` a small step ``eps`` to each side and divide the rise by the
 # run: that is the *central difference* ``(f(x + eps) - f(x - eps)) / (2 *
 # eps)``. The *forward difference* ``(f(x + eps) - f(x)) / eps`` looks simpler,
-# but its error shrinks only in proportion to ``eps``, while the central
-# difference's shrinks like ``eps**2``. For ``x**3`` at 2 the exact slope is
-# 12:
+# but its error shrinks only in proportion to ``eps``, the central
+# difference's like ``eps**2``. For ``x**3`` at 2 the exact slope is 12:
 
 import torch
 
@@ -41,10 +38,10 @@ for eps in (1e-2, 1e-4, 1e-6):
     print(f"central off by {central - 12:.1e}")
 
 # %%
-# We compute in float64: ``f(x + eps)`` and ``f(x - eps)`` agree in most of
-# their digits, and their difference keeps only the digits that remain. Float64
-# has about 16, float32 about 7, too few for a step of ``1e-6``;
-# :ref:`sphx_glr_auto_tutorials_plot_09_gradcheck.py` measures it.
+# We compute in float64: ``f(x + eps)`` and ``f(x - eps)`` share most of their
+# digits, and their difference keeps the rest: float64 has about 16, float32
+# about 7, too few for a step of ``1e-6``
+# (:ref:`sphx_glr_auto_tutorials_plot_09_gradcheck.py` measures it).
 #
 # One weight of a model
 # ---------------------
@@ -98,9 +95,6 @@ slope = (loss_with_w0(w0 + eps) - loss_with_w0(w0 - eps)) / (2 * eps)
 print(f"central difference: {slope:.8f}")
 print(f"autograd:           {weight.grad[0, 0].item():.8f}")
 
-# %%
-# The figure draws the loss as this one weight moves.
-
 import matplotlib.pyplot as plt
 
 grid = torch.linspace(w0 - 2, w0 + 2, 81, dtype=torch.float64).tolist()
@@ -109,8 +103,7 @@ tangent = [loss_with_w0(w0) + slope * (v - w0) for v in grid]
 ax.plot(grid, [loss_with_w0(v) for v in grid], label="L")
 ax.plot(grid, tangent, "--", label="∂L/∂w₀")
 ax.plot([w0], [loss_with_w0(w0)], "o", color="black")
-ax.set_xlabel("w₀")
-ax.set_ylabel("L")
+ax.set(xlabel="w₀", ylabel="L")
 ax.grid(alpha=0.3)
 ax.legend()
 plt.show()
@@ -167,14 +160,13 @@ print("pttour:   ", pttour.numerical_gradient(loss_of_net, net.fc1.weight))
 # --------------------------
 #
 # A check loops over ``named_parameters()``, so that each result has a name. A
-# parameter without a gradient (frozen, or unused by the forward pass) has
-# nothing to compare: the loop says so, since a ``.grad`` of ``None`` can also
-# be a bug, such as a ``.detach()`` in the forward pass.
-# ``torch.testing.assert_close`` compares shapes and dtypes first, then every
-# element: it passes when ``|actual - expected| <= atol + rtol * |expected|``
-# everywhere, and otherwise raises ``AssertionError`` naming the worst element.
-# The tolerances below are those of pttour's checker;
-# :ref:`sphx_glr_auto_tutorials_plot_09_gradcheck.py` explains them.
+# parameter without a gradient (frozen, or unused by the forward pass) is
+# skipped, loudly: a ``.grad`` of ``None`` can also be a bug, such as a
+# ``.detach()`` in the forward pass. ``torch.testing.assert_close`` compares
+# shapes and dtypes, then passes when ``|actual - expected| <= atol + rtol *
+# |expected|`` everywhere, or raises ``AssertionError`` naming the worst
+# element. :ref:`sphx_glr_auto_tutorials_plot_09_gradcheck.py` explains the
+# tolerances, those of pttour's checker.
 
 for name, param in net.named_parameters():
     if param.grad is None:
@@ -187,9 +179,8 @@ for name, param in net.named_parameters():
 
 # %%
 # :func:`pttour.check_model_gradients` is the tested version of this loop. It
-# reports every parameter, the failing ones included, with the largest and the
-# mean difference, and leaves the model's parameters, ``.grad`` and buffers as
-# it found them.
+# reports every parameter, failing ones included, with the largest and mean
+# difference, and leaves parameters, ``.grad`` and buffers as it found them.
 
 print(pttour.check_model_gradients(net, loss_fn, inputs, targets))
 
@@ -220,7 +211,7 @@ print(pttour.check_model_gradients(net, loss_fn, inputs, targets))
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
 # The article prints the parameters before and after ``loss.backward()``, as if
-# the backward pass changed them. It does not; ``optimizer.step()`` does:
+# the backward pass changed them. Only ``optimizer.step()`` does:
 
 layer = nn.Linear(2, 1).double()
 before = layer.weight.detach().clone()
@@ -231,8 +222,7 @@ print("changed by step():    ", not torch.equal(before, layer.weight))
 
 # %%
 # Print ``param.grad`` after ``backward()``, and compare the parameters around
-# ``optimizer.step()``, which the article never calls (:ref:`all errata
-# <e16>`).
+# ``optimizer.step()`` (:ref:`all errata <e16>`).
 #
 # .. _erratum-e17:
 #
@@ -240,18 +230,16 @@ print("changed by step():    ", not torch.equal(before, layer.weight))
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
 # The article asserts ``isinstance(param.grad, torch.DoubleTensor)``. That
-# legacy type means "float64 *on the CPU*": the same dtype on another device
-# fails it, as the ``meta`` device, present in every build, shows:
+# legacy type means "float64 *on the CPU*": another device fails it, as the
+# ``meta`` device (in every build) shows:
 
 for grad in (weight.grad, torch.ones(2, dtype=torch.float64, device="meta")):
-    print(
-        f"{grad.type()}: isinstance {isinstance(grad, torch.DoubleTensor)}, "
-        f"dtype check {grad.dtype == torch.float64}"
-    )
+    double = isinstance(grad, torch.DoubleTensor)
+    print(f"{grad.type()}: isinstance {double}, dtype {grad.dtype}")
 
 # %%
-# Check ``param.grad.dtype == torch.float64``: the dtype does not depend on the
-# device (:ref:`all errata <e17>`).
+# Check ``param.grad.dtype == torch.float64``, which holds on any device
+# (:ref:`all errata <e17>`).
 #
 # .. _erratum-e18:
 #
@@ -278,9 +266,8 @@ except AttributeError as err:
 # Erratum E19: A random array and a NumPy derivative
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article says it computes the numerical derivative with NumPy. The only
-# NumPy "gradient" in its code is an array of random numbers with the
-# gradient's shape, never used:
+# The article says it computes the numerical derivative with NumPy; its only
+# NumPy "gradient" is an unused array of random numbers of the right shape:
 
 import numpy as np
 
@@ -289,8 +276,8 @@ print("random array:", noise.round(4).tolist())
 print("gradient:    ", weight.grad.numpy().round(4).tolist())
 
 # %%
-# Delete it: the numerical gradient comes from the torch loss, as in
-# ``numerical_gradient`` above (:ref:`all errata <e19>`).
+# Compute it from the loss, as ``numerical_gradient`` does (:ref:`all errata
+# <e19>`).
 #
 # .. _erratum-e20:
 #
@@ -308,17 +295,17 @@ for i in range(len(inputs)):
 print("first four values:", [round(v, 4) for v in per_sample[:4]])
 
 # %%
-# The first value is 0 and the others grow with ``i``: they are ``i`` times a
-# derivative with respect to the data, not a parameter's gradient. Perturb one
-# parameter element at a time (:ref:`all errata <e20>`).
+# The values are ``i`` times a derivative with respect to the data, not a
+# parameter's gradient. Perturb one parameter element at a time
+# (:ref:`all errata <e20>`).
 #
 # .. _erratum-e21:
 #
 # Erratum E21: Comparing arrays of different shapes
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article subtracts these 100 values from each gradient array. For the
-# weight NumPy refuses; for the bias it broadcasts without a word:
+# The article subtracts these 100 values from each gradient array: NumPy
+# refuses for the weight, and broadcasts without a word for the bias:
 
 try:
     weight.grad.numpy() - per_sample
@@ -327,8 +314,8 @@ except ValueError as err:
 print("bias:", (net.fc1.bias.grad.numpy() - per_sample).shape)
 
 # %%
-# Compute one value per parameter element and compare with ``assert_close``,
-# which also checks the shapes (:ref:`all errata <e21>`).
+# Compare one value per element with ``assert_close``, which checks the shapes
+# too (:ref:`all errata <e21>`).
 #
 # .. _erratum-e23:
 #
@@ -341,23 +328,22 @@ for param in net.parameters():
     print(f"{param.name} passed the gradient check")
 
 # %%
-# A parameter does not know the name it is stored under; the module does. Use
-# ``named_parameters()`` (:ref:`all errata <e23>`).
+# Only the module knows its parameters' names: use ``named_parameters()``
+# (:ref:`all errata <e23>`).
 #
 # .. _erratum-e46:
 #
 # Erratum E46: The loop checks parameters, not layers
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article says it checks the gradient of each layer. Its loop runs over the
-# parameters of the one layer:
+# The article says it checks each layer's gradient; its loop runs over the
+# parameters of its one layer:
 
 print("layers:", [name for name, _ in net.named_children()])
 print("parameters:", [name for name, _ in net.named_parameters()])
 
 # %%
-# Say "each parameter", which is what the optimizer updates, and name them
-# (:ref:`all errata <e46>`).
+# Say "each parameter", what the optimizer updates (:ref:`all errata <e46>`).
 #
 # Exercises
 # ---------
@@ -391,17 +377,10 @@ assert (square, cube) == (6.0, 27 + step**2)
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
 # Three formulas are proposed for the gradient of the mean squared error with
-# respect to ``net.fc1.weight``; ``r`` is the output minus the target. Which
-# are wrong? Check them against the numerical gradient.
-#
-# .. code-block:: python
-#
-#    r, n = net(inputs) - targets, len(inputs)
-#    candidates = {
-#        "a": 2 * r.T @ inputs / n,
-#        "b": r.T @ inputs / n,
-#        "c": 2 * inputs.T @ r / n,
-#    }
+# respect to ``net.fc1.weight``, with ``r = net(inputs) - targets`` and ``n =
+# len(inputs)``: (a) ``2 * r.T @ inputs / n``, (b) ``r.T @ inputs / n``, (c)
+# ``2 * inputs.T @ r / n``. Which are wrong? Check them against the numerical
+# gradient.
 #
 # .. solution::
 #
@@ -411,14 +390,10 @@ assert (square, cube) == (6.0, 27 + step**2)
 #    the right numbers in the wrong shape, ``(2, 1)``.
 
 r, n = (net(inputs) - targets).detach(), len(inputs)
-candidates = {
-    "a": 2 * r.T @ inputs / n,
-    "b": r.T @ inputs / n,
-    "c": 2 * inputs.T @ r / n,
-}
+a, b, c = 2 * r.T @ inputs / n, r.T @ inputs / n, 2 * inputs.T @ r / n
 expected = numerical_gradient(loss_of_net, net.fc1.weight)
 right = []
-for label, formula in candidates.items():
+for label, formula in zip("abc", (a, b, c), strict=True):
     close = torch.allclose(formula, expected, rtol=1e-4, atol=1e-6)
     right.append(formula.shape == expected.shape and close)
     print(label, "right" if right[-1] else "wrong", tuple(formula.shape))

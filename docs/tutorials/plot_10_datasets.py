@@ -141,10 +141,9 @@ print(f"converted: output dtype {model(batch.float()).dtype}")
 #
 # The loader produces batches in CPU memory. To compute on an accelerator, move
 # the model once, and each batch inside the loop. With a CUDA device,
-# ``pin_memory=True`` makes the loader put each batch in page-locked (pinned)
-# memory, from which a copy with ``non_blocking=True`` runs asynchronously.
-# Without an accelerator pinning has no use, and torch warns, so ask for it
-# only when there is a CUDA device.
+# ``pin_memory=True`` puts each batch in page-locked (pinned) memory, from
+# which a copy with ``non_blocking=True`` runs asynchronously. Without one,
+# pinning has no use and torch warns: ask for it only with a CUDA device.
 
 if torch.accelerator.is_available():
     device = torch.accelerator.current_accelerator()
@@ -232,17 +231,14 @@ def mixup(samples: list[tuple[torch.Tensor, torch.Tensor]]) -> list:
 
 mixed = DataLoader(dataset, batch_size=4, collate_fn=mixup)
 mixed_inputs, mixed_targets = next(iter(mixed))
-fits = mixed_inputs @ torch.tensor([[2.0], [-1.0]])
-print(
-    f"blends still fit y = 2 * x1 - x2: {torch.allclose(fits, mixed_targets)}"
-)
+predicted = mixed_inputs @ torch.tensor([[2.0], [-1.0]])
+print("blends fit y = 2 * x1 - x2:", torch.allclose(predicted, mixed_targets))
 
 # %%
 # The blended targets still fit because this problem is linear. For
-# classification, MixUp blends one-hot labels in the same way, into class
-# probabilities. ``nn.CrossEntropyLoss`` takes such probabilities as targets,
-# as well as class indices
-# (:ref:`sphx_glr_auto_tutorials_plot_14_classification.py` uses the indices):
+# classification, MixUp blends one-hot labels into class probabilities, which
+# ``nn.CrossEntropyLoss`` takes as targets as well as class indices
+# (:ref:`sphx_glr_auto_tutorials_plot_14_classification.py` uses indices):
 
 logits = torch.tensor([[2.0, 0.5, -1.0]])
 loss_fn = nn.CrossEntropyLoss()
