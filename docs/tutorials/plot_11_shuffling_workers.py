@@ -255,18 +255,11 @@ plt.show()
 # Takeaways
 # ---------
 #
-# * Give a shuffling loader its own generator,
-#   ``generator=torch.Generator().manual_seed(seed)``: the order then depends
-#   on the seed alone. Store ``generator.get_state()`` in checkpoints to resume
-#   the same epochs.
-# * Each worker seeds torch, ``random`` and NumPy from the loader's generator
-#   and its worker number; draw from these in a dataset, not from a generator
-#   object made before the workers start.
-# * For ``spawn`` and ``forkserver``, define datasets at module level and
-#   iterate under ``if __name__ == "__main__":``.
-# * Workers help when producing a sample is slow, up to the number of free
-#   cores, and they cost start-up time: measure before choosing
-#   ``num_workers``.
+# * Give a shuffling loader its own seeded ``torch.Generator``.
+# * Workers seed torch, ``random`` and NumPy; draw from these in a dataset.
+# * For ``spawn``, define datasets at module level; iterate under a
+#   ``__main__`` guard.
+# * Workers help when a sample is slow to produce; measure ``num_workers``.
 #
 # Next, :ref:`sphx_glr_auto_tutorials_plot_12_saving_loading.py` saves a
 # trained model and loads it back.
