@@ -245,12 +245,12 @@ plt.show()
 #    0, 1 and 2 worker processes (horizontal axis), when producing each sample
 #    takes about a millisecond.
 #
-# One worker only moves the work to another process, and its start-up makes
-# the epoch slower than with none. Two workers produce two samples at a time,
-# close to double the rate on an idle machine with two or more cores. Beyond
-# the free cores, workers add start-up time and memory and nothing else; when
-# samples are cheap, as for tensors in memory, ``num_workers=0`` is fastest.
-# Measure before choosing.
+# One worker only moves the work to another process: apart from its start-up,
+# the epoch takes as long as with none. Two workers produce two samples at a
+# time, close to double the rate on an idle machine with two or more cores.
+# Beyond the free cores, workers add start-up time and memory and nothing
+# else; when samples are cheap, as for tensors in memory, ``num_workers=0`` is
+# fastest. Measure before choosing.
 #
 # Takeaways
 # ---------
