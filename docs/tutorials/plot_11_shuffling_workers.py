@@ -3,14 +3,13 @@ Shuffling, workers and loading speed
 ====================================
 
 A ``DataLoader`` can shuffle the samples at the start of every epoch, and it
-can prepare batches in worker processes while the model trains. Both bring
-randomness and processes into data loading. After reading this page you will be
-able to:
+can prepare batches in worker processes while the model trains. After reading
+this page you will be able to:
 
 * shuffle in an order that is the same on every run, whatever else the program
   draws;
-* say how each worker process seeds its random number generators, and avoid the
-  one pitfall left;
+* say how each worker process seeds its random number generators, and avoid
+  the one pitfall left;
 * write a script whose workers start with every process start method;
 * judge whether worker processes make loading faster on your machine.
 
@@ -24,9 +23,8 @@ how to install them.
 # ---------
 #
 # With ``shuffle=True`` the loader draws a new order of the samples at the
-# start of every epoch, so each epoch's batches mix different samples. A
-# ``range`` serves as the dataset here: it has a length and can be indexed, and
-# each sample is its own index.
+# start of every epoch. A ``range`` serves as the dataset here: it has a length
+# and can be indexed, and each sample is its own index.
 
 import torch
 from torch.utils.data import DataLoader
@@ -97,23 +95,21 @@ print(f"make_loader, seed 7: {first_epoch(tested)}")
 # Worker processes and their random streams
 # -----------------------------------------
 #
-# With ``num_workers > 0`` the loader starts that many processes; each one
-# produces whole batches and sends them to the main process. Each time it
-# starts its workers (every epoch, unless ``persistent_workers=True`` keeps
-# them), the loader draws a base seed from its generator. Each worker then
-# seeds torch, Python's ``random`` and, when NumPy is installed, NumPy's global
-# generator from that base seed and its worker number. So random augmentation
-# differs between workers, and a seeded loader repeats it on every run, with no
-# ``worker_init_fn``.
+# With ``num_workers > 0`` the loader starts that many processes, each of
+# which produces whole batches for the main process. Whenever it starts them
+# (every epoch, unless ``persistent_workers=True`` keeps them), the loader
+# draws a base seed from its generator, and each worker seeds torch, Python's
+# ``random`` and NumPy's global generator from it and its worker number. So
+# random augmentation differs between workers, and a seeded loader repeats it
+# on every run, with no ``worker_init_fn``.
 #
-# A worker needs the dataset and its code. With the ``fork`` start method (the
-# default on Linux up to Python 3.13) a worker starts as a copy of the running
-# program. ``spawn`` (the default on macOS and Windows) and ``forkserver`` (the
-# default on Linux from Python 3.14) start a fresh interpreter that imports
-# your script again: define datasets and transforms at module level, and put
-# the code that iterates over the loader under ``if __name__ == "__main__":``.
-# This page runs inside the documentation build, which a fresh interpreter
-# cannot import, so it asks for ``fork`` where the system has it.
+# With the ``fork`` start method (the default on Linux up to Python 3.13) a
+# worker starts as a copy of the running program. ``spawn`` (macOS, Windows)
+# and ``forkserver`` (Linux from Python 3.14) start a fresh interpreter that
+# imports your script again: define datasets at module level, and iterate
+# under ``if __name__ == "__main__":``. This page runs inside the
+# documentation build, which a fresh interpreter cannot import, so it asks
+# for ``fork`` where the system has it.
 
 import multiprocessing
 import random
@@ -139,13 +135,10 @@ class GlobalDraws(Dataset):
 
 
 def worker_draws(dataset: Dataset, seed: int) -> list:
-    """(worker, rounded draws) for each sample of one epoch, two workers."""
-    loader = DataLoader(
-        dataset,
-        batch_size=1,
-        num_workers=2,
-        generator=torch.Generator().manual_seed(seed),
-        **START_METHOD,
+    """(worker, rounded draws) per sample of an epoch: two workers."""
+    generator = torch.Generator().manual_seed(seed)
+    loader = DataLoader(  # batch_size=1 by default: one sample per batch
+        dataset, num_workers=2, generator=generator, **START_METHOD
     )
     return [
         (int(worker), [round(v, 3) for v in draws[0].tolist()])
@@ -160,26 +153,22 @@ again = worker_draws(GlobalDraws(), seed=0)
 print(f"the same draws again with the same seed: {again == first_run}")
 
 # %%
-# The two workers take turns, one batch each. Their draws differ from each
-# other and from one sample to the next, and the same seed gives the same draws
-# again.
+# The workers take turns, one batch each. Their draws differ from each other
+# and from one sample to the next, and the same seed repeats them.
 #
 # The pitfall: a generator created before the workers start
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
 # A dataset that keeps its own generator object, such as NumPy's
-# ``default_rng``, creates it in the main process. Every worker receives a copy
-# of it *in the same state*, so the workers draw the same numbers:
+# ``default_rng``, creates it in the main process, and every worker receives a
+# copy of it *in the same state*:
 
 
-class OwnGenerator(Dataset):
+class OwnGenerator(GlobalDraws):
     """Each sample: its worker, and a draw from a generator made up front."""
 
     def __init__(self) -> None:
         self.rng = np.random.default_rng(0)
-
-    def __len__(self) -> int:
-        return 4
 
     def __getitem__(self, index: int) -> tuple[int, torch.Tensor]:
         info = get_worker_info()
@@ -191,21 +180,19 @@ for worker, draws in worker_draws(OwnGenerator(), seed=0):
     print(f"worker {worker}: {draws}")
 
 # %%
-# Worker 1 repeats worker 0's numbers, in every epoch, since each epoch starts
-# its workers from the same copy. Draw from torch, ``random`` or
-# ``numpy.random`` instead, which the workers seed, or create the generator
-# inside the worker from ``torch.initial_seed()``, which is the worker's own
+# Worker 1 repeats worker 0's numbers, in every epoch. Draw from torch,
+# ``random`` or ``numpy.random`` instead, which the workers seed, or create the
+# generator inside the worker from ``torch.initial_seed()``, the worker's own
 # seed there.
 #
 # Do workers make loading faster?
 # -------------------------------
 #
-# Workers pay off when producing a sample takes time: reading a file from a
-# disk or over the network, or decoding an image. The dataset below waits about
-# a millisecond for each sample to play that part. The measurement reads one
-# epoch of 384 samples with 0, 1 and 2 workers, keeps the best of two runs, and
-# includes the time to start the workers, which every epoch pays again unless
-# ``persistent_workers=True`` keeps them.
+# Workers pay off when producing a sample takes time: reading a file, or
+# decoding an image. The dataset below waits about a millisecond per sample to
+# play that part. We read one epoch of 384 samples with 0, 1 and 2 workers and
+# keep the best of two runs, the workers' start-up included, which every epoch
+# pays again unless ``persistent_workers=True`` keeps them.
 
 import os
 import time
@@ -243,9 +230,6 @@ for workers, rate in zip(worker_counts, rates, strict=True):
     print(f"num_workers={workers}: {rate:4.0f} samples/s")
 print(f"CPU cores of the machine that built this page: {os.cpu_count()}")
 
-# %%
-# The same rates, drawn:
-
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -257,34 +241,25 @@ plt.show()
 # %%
 # .. figure-caption::
 #
-#    Samples loaded per second (vertical axis) with 0, 1 and 2 worker processes
-#    (horizontal axis), when producing each sample takes about a millisecond:
-#    the measurement made when this page was built.
+#    The rates printed above: samples loaded per second (vertical axis) with
+#    0, 1 and 2 worker processes (horizontal axis), when producing each sample
+#    takes about a millisecond.
 #
-# With one worker the same work only moves to another process, and its start-up
-# makes the epoch slower than with none. With two workers, two samples are
-# produced at the same time, which on an idle machine with two or more cores
-# brings the rate close to double, minus the start-up. Your numbers depend on
-# your cores and on what else runs: when producing a sample is CPU work,
-# workers beyond the free cores add start-up time and memory, and nothing else;
-# when samples are cheap, as for tensors in memory, ``num_workers=0`` is
+# One worker only moves the work to another process: apart from its start-up,
+# the epoch takes as long as with none. Two workers produce two samples at a
+# time, close to double the rate on an idle machine with two or more cores.
+# Beyond the free cores, workers add start-up time and memory and nothing
+# else; when samples are cheap, as for tensors in memory, ``num_workers=0`` is
 # fastest. Measure before choosing.
 #
 # Takeaways
 # ---------
 #
-# * Give a shuffling loader its own generator,
-#   ``generator=torch.Generator().manual_seed(seed)``: the order then depends
-#   on the seed alone. Store ``generator.get_state()`` in checkpoints to resume
-#   the same epochs.
-# * Each worker seeds torch, ``random`` and NumPy from the loader's generator
-#   and its worker number; draw from these in a dataset, not from a generator
-#   object made before the workers start.
-# * For ``spawn`` and ``forkserver``, define datasets at module level and
-#   iterate under ``if __name__ == "__main__":``.
-# * Workers help when producing a sample is slow, up to the number of free
-#   cores, and they cost start-up time: measure before choosing
-#   ``num_workers``.
+# * Give a shuffling loader its own seeded ``torch.Generator``.
+# * Workers seed torch, ``random`` and NumPy; draw from these in a dataset.
+# * For ``spawn``, define datasets at module level; iterate under a
+#   ``__main__`` guard.
+# * Workers help when a sample is slow to produce; measure ``num_workers``.
 #
 # Next, :ref:`sphx_glr_auto_tutorials_plot_12_saving_loading.py` saves a
 # trained model and loads it back.

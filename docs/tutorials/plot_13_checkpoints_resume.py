@@ -24,8 +24,7 @@ stopped. After reading this page you will be able to:
 # optimizer (Adam keeps running averages), a learning-rate scheduler, a
 # shuffling loader with its own generator, and dropout, which draws random
 # numbers at every step. It trains on the CPU; the section on exact resume says
-# what an accelerator adds. ``train_epoch`` returns the mean of the batch
-# losses, which the page prints to compare runs.
+# what an accelerator adds.
 
 import tempfile
 from pathlib import Path
@@ -162,22 +161,17 @@ save_atomically(saved, root / "exact.pt")
 
 
 def same_weights(run: tuple) -> bool:
-    pairs = zip(
-        run[0].state_dict().values(),
-        straight[0].state_dict().values(),
-        strict=True,
-    )
-    return all(torch.equal(a, b) for a, b in pairs)
+    ours, reference = run[0].state_dict(), straight[0].state_dict()
+    return all(torch.equal(ours[k], reference[k]) for k in reference)
 
 
 checkpoint = torch.load(root / "exact.pt", weights_only=True)
-resumed = build_run(seed=123)
-for part, name in zip(
-    resumed[:3], ["model", "optimizer", "scheduler"], strict=True
-):
-    part.load_state_dict(checkpoint[name])
+model, optimizer, scheduler, loader = resumed = build_run(seed=123)
+model.load_state_dict(checkpoint["model"])
+optimizer.load_state_dict(checkpoint["optimizer"])
+scheduler.load_state_dict(checkpoint["scheduler"])
 torch.set_rng_state(checkpoint["torch_rng"])
-resumed[3].generator.set_state(checkpoint["loader_rng"])
+loader.generator.set_state(checkpoint["loader_rng"])
 losses = [train_epoch(*resumed) for _ in range(3)]
 print(f"resumed, epochs 4-6: {[round(loss, 4) for loss in losses]}")
 print(f"same weights as the uninterrupted run: {same_weights(resumed)}")
@@ -210,27 +204,16 @@ def train_with_checkpoints(folder: Path, last_epoch: int, seed: int) -> tuple:
     """Train until ``last_epoch``, resuming from the newest checkpoint."""
     model, optimizer, scheduler, loader = run = build_run(seed)
     generators = {"loader": loader.generator}
+    extra = {"scheduler": scheduler, "generators": generators}
     done = 0
     latest = pttour.latest_checkpoint(folder)
     if latest is not None:
-        done = pttour.load_checkpoint(
-            latest,
-            model,
-            optimizer,
-            scheduler=scheduler,
-            generators=generators,
-        ).epoch
+        done = pttour.load_checkpoint(latest, model, optimizer, **extra).epoch
         print(f"resuming from {latest.name}")
     for epoch in range(done + 1, last_epoch + 1):
         train_epoch(*run)
-        pttour.save_checkpoint(
-            pttour.checkpoint_path(folder, epoch),
-            model,
-            optimizer,
-            scheduler=scheduler,
-            epoch=epoch,
-            generators=generators,
-        )
+        path = pttour.checkpoint_path(folder, epoch)
+        pttour.save_checkpoint(path, model, optimizer, epoch=epoch, **extra)
     return run
 
 
@@ -249,14 +232,9 @@ print(f"{len(names)} checkpoints: {names[0]} ... {names[-1]}")
 # Takeaways
 # ---------
 #
-# * Never write a checkpoint over the last good one: save to a temporary file
-#   in the same folder, ``flush`` and ``os.fsync`` it, ``os.replace`` it onto
-#   the final name, then fsync the folder.
-# * Store every random state the run draws from, the loader's generator
-#   included, and restore them when resuming: the run then continues bit for
-#   bit.
-# * Name checkpoints by zero-padded epoch and resume from the newest:
-#   :func:`pttour.checkpoint_path` and :func:`pttour.latest_checkpoint`.
+# * Save to a temporary file, fsync it, ``os.replace`` it, fsync the folder.
+# * Store and restore every random state the run draws from, the loader's too.
+# * Name checkpoints by zero-padded epoch, and resume from the newest.
 #
 # Next, :ref:`sphx_glr_auto_tutorials_plot_14_classification.py` trains a
 # classifier from start to end.
@@ -264,17 +242,15 @@ print(f"{len(names)} checkpoints: {names[0]} ... {names[-1]}")
 # What the article got wrong
 # --------------------------
 #
-# This page follows the end of §4.5 "Saving and loading" of the article,
-# after :ref:`sphx_glr_auto_tutorials_plot_12_saving_loading.py`; the
-# :doc:`errata page </errata>` lists all its mistakes.
+# This page follows the end of §4.5 "Saving and loading" of the article; the
+# :doc:`errata page </errata>` has the full entries.
 #
 # .. _erratum-e34:
 #
 # Erratum E34: Checkpoint overwritten in place
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article writes every new checkpoint straight over the previous one. When
-# that save fails halfway, the last good checkpoint is gone:
+# The article saves every checkpoint over the last one. A failed save:
 
 in_place = root / "checkpoint.pt"
 torch.save({"epoch": 5}, in_place)  # the last good one
@@ -295,15 +271,13 @@ except RuntimeError as err:
 # Erratum E37: Resuming is not exact
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article's checkpoint holds the epoch, the model and the optimizer, and
-# no random state. Resumed from such a file (with the scheduler too), the run
-# draws other shuffling orders and dropout masks:
+# The article's checkpoint holds no random state. Resumed from such a file,
+# the run draws other shuffling orders and dropout masks:
 
-resumed = build_run(seed=123)
-for part, name in zip(
-    resumed[:3], ["model", "optimizer", "scheduler"], strict=True
-):
-    part.load_state_dict(checkpoint[name])
+model, optimizer, scheduler, loader = resumed = build_run(seed=123)
+model.load_state_dict(checkpoint["model"])
+optimizer.load_state_dict(checkpoint["optimizer"])
+scheduler.load_state_dict(checkpoint["scheduler"])
 for _ in range(3):
     train_epoch(*resumed)
 print(f"same weights as the uninterrupted run: {same_weights(resumed)}")
@@ -317,10 +291,8 @@ print(f"same weights as the uninterrupted run: {same_weights(resumed)}")
 # Erratum E48: The printed loss is a sum over batches
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 #
-# The article adds up the loss of every batch of an epoch and prints the sum
-# as "loss". The sum grows with the number of batches: the same model on the
-# same data prints four times more with batches of 16 than with one batch of
-# 64.
+# The article prints the sum of an epoch's batch losses as "loss"; it grows
+# with the number of batches:
 
 model = straight[0].eval()
 for batch_size in (16, 64):
@@ -334,9 +306,8 @@ for batch_size in (16, 64):
     print(f"batch size {batch_size}: sum {running_loss:.4f}, mean {mean:.4f}")
 
 # %%
-# Divide the sum by the number of batches, ``len(loader)``, as ``train_epoch``
-# does; when the last batch is smaller, weigh each loss by its batch size and
-# divide by the number of samples. :ref:`Full entry <e48>`
+# Divide the sum by the number of batches, as ``train_epoch`` does.
+# :ref:`Full entry <e48>`
 #
 # Exercises
 # ---------
@@ -379,13 +350,9 @@ assert max(names) == "epoch-0010.pt"
 #    Solution
 
 run = build_run(seed=7)
-loaded = pttour.load_checkpoint(
-    pttour.checkpoint_path(root / "runs", 2),
-    run[0],
-    run[1],
-    scheduler=run[2],
-    generators={"loader": run[3].generator},
-)
+extra = {"scheduler": run[2], "generators": {"loader": run[3].generator}}
+path = pttour.checkpoint_path(root / "runs", 2)
+loaded = pttour.load_checkpoint(path, run[0], run[1], **extra)
 for _ in range(loaded.epoch, 6):
     train_epoch(*run)
 print(f"from epoch {loaded.epoch}: same weights {same_weights(run)}")

@@ -2,18 +2,16 @@
 A classification task, end to end
 =================================
 
-The earlier pages fit a straight line. Most real tasks are classification:
-given an input, say which of a few classes it belongs to. This page trains a
-small network on a problem no straight line can solve, checks it on data it
-never trained on, saves it, and predicts with the saved copy. After reading it
-you will be able to:
+Most real tasks are classification: given an input, say which of a few
+classes it belongs to. This page trains a small network on a problem no
+straight line can solve, checks it on data it never trained on, saves it, and
+predicts with the saved copy. After reading it you will be able to:
 
 * split a data set into training and validation sets with a seeded generator;
 * write a classifier as a subclass of ``nn.Module`` that returns logits;
 * train it with ``nn.CrossEntropyLoss``, with class indices or class
   probabilities as targets;
-* measure the validation loss and accuracy after every epoch, in
-  ``model.eval()`` mode and under ``torch.inference_mode()``;
+* measure the validation loss and accuracy after every epoch;
 * save a checkpoint and predict with a freshly built model loaded from it.
 
 **What you need:** PyTorch ≥ 2.6 and matplotlib. The `installation page
@@ -25,17 +23,16 @@ you will be able to:
 # -----------------------
 #
 # Each sample is a point in the plane, and its label says which of three spiral
-# arms it lies on. The points are generated with a seeded ``torch.Generator``,
-# so every run sees the same data and nothing is downloaded. The next page
-# trains on real images.
+# arms it lies on. A seeded ``torch.Generator`` makes the same points on every
+# run; the next page trains on real images.
 
 import torch
 
 num_classes, per_class = 3, 300
-data_generator = torch.Generator().manual_seed(0)
 radius = torch.linspace(0.05, 1.0, per_class).repeat(num_classes)
 labels = torch.arange(num_classes).repeat_interleave(per_class)
 angle = 4.0 * radius + labels * (2 * torch.pi / num_classes)
+data_generator = torch.Generator().manual_seed(0)
 noise = torch.randn(len(labels), generator=data_generator)
 angle += 0.5 * noise  # the arms overlap a little
 points = torch.stack([radius * angle.cos(), radius * angle.sin()], dim=1)
@@ -46,10 +43,10 @@ print(f"labels {tuple(labels.shape)} {labels.dtype}: {labels[::300].tolist()}")
 # Training and validation sets
 # ----------------------------
 #
-# A model is judged on samples it never trained on: the *validation set*.
-# Otherwise a model that only memorised its training samples would look
-# perfect. ``random_split`` draws the split; its own seeded generator makes it
-# the same on every run, whatever else draws random numbers before it.
+# A model is judged on samples it never trained on, the *validation set*;
+# otherwise a model that memorised its training samples would look perfect.
+# ``random_split`` draws the split, the same on every run with its own seeded
+# generator.
 
 from torch.utils.data import DataLoader, TensorDataset, random_split
 
@@ -69,9 +66,8 @@ val_loader = DataLoader(val_set, batch_size=256)  # no need to shuffle
 #
 # ``__init__`` creates the layers as attributes, which registers their
 # parameters; ``forward`` says how an input flows through them. The last layer
-# returns one raw score per class, the *logits*, with no softmax. During
-# training only, the dropout layer zeroes each hidden value with probability
-# 0.1.
+# returns one raw score per class, the *logits*, with no softmax. In training
+# only, dropout zeroes each hidden value with probability 0.1.
 
 from torch import nn
 
@@ -118,11 +114,10 @@ by_index, by_one_hot = loss_fn(logits, indices), loss_fn(logits, one_hot)
 print(f"indices {by_index:.4f}, one-hot {by_one_hot:.4f}")
 
 # %%
-# Probabilities allow softer targets. *Label smoothing* moves a little of the
-# weight from the true class to the others, so that the model is not pushed to
-# be certain; *MixUp* trains on blends of two samples, whose target is the same
-# blend of their labels. The option ``label_smoothing=0.1`` is the same as the
-# smoothed probabilities:
+# Probabilities allow softer targets: *label smoothing* moves a little weight
+# from the true class to the others, so that the model is not pushed to be
+# certain; *MixUp* trains on blends of two samples, with the same blend of
+# their labels as target. ``label_smoothing=0.1`` equals smoothed targets:
 
 smoothed = one_hot * 0.9 + 0.1 / num_classes
 by_option = nn.CrossEntropyLoss(label_smoothing=0.1)(logits, indices)
@@ -136,10 +131,9 @@ print(f"label_smoothing=0.1 {by_option:.4f}, probabilities {by_probs:.4f}")
 # ``model.train()`` switches the dropout on; the step is the one of the earlier
 # pages. ``evaluate`` runs the validation set with ``model.eval()``, which
 # switches the dropout off, under ``torch.inference_mode()``, which records no
-# graph for autograd. The loss is a mean over a batch, so we weigh it by the
-# batch size before averaging over the epoch: the smaller last batch then
-# counts as much as its samples. The predicted class is the index of the
-# largest logit, ``argmax(dim=1)``.
+# graph. Each batch's mean loss is weighed by the batch size, so that the
+# smaller last batch counts as much as its samples. The predicted class is the
+# index of the largest logit, ``argmax(dim=1)``.
 
 optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 
@@ -190,9 +184,8 @@ for _ in range(30):
 print(f"linear model: {evaluate(linear, val_loader)[1]:.3f} right")
 
 # %%
-# The straight lines get about half of the points right; the network gets most
-# of them. The noise pushes some points onto a neighbouring arm, so a few stay
-# wrong whatever the model.
+# Straight lines get about half of the points right, the network most of
+# them; the noise pushes a few points onto a neighbouring arm.
 
 import matplotlib.pyplot as plt
 from matplotlib.colors import ListedColormap
@@ -230,10 +223,9 @@ plt.show()
 # -------------------------------------------
 #
 # As on :ref:`sphx_glr_auto_tutorials_plot_12_saving_loading.py`: save the
-# state dicts; later, build the model from its class, load the tensors with
-# ``map_location`` and ``weights_only=True``, copy them in, and switch to
-# evaluation mode. ``softmax`` turns logits into probabilities that sum to 1;
-# the class is still the ``argmax``.
+# state dicts; later, build the model, load them with ``map_location`` and
+# ``weights_only=True``, and switch to evaluation mode. ``softmax`` turns
+# logits into probabilities that sum to 1; the class is still the ``argmax``.
 
 import tempfile
 from pathlib import Path
@@ -262,14 +254,11 @@ workdir.cleanup()
 # Takeaways
 # ---------
 #
-# * Split off a validation set with a seeded generator, and judge the model
-#   only on it.
-# * A classifier returns logits. ``nn.CrossEntropyLoss`` applies the softmax
-#   itself, and takes as targets class indices (``int64``) or class
-#   probabilities (floats, one row per sample): one-hot rows, smoothed labels,
-#   MixUp blends.
-# * ``model.train()`` before training, ``model.eval()`` and
-#   ``torch.inference_mode()`` for validation and prediction.
+# * Split off a validation set with a seeded generator; judge the model on it.
+# * A classifier returns logits; ``nn.CrossEntropyLoss`` applies the softmax.
+# * Its targets are class indices (``int64``) or class probabilities (floats).
+# * ``model.train()`` to train; ``model.eval()`` and ``torch.inference_mode()``
+#   to validate and predict.
 # * Accuracy is the share of ``logits.argmax(dim=1) == targets``.
 #
 # Next, :ref:`sphx_glr_auto_tutorials_plot_15_cnn_digits.py` trains a

@@ -192,11 +192,10 @@ plt.show()
 # ---------
 #
 # * Images go into PyTorch's layers as ``(batch, channels, height, width)``.
-# * ``nn.Conv2d`` slides small filters over the image, with the same weights
-#   at every position: few parameters, and a pattern is found wherever it
-#   lies. ``padding`` keeps the size.
-# * ``nn.MaxPool2d(2)`` halves height and width; ``nn.Flatten()`` turns the
-#   maps into one row per image for ``nn.Linear``.
+# * ``nn.Conv2d`` slides small filters over the image, the same weights
+#   everywhere: few parameters, and a pattern is found wherever it lies.
+# * ``nn.MaxPool2d(2)`` halves height and width; ``nn.Flatten()`` makes one
+#   row per image for ``nn.Linear``.
 # * The training and validation loops do not change with the model.
 #
 # Next, :ref:`sphx_glr_auto_tutorials_plot_16_custom_autograd.py` writes a

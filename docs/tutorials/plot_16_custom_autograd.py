@@ -3,13 +3,11 @@ Custom autograd functions
 =========================
 
 Autograd differentiates code built from PyTorch operations, so most code never
-needs a hand-written gradient. Sometimes you still want to write one: an
-operation has no derivative, autograd's derivative of your formula is wrong or
-unstable somewhere, or the forward calls code autograd cannot see.
+needs a hand-written gradient. Sometimes you still want one: an operation has
+no derivative, autograd's derivative of your formula is wrong or unstable
+somewhere, or the forward calls code autograd cannot see.
 ``torch.autograd.Function`` lets you write the forward and the backward
-yourself, and autograd then trusts your backward completely.
-
-After reading this page you will be able to:
+yourself. After reading this page you will be able to:
 
 * decide when a custom ``Function`` is worth writing;
 * write one whose backward can itself be differentiated;
@@ -49,11 +47,10 @@ except RuntimeError as err:
 # ``clamp`` and ``abs`` separately, and at ``x = 0`` the slopes it picks for
 # them add up to 1, while the true slope, ``sigmoid(0)``, is 0.5.
 
-device = (
-    torch.accelerator.current_accelerator()
-    if torch.accelerator.is_available()
-    else torch.device("cpu")
-)
+if torch.accelerator.is_available():
+    device = torch.accelerator.current_accelerator()
+else:
+    device = torch.device("cpu")
 
 
 def naive_softplus(x):
@@ -77,24 +74,22 @@ for formula in (naive_softplus, stable_softplus):
     )
 
 # %%
-# (PyTorch's own ``torch.nn.functional.softplus`` is right everywhere; use it
-# in real code. Softplus is here because it is the smallest function with a
-# useful second derivative.) Write a ``Function`` when the derivative autograd
-# would compute is **missing, wrong or unstable**, when a hand-written backward
-# is **cheaper** (it saves fewer tensors or fuses steps), or when the forward
-# calls **code autograd cannot see**, such as NumPy or a compiled library.
-# Otherwise do not: a hand-written backward only adds a place for mistakes.
+# (``torch.nn.functional.softplus`` is right everywhere; use it in real code.)
+# Write a ``Function`` when autograd's derivative is **missing, wrong or
+# unstable**, when a hand-written backward is **cheaper** (it saves fewer
+# tensors or fuses steps), or when the forward calls **code autograd cannot
+# see**, such as NumPy or a compiled library. Otherwise do not: a hand-written
+# backward only adds a place for mistakes.
 #
 # Writing the Function
 # --------------------
 #
 # ``forward`` computes the output from the inputs. ``setup_context`` saves what
-# the backward needs; ``ctx.save_for_backward`` is the way to keep a tensor,
-# because autograd then notices if it is modified in place before the backward
-# runs. ``backward`` receives ``grad_output``, the gradient of the final loss
-# with respect to this function's output, and returns the gradient with respect
-# to each input: by the chain rule, ``grad_output`` times the local derivative,
-# here ``sigmoid(x)``.
+# the backward needs with ``ctx.save_for_backward``, which notices if a tensor
+# is modified in place before the backward runs. ``backward`` receives
+# ``grad_output``, the gradient of the final loss with respect to the output,
+# and returns the gradient with respect to each input: by the chain rule,
+# ``grad_output`` times the local derivative, here ``sigmoid(x)``.
 
 
 class Softplus(torch.autograd.Function):
@@ -121,14 +116,12 @@ value.sum().backward()
 print(f"Softplus: value {rounded(value)}, slope {rounded(x.grad)}")
 
 # %%
-# The backward uses only differentiable torch operations on the saved input.
-# That is what makes the second derivative work: autograd records the backward
-# as it runs and can differentiate it in turn. :class:`pttour.SoftplusFunction`
-# is the tested version of this class; it adds a ``jvp`` method, the
-# forward-mode derivative that ``torch.func.jacfwd`` uses in
-# :ref:`sphx_glr_auto_tutorials_plot_17_torch_func.py`.
-# :func:`pttour.softplus` calls it, after refusing an integer tensor with an
-# error that says how to convert it.
+# The backward uses only differentiable torch operations on the saved input,
+# so autograd can record it as it runs and differentiate it in turn: the
+# second derivative works. :class:`pttour.SoftplusFunction` is the tested
+# version of this class, with a ``jvp`` method for forward mode (used in
+# :ref:`sphx_glr_auto_tutorials_plot_17_torch_func.py`);
+# :func:`pttour.softplus` calls it, and refuses integer tensors.
 
 import pttour
 
@@ -141,11 +134,10 @@ print("same as pttour:", torch.equal(ours, pttour.softplus(points)))
 # ----------------------------
 #
 # ``torch.autograd.grad`` with ``create_graph=True`` records the backward pass
-# itself, so its result can be differentiated again. The first derivative of
-# softplus is ``sigmoid(x)`` and the second is ``sigmoid(x) * (1 -
-# sigmoid(x))``; we compare both with these closed forms. The checks on this
-# page run in float64 on the CPU: gradient checks need float64, which not every
-# accelerator has (Apple's MPS has none), and the tensors are tiny.
+# itself, so its result can be differentiated again. We compare both
+# derivatives with their closed forms, ``sigmoid(x)`` and ``sigmoid(x) * (1 -
+# sigmoid(x))``, and draw them. From here on the page runs in float64 on the
+# CPU: gradient checks need float64, which Apple's MPS lacks.
 
 xs = torch.linspace(-6, 6, 241, dtype=torch.float64, requires_grad=True)
 values = Softplus.apply(xs)
@@ -153,13 +145,8 @@ values = Softplus.apply(xs)
 (second,) = torch.autograd.grad(first.sum(), xs)
 sigmoid = torch.sigmoid(xs.detach())
 print("first derivative = sigmoid:", torch.allclose(first, sigmoid))
-print(
-    "second derivative = sigmoid(1 - sigmoid):",
-    torch.allclose(second, sigmoid * (1 - sigmoid)),
-)
-
-# %%
-# The figure draws softplus and the two derivatives that autograd computed.
+second_ok = torch.allclose(second, sigmoid * (1 - sigmoid))
+print("second derivative = sigmoid(1 - sigmoid):", second_ok)
 
 import matplotlib.pyplot as plt
 
@@ -179,22 +166,17 @@ plt.show()
 #    backward (orange) and its second derivative ``f″(x)`` from double
 #    backward (green), for ``x`` from -6 to 6.
 #
-# The slope rises from 0 to 1, and the curvature peaks at 0, where it equals
-# ``1/4``.
+# The slope rises from 0 to 1; the curvature peaks at 0, where it is ``1/4``.
 #
 # Checking the gradients
 # ----------------------
 #
-# Usually the backward *is* the only formula you have, with no closed form to
-# compare. ``torch.autograd.gradcheck`` compares it with finite differences of
-# the forward: it builds the Jacobian both ways, numerically one input element
-# at a time, and analytically by calling the backward with one unit vector at a
-# time as ``grad_output``. ``torch.autograd.gradgradcheck`` does the same for
-# the backward itself, which checks the second derivatives. Both want float64
-# inputs with ``requires_grad=True``: in float32 the finite differences drown
-# in rounding error, and ``gradcheck`` warns and then fails even for a correct
-# function. Both return ``True`` or raise ``GradcheckError``
-# (:ref:`sphx_glr_auto_tutorials_plot_09_gradcheck.py` explains both).
+# Usually the backward *is* the only formula you have. ``gradcheck`` compares
+# it with finite differences of the forward, calling the backward with one
+# unit vector at a time as ``grad_output``; ``gradgradcheck`` does the same for
+# the backward itself. Both want float64 inputs that require grad, and return
+# ``True`` or raise ``GradcheckError``
+# (:ref:`sphx_glr_auto_tutorials_plot_09_gradcheck.py` explains them).
 # :func:`pttour.verify_gradients` is the tested version of the two calls: it
 # runs both and returns both verdicts with torch's explanation.
 
@@ -207,19 +189,12 @@ print(pttour.verify_gradients(Softplus.apply, x).message)
 # A backward that cannot be differentiated
 # ----------------------------------------
 #
-# When the backward cannot be built from differentiable torch operations,
-# because it calls NumPy or a compiled kernel, PyTorch offers the decorator
-# ``once_differentiable`` from ``torch.autograd.function``. It runs the
-# backward without recording it, and puts in its place a node that raises an
-# error when it runs. That node is not always reached:
-#
-# - it exists only when ``grad_output`` itself requires grad, as for ``sum(f(x)
-#   ** 2)``, whose ``grad_output`` is ``2 * f(x)``; for ``sum(f(x))`` it is a
-#   constant, and there is no node at all;
-# - ``.backward()`` runs every node of the graph and reaches it;
-#   ``torch.autograd.grad`` runs only the nodes that lead to its inputs, and
-#   the node leads nowhere.
-#
+# When the backward calls NumPy or a compiled kernel, the decorator
+# ``once_differentiable`` (from ``torch.autograd.function``) runs it without
+# recording it, and puts in its place a node that raises an error when it
+# runs. That node exists only when ``grad_output`` itself requires grad (for
+# ``sum(f(x) ** 2)``, not for ``sum(f(x))``), and only ``.backward()`` reaches
+# it: ``torch.autograd.grad`` runs only the nodes that lead to its inputs.
 # Where it is not reached, the function's part of the second derivative is
 # silently missing. We add ``sum(x**3)``, whose second derivative ``6x`` is
 # not touched, so that what goes missing shows.
@@ -260,11 +235,10 @@ for name, loss in losses.items():
 print(textwrap.fill(f"RuntimeError: {error}", 79))
 
 # %%
-# ``OnceSoftplus`` loses the curvature of softplus everywhere but in one
-# place: ``.backward()`` after a ``grad_output`` that requires grad. So
-# ``once_differentiable`` is no guarantee: if second derivatives matter, write
-# the backward with differentiable torch operations. ``gradgradcheck``, which
-# compares the second derivatives with finite differences, catches every case:
+# ``OnceSoftplus`` loses the curvature of softplus everywhere but in
+# ``.backward()`` after a ``grad_output`` that requires grad: if second
+# derivatives matter, write the backward with differentiable torch operations.
+# ``gradgradcheck`` catches every case:
 
 from torch.autograd.gradcheck import GradcheckError
 
@@ -277,20 +251,12 @@ except GradcheckError as err:
 # Takeaways
 # ---------
 #
-# - Write a ``torch.autograd.Function`` only when autograd's derivative is
-#   missing, wrong or unstable, when a backward by hand is cheaper, or for code
-#   autograd cannot see.
-# - Keep ``forward`` free of ``ctx``, save tensors in ``setup_context`` with
-#   ``ctx.save_for_backward``, and return ``grad_output`` times the local
-#   derivative.
-# - Build the backward from differentiable torch operations (no ``.detach()``,
-#   NumPy or ``.item()``), so that second derivatives are right.
-#   ``once_differentiable`` raises only in ``.backward()`` after a
-#   ``grad_output`` that requires grad; ``torch.autograd.grad`` silently drops
-#   its part.
-# - Check a backward in float64 with ``gradcheck`` and ``gradgradcheck``,
-#   which vary ``grad_output``; ``.sum().backward()`` alone proves nothing
-#   (Exercise 1 shows why).
+# - Write a ``Function`` for a derivative autograd lacks, gets wrong or cannot
+#   see, or computes slowly; otherwise let autograd differentiate.
+# - Save tensors in ``setup_context``; return ``grad_output`` times the slope.
+# - A backward of differentiable torch operations has right second
+#   derivatives; ``once_differentiable`` can drop them silently.
+# - Check a backward in float64 with ``gradcheck`` and ``gradgradcheck``.
 #
 # Next: :ref:`sphx_glr_auto_tutorials_plot_17_torch_func.py` transforms
 # functions, this one included, with ``torch.func``.
@@ -313,7 +279,6 @@ except GradcheckError as err:
 #            (x,) = ctx.saved_tensors
 #            return torch.sigmoid(x)
 #
-#
 #    x = torch.tensor([0.0, 2.0], requires_grad=True)
 #    ForgetsGradOutput.apply(x).sum().backward()
 #    print(rounded(x.grad))
@@ -327,8 +292,7 @@ except GradcheckError as err:
 #
 #    The gradient of a sum is 1 for every element, so the first call passes a
 #    ``grad_output`` of ones and the bug does not show. With the factor 3,
-#    ``grad_output`` is 3 everywhere, and the right gradient is three times
-#    ``sigmoid(x)``.
+#    the right gradient is three times ``sigmoid(x)``.
 
 
 class ForgetsGradOutput(Softplus):
@@ -345,10 +309,8 @@ for function in (ForgetsGradOutput, Softplus):
     x.grad = None
     (3 * function.apply(x)).sum().backward()
     print(f"{function.__name__:17} sum: {plain}, 3 * sum: {rounded(x.grad)}")
-    if function is ForgetsGradOutput:
-        assert torch.allclose(x.grad, torch.sigmoid(x.detach()))
-    else:
-        assert torch.allclose(x.grad, 3 * torch.sigmoid(x.detach()))
+    factor = 3 if function is Softplus else 1
+    assert torch.allclose(x.grad, factor * torch.sigmoid(x.detach()))
 
 # %%
 # Exercise 2 ★★: which of these three backward functions is wrong?
@@ -369,40 +331,32 @@ for function in (ForgetsGradOutput, Softplus):
 #    Solution
 #
 #    ``A`` is ``sigmoid`` written out, and right. ``B`` computes the right
-#    numbers, so ``gradcheck`` passes, but to autograd the detached factor is a
-#    constant: double backward loses the part of the second derivative that
-#    flows through it. ``C`` is wrong from the first order on (``sigmoid(-x)``
-#    is ``1 - sigmoid(x)``), and the second order is then not checked.
+#    numbers, but to autograd the detached factor is a constant: double
+#    backward loses its part of the second derivative. ``C`` is wrong from the
+#    first order on (``sigmoid(-x)`` is ``1 - sigmoid(x)``).
 
 
-class A(Softplus):
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output / (1 + torch.exp(-x))
+def with_backward(rule):  # a Softplus whose backward is rule(grad_output, x)
+    class Candidate(Softplus):
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return rule(grad_output, x)
+
+    return Candidate
 
 
-class B(Softplus):
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * torch.sigmoid(x).detach()
-
-
-class C(Softplus):
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * torch.sigmoid(-x)
-
-
+candidates = {
+    "A": with_backward(lambda g, x: g / (1 + torch.exp(-x))),
+    "B": with_backward(lambda g, x: g * torch.sigmoid(x).detach()),
+    "C": with_backward(lambda g, x: g * torch.sigmoid(-x)),
+}
 x = torch.tensor([-2.0, 0.5, 3.0], dtype=torch.float64, requires_grad=True)
 verdicts = {}
-for candidate in (A, B, C):
+for name, candidate in candidates.items():
     result = pttour.verify_gradients(candidate.apply, x)
-    verdict = (result.first_order_ok, result.second_order_ok)
-    print(f"{candidate.__name__}: first and second order {verdict}")
-    verdicts[candidate.__name__] = verdict
+    verdicts[name] = (result.first_order_ok, result.second_order_ok)
+    print(f"{name}: first and second order {verdicts[name]}")
 expected = {"A": (True, True), "B": (True, False), "C": (False, None)}
 assert verdicts == expected
 

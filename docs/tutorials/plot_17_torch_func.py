@@ -24,20 +24,18 @@ After reading this page you will be able to:
 # --------------------------------
 #
 # ``grad(f)`` is a new function that returns the gradient of ``f`` with respect
-# to its first argument. ``f`` must return a tensor with a single value and no
+# to its first argument; ``f`` must return a tensor with a single value and no
 # dimensions, such as a loss. ``grad`` writes no ``.grad`` and needs no
-# ``requires_grad``, and because the result is again a function,
-# ``grad(grad(f))`` is the second derivative. Here ``f(x) = x * sin(x)``, whose
-# derivatives we know in closed form.
+# ``requires_grad``, and ``grad(grad(f))`` is the second derivative. Here
+# ``f(x) = x * sin(x)``, whose derivatives we know in closed form.
 
 import torch
 from torch.func import grad
 
-device = (
-    torch.accelerator.current_accelerator()
-    if torch.accelerator.is_available()
-    else torch.device("cpu")
-)
+if torch.accelerator.is_available():
+    device = torch.accelerator.current_accelerator()
+else:
+    device = torch.device("cpu")
 torch.manual_seed(0)
 
 
@@ -87,10 +85,9 @@ looped = torch.stack([squared_error(w, X[i], y[i]) for i in range(len(X))])
 print("same as the loop:", torch.allclose(batched, looped))
 
 # %%
-# Transforms compose. ``vmap(grad(squared_error))`` is the gradient of *each*
-# sample's loss. A ``backward()`` cannot give these: it differentiates the
-# reduced loss, here the mean of the six losses, and leaves one gradient for
-# the whole batch, which is the mean of the six.
+# Transforms compose: ``vmap(grad(squared_error))`` is the gradient of *each*
+# sample's loss. ``backward()`` differentiates the reduced loss, here the mean,
+# and leaves one gradient for the batch, the mean of the six.
 
 per_sample = vmap(grad(squared_error), in_dims=(None, 0, 0))(w, X, y)
 w_param = w.clone().requires_grad_()
@@ -103,10 +100,9 @@ print(f"per-sample gradients {tuple(per_sample.shape)}, mean == .grad: {same}")
 # -----------------------------------------
 #
 # For a function from ``n`` inputs to ``m`` outputs, the Jacobian is the ``m x
-# n`` matrix of all partial derivatives. ``jacrev`` builds it with reverse
-# mode, one row per vector-Jacobian product (what ``backward`` computes);
-# ``jacfwd`` builds it with forward mode, one column per Jacobian-vector
-# product. Both give the same matrix.
+# n`` matrix of all partial derivatives. ``jacrev`` builds it in reverse mode,
+# one row per vector-Jacobian product (what ``backward`` computes); ``jacfwd``
+# in forward mode, one column per Jacobian-vector product.
 
 from torch.func import hessian, jacfwd, jacrev
 
@@ -125,10 +121,9 @@ print("jacfwd:", torch.allclose(jacfwd(tanh_layer)(v, W), closed_form))
 # %%
 # They differ in cost. Reverse mode needs ``m`` products and forward mode
 # ``n``, so ``jacrev`` is cheaper for a *wide* function (many inputs, few
-# outputs, like a loss of many parameters) and ``jacfwd`` for a *tall* one (few
-# inputs, many outputs). ``torch.utils.benchmark.Timer`` measures both: it
-# repeats the call, and on a CUDA GPU waits for the device to finish. The ratio
-# is what matters.
+# outputs, like a loss of many parameters) and ``jacfwd`` for a *tall* one.
+# ``torch.utils.benchmark.Timer`` measures both: it repeats the call, and on a
+# CUDA GPU waits for the device to finish. The ratio is what matters.
 
 from torch.utils.benchmark import Timer
 
@@ -143,16 +138,13 @@ for m, n in ((4, 2000), (2000, 4)):
     inputs = torch.randn(n, device=device)
     rev = milliseconds(jacrev(tanh_layer), inputs, matrix)
     fwd = milliseconds(jacfwd(tanh_layer), inputs, matrix)
-    print(
-        f"{n} inputs, {m} outputs: jacrev {rev:6.2f} ms, jacfwd {fwd:6.2f} ms"
-    )
+    print(f"{n} inputs, {m} outputs: jacrev {rev:.2f} ms, jacfwd {fwd:.2f} ms")
 
 # %%
 # A Hessian, the matrix of second derivatives of a function with a single
 # output, is the Jacobian of its gradient: ``torch.func.hessian(f)`` is
-# ``jacfwd(jacrev(f))``, reverse mode for the gradient, forward mode for its
-# few inputs. For ``sum(tanh(W v))`` its closed form is ``W.T @ diag(-2 t (1 -
-# t**2)) @ W`` with ``t = tanh(W v)``.
+# ``jacfwd(jacrev(f))``. For ``sum(tanh(W v))`` its closed form is ``W.T @
+# diag(-2 t (1 - t**2)) @ W`` with ``t = tanh(W v)``.
 
 
 def tanh_sum(v):
@@ -173,11 +165,10 @@ print("hessian:", torch.allclose(hessian(tanh_sum)(v), closed_form))
 # -------------------------------
 #
 # Some methods need each sample's gradient: differentially private training
-# clips each one before averaging, and influence estimates compare them. The
-# recipe is the one above, applied to a model. ``torch.func.functional_call``
-# runs the model with parameters you pass in, which makes it a pure function of
-# them; ``grad`` differentiates the loss of one sample, and ``vmap`` maps it
-# over the batch.
+# clips each one before averaging. ``torch.func.functional_call`` runs the
+# model with parameters you pass in, which makes it a function of them;
+# ``grad`` differentiates the loss of one sample, and ``vmap`` maps it over
+# the batch.
 
 from torch import nn
 from torch.func import functional_call
@@ -218,9 +209,8 @@ same = all(torch.allclose(tested[n], per_sample[n]) for n in per_sample)
 print("same as pttour:", same)
 
 # %%
-# The obvious alternative is a loop that runs one forward and one backward pass
-# per sample from Python, while ``vmap`` runs one batched computation. The
-# figure times both.
+# The obvious alternative is a Python loop with one backward pass per sample;
+# the figure times it against ``vmap``.
 
 import matplotlib.pyplot as plt
 
@@ -228,12 +218,9 @@ weights = list(model.parameters())
 
 
 def loop_gradients(inputs, targets):
-    return [
-        torch.autograd.grad(
-            loss_fn(model(inputs[i : i + 1]), targets[i : i + 1]), weights
-        )
-        for i in range(len(inputs))
-    ]
+    for i in range(len(inputs)):  # one forward and one backward per sample
+        loss = loss_fn(model(inputs[i : i + 1]), targets[i : i + 1])
+        torch.autograd.grad(loss, weights)
 
 
 sizes = [8, 16, 32, 64, 128]
@@ -262,25 +249,19 @@ plt.show()
 #    (``for``), and with ``vmap(grad(...))`` (``vmap``).
 #
 # The loop's time grows in proportion to the batch size; the batched
-# computation's grows much more slowly, because each of its steps processes the
-# whole batch at once.
+# computation's much more slowly, since each step processes the whole batch.
 #
 # Takeaways
 # ---------
 #
-# - ``torch.func.grad(f)`` returns the gradient of ``f`` as a function; ``f``
-#   must return a tensor without dimensions. It composes, so ``grad(grad(f))``
-#   is a second derivative, and it never writes ``.grad``.
-# - ``vmap`` turns a function of one sample into a function of a batch;
-#   ``in_dims`` marks the batched arguments. ``vmap(grad(loss))`` gives
-#   per-sample gradients, which ``backward()`` cannot: it sees only the reduced
-#   loss.
-# - ``jacrev`` costs one backward pass per output and ``jacfwd`` one
-#   forward-mode pass per input: use ``jacrev`` for few outputs, ``jacfwd`` for
-#   few inputs, ``hessian`` for second derivatives.
+# - ``grad(f)`` is the gradient of ``f`` as a function; ``f`` returns a scalar.
+# - ``vmap`` turns a function of one sample into a function of a batch.
+# - ``vmap(grad(loss))`` gives per-sample gradients; ``backward()`` cannot.
+# - ``jacrev`` for few outputs, ``jacfwd`` for few inputs, ``hessian`` for
+#   second derivatives.
 #
-# Previous: :ref:`sphx_glr_auto_tutorials_plot_16_custom_autograd.py` writes
-# custom functions that these transforms can differentiate.
+# Next, :ref:`sphx_glr_auto_tutorials_plot_18_mixed_precision.py` trains in
+# 16-bit floating point.
 #
 # Exercises
 # ---------

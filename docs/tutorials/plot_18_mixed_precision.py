@@ -44,7 +44,7 @@ for dtype in (torch.float32, torch.float16, torch.bfloat16):
 # fewer significant bits, down to ``tiny * eps``. A value rounds to zero when
 # it is at most half of that smallest subnormal (exactly half is a tie, which
 # goes to the even neighbour, zero). We convert that threshold, and a value 1%
-# above it, to each type.
+# above it, to each type; then two numbers that show precision and overflow.
 
 for dtype in (torch.float32, torch.float16, torch.bfloat16):
     smallest = torch.finfo(dtype).tiny * torch.finfo(dtype).eps
@@ -52,35 +52,28 @@ for dtype in (torch.float32, torch.float16, torch.bfloat16):
     values = torch.tensor([half, half * 1.01], dtype=torch.float64)
     low, high = values.to(dtype).tolist()
     print(f"{dtype!s:15} {half:.3e} -> {low}, {half * 1.01:.3e} -> {high:.3e}")
-
-# %%
-# So float16 turns everything at or below ``2**-25``, about ``2.98e-8``, into
-# zero, and keeps values below its smallest normal number, ``6.1e-5``, with
-# fewer significant bits. bfloat16 has float32's smallest normal number,
-# ``1.18e-38``, but its subnormals stop at ``9.2e-41``, where float32's go on
-# to ``1.4e-45``: below ``1.18e-38`` bfloat16 underflows sooner than float32.
-# Values that small are far below anything that changes a float32 weight of
-# ordinary size, so bfloat16 trains without the loss scaling that float16
-# needs. Two more numbers show precision and overflow: ``1.001`` keeps its last
-# digit in float16 only, and ``70000`` overflows there.
-
 numbers = torch.tensor([1.001, 70000.0])
 half, brain = numbers.half().tolist(), numbers.bfloat16().tolist()
 print(f"float16: {half}, bfloat16: {brain}")
 
 # %%
+# So float16 turns everything at or below ``2**-25``, about ``2.98e-8``, into
+# zero. bfloat16 keeps float32's smallest normal number, ``1.18e-38``, though
+# its subnormals stop at ``9.2e-41`` (float32's at ``1.4e-45``): far below
+# anything that changes a float32 weight of ordinary size, so bfloat16 trains
+# without the loss scaling that float16 needs. ``1.001`` keeps its last digit
+# in float16 only, and ``70000`` overflows there.
+#
 # What autocast changes
 # ---------------------
 #
-# ``torch.autocast(device_type, dtype)`` is a context manager. Inside it,
-# PyTorch chooses a dtype for each operation: matrix products (``Linear``,
-# convolutions, ``matmul``) run in the 16-bit type, where the hardware is
-# fastest; operations that need the precision, such as losses, run in float32;
-# the others run in the dtype of their input. Nothing is converted in place:
-# the parameters stay float32, and autocast casts a 16-bit copy of them for
-# each product. This page uses a CUDA GPU if there is one, else the CPU. We use
-# bfloat16, except on CUDA GPUs older than the A100 (compute capability below
-# 8.0), which lack fast bfloat16 arithmetic. The loss is computed inside the
+# Inside the context manager ``torch.autocast(device_type, dtype)``, matrix
+# products (``Linear``, convolutions, ``matmul``) run in the 16-bit type, where
+# the hardware is fastest; operations that need the precision, such as losses,
+# run in float32; the others in the dtype of their input. The parameters stay
+# float32: autocast casts a 16-bit copy of them for each product. This page
+# uses a CUDA GPU if there is one, and bfloat16, except on CUDA GPUs older than
+# the A100 (compute capability below 8.0). The loss is computed inside the
 # context too; ``backward()`` runs outside it.
 
 import torch.nn.functional as F
@@ -106,23 +99,19 @@ with torch.autocast(device_type=device.type, dtype=amp_dtype):
         print(f"{type(layer).__name__:9} output {h.dtype}")
     loss = F.mse_loss(h, target)
 loss.backward()
-weight = model[0].weight
-print(
-    f"loss {loss.dtype}, weights {weight.dtype}, gradients {weight.grad.dtype}"
-)
+w = model[0].weight
+print(f"loss {loss.dtype}, weights {w.dtype}, gradients {w.grad.dtype}")
 print(f"bytes per activation: {h.element_size()} (float32: 4)")
 
 # %%
-# On the CPU every layer here runs in bfloat16: the ``Linear`` layers because
-# they are matrix products, ``ReLU`` and ``LayerNorm`` because their input is
-# bfloat16. On GPUs, ``LayerNorm`` (like ``softmax``, ``exp`` or ``log``) is
-# computed in float32 instead. Autocast runs the loss in float32, and the
-# gradients have the dtype of the parameters, float32. The activations that
-# autograd keeps for the backward pass take two bytes per number instead of
-# four. :func:`pttour.autocast_dtypes` is the tested version of this loop: it
-# reports the dtype of every layer of any model, without changing the model,
-# and :func:`pttour.default_amp_dtype` is the tested version of our choice of
-# dtype.
+# On the CPU every layer here runs in bfloat16: ``Linear`` as a matrix
+# product, ``ReLU`` and ``LayerNorm`` because their input is bfloat16 (on GPUs
+# ``LayerNorm``, like ``softmax`` or ``log``, runs in float32). The loss is
+# float32, the gradients have the parameters' dtype, and the saved activations
+# take two bytes per number instead of four. :func:`pttour.autocast_dtypes` is
+# the tested version of this loop, for any model, and
+# :func:`pttour.default_amp_dtype` of our choice of dtype. Autocast on the CPU
+# accepts float16 too, but most processors have no fast float16 arithmetic.
 
 import pttour
 
@@ -131,12 +120,6 @@ tested = pttour.autocast_dtypes(
 )
 print("same dtypes as pttour:", list(tested.values()) == ran_in)
 print("same choice as pttour:", pttour.default_amp_dtype(device) == amp_dtype)
-
-# %%
-# Autocast on the CPU accepts float16 too. It is rarely faster there: most
-# processors have no fast float16 arithmetic, which is why bfloat16 is the
-# choice for the CPU.
-
 with torch.autocast("cpu", dtype=torch.float16):
     output = nn.Linear(2, 1)(torch.rand(8, 2))
 print(f"CPU autocast to float16: output {output.dtype}")
@@ -146,11 +129,10 @@ print(f"CPU autocast to float16: output {output.dtype}")
 # ---------------------------
 #
 # A training loop needs two changes: the forward pass and the loss go under
-# ``torch.autocast``, and the backward pass and the step go through a
-# ``torch.amp.GradScaler``. The scaler is needed for float16 only (see below);
-# created with ``enabled=False`` it passes everything through, so one loop
-# serves every dtype. We fit the plane ``y = 3*x1 + x2 + 4`` twice from the
-# same initial weights, in float32 and with bfloat16 autocast.
+# ``torch.autocast``, and the backward pass and the step through a
+# ``torch.amp.GradScaler``, needed for float16 only (see below); with
+# ``enabled=False`` it passes everything through. We fit the plane ``y = 3*x1
+# + x2 + 4`` from the same initial weights in float32 and with bfloat16.
 
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -158,19 +140,12 @@ X = torch.rand(256, 2, generator=torch.Generator().manual_seed(0))
 dataset = TensorDataset(X, X @ torch.tensor([[3.0], [1.0]]) + 4)
 
 
-def make_run():  # the same start on every call
-    torch.manual_seed(0)
+def train(dtype, epochs=12):  # dtype=None trains in plain float32
+    torch.manual_seed(0)  # the same start for every dtype
     model = nn.Linear(2, 1).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.5)
-    shuffle = torch.Generator().manual_seed(0)
-    loader = DataLoader(
-        dataset, batch_size=32, shuffle=True, generator=shuffle
-    )
-    return model, optimizer, loader
-
-
-def train(dtype, epochs=12):  # dtype=None trains in plain float32
-    model, optimizer, loader = make_run()
+    gen = torch.Generator().manual_seed(0)
+    loader = DataLoader(dataset, batch_size=32, shuffle=True, generator=gen)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     losses = []
     for _ in range(epochs):
@@ -178,10 +153,7 @@ def train(dtype, epochs=12):  # dtype=None trains in plain float32
         for inputs, targets in loader:
             inputs, targets = inputs.to(device), targets.to(device)
             optimizer.zero_grad()
-            use_autocast = dtype is not None
-            with torch.autocast(
-                device.type, dtype=dtype, enabled=use_autocast
-            ):
+            with torch.autocast(device.type, dtype, enabled=dtype is not None):
                 loss = F.mse_loss(model(inputs), targets)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -195,19 +167,14 @@ histories = {}
 for label, dtype in (("float32", None), ("bfloat16", torch.bfloat16)):
     trained, histories[label] = train(dtype)
     weights = [*trained.weight.flatten().tolist(), trained.bias.item()]
-    rounded = [round(w, 3) for w in weights]
-    print(
-        f"{label:9} final loss {histories[label][-1]:.1e}, weights {rounded}"
-    )
+    final, rounded = histories[label][-1], [round(w, 3) for w in weights]
+    print(f"{label:9} final loss {final:.1e}, weights {rounded}")
 
 # between neighbouring bfloat16 numbers from 4 to 8, where the targets lie
 gap = torch.finfo(torch.bfloat16).eps * 4
 floor = (gap / 2) ** 2
 print(f"bfloat16 gap near 6: {gap}, (gap / 2)**2 = {floor:.1e}")
 assert 0.1 < histories["bfloat16"][-1] / floor < 10  # the same order
-
-# %%
-# The figure follows the loss of both runs, epoch by epoch.
 
 import matplotlib.pyplot as plt
 
@@ -224,22 +191,18 @@ plt.show()
 #    The mean training loss (MSE, log scale) of each epoch, 1 to 12, in
 #    float32 and with bfloat16 autocast, from the same initial weights.
 #
-# Both runs learn the plane, but the bfloat16 loss levels off. Its outputs lie
-# between 4 and 8, where neighbouring bfloat16 numbers are ``gap = 1/32``
-# apart: an output is off by up to half of that, and the squared error cannot
-# go far below ``(gap / 2)**2``; the final loss printed above has the same
-# order of magnitude. For a real network on noisy data, the loss stays far
-# above either floor and both curves look the same.
+# The bfloat16 loss levels off: its outputs lie between 4 and 8, where
+# neighbouring bfloat16 numbers are ``gap = 1/32`` apart, so the squared error
+# cannot go far below ``(gap / 2)**2``, the order of the final loss printed
+# above. On real, noisy data the loss stays far above either floor.
 #
 # Why float16 needs loss scaling
 # ------------------------------
 #
-# Gradients can be tiny, and float16 turns every value at or below ``2.98e-8``
-# into zero: the weights behind such gradients would stop learning. The cure is
-# to multiply the loss by a large factor before ``backward()``. By the chain
-# rule every gradient is multiplied by the same factor and moves into float16's
-# range; the gradients are divided by it again, in float32, before the
-# optimizer uses them.
+# float16 turns tiny gradients into zero, and their weights stop learning. The
+# cure: multiply the loss by a large factor before ``backward()``. By the chain
+# rule every gradient is multiplied by it too, into float16's range, and is
+# divided again, in float32, before the optimizer uses it.
 
 gradients = torch.tensor([1e-3, 1e-6, 1e-8, 1e-9])
 scale = 2.0**16
@@ -251,11 +214,9 @@ print("scaled, float16, unscaled:", [f"{g:.3g}" for g in recovered.tolist()])
 # %%
 # ``torch.amp.GradScaler`` does this in training. When the scaled gradients
 # overflow to ``inf``, it skips the step and halves the factor; after 2000
-# steps without an overflow it doubles it. We watch one on the CPU with a
-# single weight (on the CPU you would use bfloat16, unscaled).
-# :func:`pttour.make_grad_scaler` is the tested version of the scaler that
-# ``train`` creates: enabled for float16 on CUDA only, and it refuses the
-# combinations that would silently do nothing.
+# steps without one it doubles it. We watch one on the CPU with a single
+# weight. :func:`pttour.make_grad_scaler` is the tested version of the scaler
+# that ``train`` creates, and refuses combinations that would do nothing.
 
 scaler = torch.amp.GradScaler("cpu", init_scale=scale)
 weight = nn.Parameter(torch.tensor([1.0]))
@@ -277,12 +238,9 @@ print("same scaler as pttour:", tested.is_enabled() == ours.is_enabled())
 # On a CUDA GPU
 # -------------
 #
-# On a CUDA GPU, this section trains the plane with float16 autocast and an
-# enabled ``torch.amp.GradScaler("cuda")``, as older GPUs need, and prints the
-# GPU's name and the final loss; ``train`` above enables the scaler for
-# float16. There the 16-bit forward pass saves time and memory: tensor cores
-# multiply 16-bit matrices many times faster than float32 ones. Without a CUDA
-# GPU it prints one line.
+# On a CUDA GPU, this section trains the plane with float16 autocast and the
+# scaler that ``train`` enables for it, as older GPUs need, and prints the
+# GPU's name and the final loss. Without a CUDA GPU it prints one line.
 
 if device.type == "cuda":
     trained, losses = train(torch.float16)
@@ -292,23 +250,18 @@ else:
     print("no CUDA GPU here: this section runs only on a GPU")
 
 # %%
-# Mixed precision pays off **on recent GPUs, for large models**, where matrix
-# products dominate the run time. On CPUs only those with bfloat16
-# instructions (AVX512-BF16 or AMX) gain, and **small models** like the ones
-# on this page gain nothing: their time goes into Python, small kernels and
-# the casts that autocast adds. Measure, on your own hardware.
+# Mixed precision pays off **on recent GPUs, for large models**: tensor cores
+# multiply 16-bit matrices many times faster than float32 ones. On CPUs only
+# those with bfloat16 instructions (AVX512-BF16, AMX) gain, and **small
+# models** like these gain nothing. Measure, on your own hardware.
 #
 # Takeaways
 # ---------
 #
-# - float16 rounds everything at or below ``2.98e-8`` to zero and needs a
-#   ``torch.amp.GradScaler``; bfloat16 has float32's normal range and trains
-#   without one, with fewer significant bits.
-# - Keep the parameters float32, run the forward pass and the loss under
-#   ``torch.autocast`` with the device type of the data, and call
-#   ``backward()`` outside it.
-# - Expect speed on GPUs with tensor cores and large matrix products, not for
-#   small models on a CPU; measure.
+# - float16 needs a ``torch.amp.GradScaler``; bfloat16 trains without one.
+# - Keep the parameters float32; run the forward pass and the loss under
+#   ``torch.autocast``, and ``backward()`` outside it.
+# - Expect speed from large matrix products on recent GPUs; measure.
 #
 # Exercises
 # ---------

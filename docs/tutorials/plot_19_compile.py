@@ -3,23 +3,17 @@ torch.compile
 =============
 
 By default PyTorch runs *eagerly*: each operation runs as soon as Python
-reaches it, and its result is written to memory before the next one starts.
-``torch.compile`` captures a function or a model as a graph of operations,
-generates code for the whole graph, and runs that instead. It can be much
-faster; it also costs time to compile, and sometimes it gains nothing. This
-page measures both, on the CPU.
-
-After reading this page you will be able to:
+reaches it. ``torch.compile`` captures a function or a model as a graph of
+operations, generates code for the whole graph, and runs that instead. It can
+be much faster; it also costs time to compile, and sometimes it gains nothing.
+This page measures both, on the CPU. After reading it you will be able to:
 
 * compile a function and a model, and check that they compute what the eager
   code does;
-* measure eager against compiled code fairly: after warm-up, the median of many
-  calls, alternating between the two;
-* tell the first call's compile cost from the speed of later calls, and let the
-  on-disk cache make the next compile cheap;
+* measure eager against compiled code fairly;
+* tell the first call's compile cost from the speed of later calls;
 * find graph breaks with ``torch._dynamo.explain``;
-* recognise when compiling does not help: tiny operations, work that is
-  already one library call, changing shapes.
+* recognise when compiling does not help.
 
 On the CPU, ``torch.compile`` needs a C++ compiler (on Linux, ``g++``).
 
@@ -35,10 +29,9 @@ On the CPU, ``torch.compile`` needs a C++ compiler (on Linux, ``g++``).
 # first call, the *Dynamo* front end reads the function's Python bytecode and
 # records the tensor operations into a graph; the *Inductor* back end fuses
 # them into as few loops as it can, writes them as C++ (Triton on a GPU), and
-# compiles that. Here one expression makes five operations: two functions, two
-# powers and a sum; eager PyTorch runs them one after another, each writing a
-# million-element result. ``counters`` holds the compiler's statistics (in a
-# private module, so it may move in a later version).
+# compiles that. Here one expression makes five operations, which eager
+# PyTorch runs one after another, each writing a million-element result.
+# ``counters`` holds the compiler's statistics (in a private module).
 
 import time
 
@@ -76,26 +69,21 @@ print(f"second call (compiled): {time.perf_counter() - start:7.3f} s")
 torch.testing.assert_close(result, f(x))
 
 # %%
-# A *miss* in Inductor's cache (below) means that it generated the C++ code and
-# compiled it: that takes seconds, most of them in the C++ compiler, plus, the
-# first time in a process, loading the compiler's own modules. A *hit* means
-# that an earlier run on this machine had compiled the same graph, and the
-# first call only traced the function and loaded the code. The second call runs
-# the compiled code. ``torch.testing.assert_close`` checks the result against
-# the eager one: compiled code may round differently in the last bits, so the
-# two are compared with a tolerance.
+# A *miss* in Inductor's cache means that it generated the C++ code and
+# compiled it, which takes seconds; a *hit*, that an earlier run on this
+# machine had compiled the same graph, and the first call only traced the
+# function and loaded the code. ``torch.testing.assert_close`` compares the
+# result with the eager one within a tolerance: compiled code may round
+# differently in the last bits.
 #
 # Eager against compiled, side by side
 # ------------------------------------
 #
-# A fair comparison measures both versions the same way, in the same run: first
-# some calls to warm up, then many timed calls, and the median, which a busy
-# machine disturbs less than the mean. ``torch.utils.benchmark.Timer`` does all
-# three, with one thread unless told otherwise. (On a GPU it also waits for the
-# device to finish, which plain ``time.perf_counter`` would not.) We also
-# alternate: five rounds of eager, then compiled, so that a spell of other work
-# on the machine slows both and not only one. The verdict calls a difference
-# of less than 10% "about the same".
+# A fair comparison warms up, times many calls and takes the median, which a
+# busy machine disturbs less than the mean: ``torch.utils.benchmark.Timer``
+# does all three (and on a GPU waits for the device to finish). We also
+# alternate, five rounds of eager then compiled, so that other work on the
+# machine slows both; a difference under 10% counts as "about the same".
 
 import statistics
 
@@ -136,19 +124,17 @@ speed_up = compare("sin^2 + cos^2, 10^6 values", f, compiled_f, x)
 assert speed_up > 1  # one pass over memory instead of five
 
 # %%
-# The compiled version reads ``x`` once and writes one result: Inductor *fused*
-# the five operations into one loop, where eager PyTorch makes five passes over
-# memory and allocates four temporary tensors. Fusing chains of element-wise
-# operations on large tensors is where compiling gains most.
+# Inductor *fused* the five operations into one loop that reads ``x`` once,
+# where eager PyTorch makes five passes over memory. Fusing chains of
+# element-wise operations on large tensors is where compiling gains most.
 #
 # The second compile is cheap: the cache
 # --------------------------------------
 #
 # ``torch._dynamo.reset()`` forgets every compiled function in this process, as
-# if the program had started again. Compiling ``f`` once more then finds the
-# generated code in Inductor's *FX graph cache* on disk, keyed by the graph,
-# the shapes and dtypes of the inputs, the PyTorch version and the compiler
-# settings; only the tracing is done again.
+# if the program had started again. Compiling ``f`` once more finds the code
+# in Inductor's *FX graph cache* on disk, keyed by the graph, the inputs'
+# shapes and dtypes, the PyTorch version and the settings.
 
 torch._dynamo.reset()
 compiled_again = torch.compile(f)
@@ -158,21 +144,17 @@ print(f"first call after reset: {time.perf_counter() - start:7.3f} s")
 print(cache_counts())
 
 # %%
-# The cache lives in the folder ``torchinductor_<user name>`` of the system's
-# temporary directory, or in the one the ``TORCHINDUCTOR_CACHE_DIR``
-# environment variable names. It outlives the process, so the next run of a
-# program pays the C++ compiler only for graphs it has not compiled before: run
-# this page twice and the first call's miss becomes a hit. A new PyTorch
-# version, other shapes or a changed function make new entries.
+# The cache lives in ``torchinductor_<user name>`` in the temporary directory,
+# or where ``TORCHINDUCTOR_CACHE_DIR`` says, and outlives the process: run
+# this page twice and the first call's miss becomes a hit.
 #
 # A model
 # -------
 #
-# ``torch.compile(model)`` compiles a model's ``forward`` the same way. It
-# returns a wrapper that shares the model's parameters; the wrapper's
-# ``state_dict()`` names each tensor with an extra ``_orig_mod.`` prefix, so
-# save the original model's state dict, which a plain model can load. We
-# compare the two on a batch of 512 inputs, under ``torch.inference_mode()``.
+# ``torch.compile(model)`` compiles a model's ``forward`` the same way, in a
+# wrapper that shares the model's parameters. Its ``state_dict()`` adds an
+# ``_orig_mod.`` prefix to each name, so save the original model's. We compare
+# the two on a batch of 512 inputs, under ``torch.inference_mode()``.
 
 from torch import nn
 
@@ -191,32 +173,23 @@ with torch.inference_mode():
     compare("MLP, batch of 512", model, compiled_model, batch)
 
 # %%
-# This model has little to gain. Setting the environment variable
-# ``TORCH_LOGS=output_code`` prints the code Inductor generates: for the two
-# ``Linear`` layers it calls ``addmm``, the same matrix routine as eager
-# PyTorch, and only the ReLU becomes generated code, applied in place. That
-# saves one pass over memory and one allocation, a small part of the time. In
-# exchange each call of the compiled model first checks its *guards* (the next
-# section) and goes through a Python wrapper: a fixed cost of some
-# microseconds. So the verdict above can go either way. On a quiet machine
-# the two times stay within a few percent of each other; on a machine that
-# runs other work at the same time (a shared build server, a laptop busy with
-# a browser), the noise between two measurements is larger than that, and it
-# can make the compiled model come out faster or slower from one run to the
-# next. Trust a
-# difference only once it survives a rerun. Compiling pays off on models with
-# long chains of cheaper operations between the matrix products:
-# normalisations, activations, the arithmetic of attention.
+# This model has little to gain. ``TORCH_LOGS=output_code`` prints the code
+# Inductor generates: for the two ``Linear`` layers it calls ``addmm``, the
+# matrix routine eager PyTorch calls too, and only the ReLU becomes generated
+# code, which saves one pass over memory. In exchange each call first checks
+# its *guards* (the next section): some microseconds. So the verdict above
+# can go either way, and on a busy machine the noise between two runs is
+# larger than the difference: trust one only once it survives a rerun.
+# Compiling pays off on long chains of cheaper operations between the matrix
+# products: normalisations, activations, the arithmetic of attention.
 #
 # When compiling does not help
 # ----------------------------
 #
 # **Tiny operations and small batches.** A compiled call first checks its
 # *guards*, the conditions under which the compiled code is valid (same dtypes,
-# shapes, devices, number of threads...), then calls that code from Python.
-# That costs more than one small eager operation: with a single operation there
-# is nothing to fuse, and on ten values there is nothing to save. A model on a
-# batch of a few samples is in the same case.
+# shapes, devices, number of threads...), then calls that code from Python:
+# that costs more than one eager operation on ten values.
 
 
 def relu(x):
@@ -230,11 +203,10 @@ speed_up = compare("relu, 10 values", relu, compiled_relu, tiny)
 assert speed_up < 1  # the guards and the call cost more than the work
 
 # %%
-# **Changing shapes.** A compiled graph is valid for the shapes it was traced
-# with. A second shape makes Dynamo compile again, now with the size as a
-# symbol, so that one graph serves every size from then on. To watch it happen
-# without waiting for the C++ compiler, we give ``torch.compile`` a backend of
-# our own that only counts the graphs it receives and runs them eagerly.
+# **Changing shapes.** A second shape makes Dynamo compile again, now with the
+# size as a symbol, so that one graph serves every size from then on. To
+# watch it without waiting for the C++ compiler, we give ``torch.compile`` a
+# backend of our own that counts the graphs it receives and runs them eagerly.
 
 graphs = []
 
@@ -253,24 +225,20 @@ print(graphs[-1].code.strip())
 
 # %%
 # Two compilations, then none: the last graph takes the size as an extra input,
-# a ``SymInt``. Each compilation traces again and, on a cache miss, waits for
-# the C++ compiler again. A size is not the only thing that triggers one: a new
-# dtype does too, or a tensor that now requires grad, or a model with dropout
-# switched from ``train()`` to ``eval()``. Code whose inputs keep changing can
-# lose more than it gains. Pass ``dynamic=True`` to start with symbolic sizes,
-# or pad the inputs to a few fixed sizes.
+# a ``SymInt``. A new dtype recompiles too, or a tensor that now requires
+# grad, or a model switched from ``train()`` to ``eval()``: code whose inputs
+# keep changing can lose more than it gains. Pass ``dynamic=True`` to start
+# with symbolic sizes, or pad the inputs to a few fixed sizes.
 #
 # Graph breaks
 # ------------
 #
-# Dynamo puts into a graph only what it can trace. When it meets something
-# else, such as a Python ``if`` on a tensor's value or a call to ``print``, it
-# *breaks* the graph: it compiles the part before, runs the Python part
-# eagerly, and starts a new graph after. Each break costs a return to Python
-# and splits what could have been fused. ``torch._dynamo.explain`` reports the
-# breaks, without generating any code. ``torch.compile(fn, fullgraph=True)``
-# turns a graph break into an error, which is how to make sure a function
-# compiles whole.
+# When Dynamo meets what it cannot trace, such as a Python ``if`` on a
+# tensor's value or a call to ``print``, it *breaks* the graph: it compiles
+# the part before, runs the Python part eagerly, and starts a new graph after,
+# which splits what could have been fused. ``torch._dynamo.explain`` reports
+# the breaks without generating code; ``torch.compile(fn, fullgraph=True)``
+# turns a break into an error.
 
 
 def relu_or_negate(x):
@@ -288,19 +256,12 @@ print(f"reason: {explanation.break_reasons[0].reason.splitlines()[0]}")
 # Takeaways
 # ---------
 #
-# * ``torch.compile(fn)`` or ``torch.compile(model)``; the first call traces
-#   and compiles (seconds), later calls run the generated code.
-# * Compare eager and compiled after warm-up, by the median of many calls
-#   (``torch.utils.benchmark.Timer``), alternating in the same run; check
-#   results with ``torch.testing.assert_close``.
-# * The FX graph cache on disk makes the next compile of the same graph cheap,
-#   also in the next process.
-# * Compiling gains most on chains of element-wise operations on large tensors;
-#   little on work dominated by matrix products, where a busy machine's noise
-#   can hide it; nothing on tiny inputs.
-# * Each new shape may recompile, and each graph break splits the graph:
-#   ``torch._dynamo.explain`` finds the breaks, ``fullgraph=True`` forbids
-#   them.
+# * The first call compiles (seconds); later calls run the generated code.
+# * Compare after warm-up, by medians, alternating; check with
+#   ``torch.testing.assert_close``.
+# * The FX graph cache on disk makes the next compile of a graph cheap.
+# * Compiling gains most on chains of element-wise operations on large tensors.
+# * New shapes recompile; ``torch._dynamo.explain`` finds graph breaks.
 #
 # Exercises
 # ---------

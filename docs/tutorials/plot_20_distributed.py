@@ -14,9 +14,8 @@ After reading this page you will be able to:
   ``set_epoch``;
 * train with ``DistributedDataParallel`` in two processes, and check that they
   reach the parameters that one process reaches on the same batches;
-* save a checkpoint from rank 0 only, and load it on every rank;
-* run the same training on many GPUs and machines with ``torchrun`` and the
-  NCCL backend.
+* start the processes of a rank from a script, with ``functools.partial`` and
+  ``if __name__ == "__main__":``.
 
 **What you need:** PyTorch ≥ 2.6, pttour and matplotlib. The `installation page
 <https://pttour.github.io/pttour/en/install.html>`_ shows how to install them.
@@ -157,13 +156,6 @@ if __name__ == "__main__":
 #                optimizer.zero_grad()
 #                loss.backward()  # DDP averages the gradients here
 #                optimizer.step()
-#            if dist.get_rank() == 0:
-#                state = {
-#                    "model": model.module.state_dict(),
-#                    "optimizer": optimizer.state_dict(),
-#                }
-#                torch.save(state, f"run/epoch-{epoch + 1:04d}.pt")
-#            dist.barrier()  # the others wait until the file is written
 #        dist.destroy_process_group()
 #
 #
@@ -177,9 +169,7 @@ if __name__ == "__main__":
 # seed of its own, which must be the same on every rank, or the shares
 # overlap. Randomness that should differ between ranks, such as dropout masks
 # or data augmentation, needs a different seed on each rank, for example
-# ``torch.manual_seed(seed + dist.get_rank())``. ``model.module`` is the
-# wrapped model: its state dict has no ``module.`` prefix, so a plain model
-# loads the file.
+# ``torch.manual_seed(seed + dist.get_rank())``.
 #
 # Processes that start from scratch
 # ---------------------------------
@@ -200,12 +190,9 @@ if __name__ == "__main__":
 # function, has no importable name: pickling refuses it, and
 # :func:`pttour.launch` says so before it starts any process.
 # ``functools.partial`` binds the arguments of :func:`pttour.train_ddp`, all
-# picklable, and keeps the function importable. We train for two epochs, with
-# a checkpoint after each, in a temporary folder.
+# picklable, and keeps the function importable. We train for two epochs.
 
 import functools
-import tempfile
-from pathlib import Path
 
 from torch import nn
 
@@ -220,12 +207,7 @@ recipe = functools.partial(
 )
 
 if __name__ == "__main__":
-    workdir = tempfile.TemporaryDirectory()
-    checkpoints = Path(workdir.name) / "checkpoints"
-    results = pttour.launch(
-        functools.partial(recipe, epochs=2, checkpoint_dir=checkpoints),
-        WORLD_SIZE,
-    )
+    results = pttour.launch(functools.partial(recipe, epochs=2), WORLD_SIZE)
     for rank, result in enumerate(results):
         losses = [round(loss, 4) for loss in result["epoch_losses"]]
         print(f"rank {rank}: epoch losses {losses}")
@@ -243,128 +225,36 @@ if __name__ == "__main__":
     torch.manual_seed(0)
     single = nn.Linear(2, 1)
     single_optimizer = torch.optim.SGD(single.parameters(), lr=0.1)
-
-    def replay_epoch(epoch):
+    for epoch in range(2):
         for indices in global_batches(epoch):
             loss = nn.functional.mse_loss(single(X[indices]), y[indices])
             single_optimizer.zero_grad()
             loss.backward()
             single_optimizer.step()
-
-    def compare(ddp_state):
-        state = single.state_dict()
-        close = all(torch.allclose(state[k], v) for k, v in ddp_state.items())
-        print(f"one process and DDP reach the same parameters: {close}")
-
-    for epoch in range(2):
-        replay_epoch(epoch)
-    compare(results[0]["model"])
+    state, ddp_state = single.state_dict(), results[0]["model"]
+    close = all(torch.allclose(state[k], v) for k, v in ddp_state.items())
+    print(f"one process and DDP reach the same parameters: {close}")
 
 # %%
 # The two runs agree within ``torch.allclose``'s tolerance. Compare such runs
 # with a tolerance: the ranks add up their gradients in another order than one
 # process does, so the last bits may differ.
 #
-# Checkpoints under DDP
-# ---------------------
-#
-# Every rank holds the same weights, so one file is enough, and rank 0 writes
-# it: if every rank wrote the same path, the writes would collide, and a rank
-# could load a file that another is still writing. So the other ranks wait
-# until rank 0 has written it. A plain model loads the file's state dict.
-
-if __name__ == "__main__":
-    files = sorted(checkpoints.iterdir())
-    print(f"files: {[path.name for path in files]}")
-    plain = nn.Linear(2, 1)
-    saved = torch.load(files[-1], weights_only=True)
-    plain.load_state_dict(saved["model"])
-    state = plain.state_dict()
-    same = all(
-        torch.equal(state[k], v) for k, v in results[0]["model"].items()
-    )
-    print(f"a plain nn.Linear loads the last one: {same}")
-
-# %%
-# :func:`pttour.save_checkpoint_ddp` and :func:`pttour.load_checkpoint_ddp` are
-# the tested versions of the save and the load, and ``train_ddp`` wrote the
-# files above with the first. The save is atomic, and if it fails on rank 0,
-# every rank raises instead of waiting. Both need a process group; a group of
-# one process, in this page's own process, is enough to call them.
-# ``HashStore`` is a rendezvous that lives in this process.
-
-import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel
-
-if __name__ == "__main__":
-    store = dist.HashStore()
-    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
-    torch.manual_seed(0)
-    wrapped = DistributedDataParallel(nn.Linear(2, 1))
-    path = Path(workdir.name) / "one-rank.pt"
-    pttour.save_checkpoint_ddp(path, wrapped)
-    restored = DistributedDataParallel(nn.Linear(2, 1))
-    pttour.load_checkpoint_ddp(path, restored)
-    pairs = zip(wrapped.parameters(), restored.parameters(), strict=True)
-    print("saved and loaded:", all(torch.equal(a, b) for a, b in pairs))
-    dist.destroy_process_group()
-
-# %%
-# Loading is the opposite of saving: every rank holds its own copy of the
-# model and of the optimizer state, so every rank loads. We launch the recipe
-# again, for four epochs, into the same folder: each rank finds the checkpoint
-# of epoch 2, loads it and trains epochs 3 and 4. The single process continues
-# too, and both must still agree.
-
-if __name__ == "__main__":
-    resumed = pttour.launch(
-        functools.partial(recipe, epochs=4, checkpoint_dir=checkpoints),
-        WORLD_SIZE,
-    )
-    starts = [result["start_epoch"] for result in resumed]
-    print(f"ranks started at epochs {starts}")
-    for epoch in range(2, 4):
-        replay_epoch(epoch)
-    compare(resumed[0]["model"])
-    workdir.cleanup()
-
-# %%
-# Many machines: torchrun and NCCL
-# --------------------------------
-#
-# On real hardware you start the processes with ``torchrun``, one per GPU, on
-# every machine: ``torchrun --standalone --nproc-per-node=8 train.py`` on one
-# machine with 8 GPUs, with ``--nnodes`` and ``--rdzv-endpoint`` on several.
-# It sets ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and
-# ``MASTER_PORT`` in each process, and ``init_process_group`` reads them. The
-# recipe above changes in three places: ``init_process_group("nccl")``, the
-# backend that moves CUDA tensors between GPUs;
-# ``torch.cuda.set_device(local_rank)`` with ``local_rank =
-# int(os.environ["LOCAL_RANK"])``, one GPU per process; and the model and each
-# batch on that GPU, ``DistributedDataParallel(build_model().cuda(),
-# device_ids=[local_rank])``. The global batch is the number of processes
-# times the batch per process, so the learning rate chosen for one GPU may
-# need adjusting, and checkpoints must go to a file system that every machine
-# can read.
-#
 # Takeaways
 # ---------
 #
-# * DDP runs one process per rank, each with a full copy of the model; the
-#   ranks average their gradients in ``backward()``, so each step equals one
-#   step on the global batch.
-# * Give every rank a ``DistributedSampler`` with the same seed; call
-#   ``set_epoch(epoch)`` before every epoch. It pads data that does not divide
-#   by the number of ranks.
+# * DDP runs one process per rank, each with a full copy of the model.
+# * ``backward()`` averages the gradients: each step is one on the global
+#   batch.
+# * Give every rank a ``DistributedSampler`` with the same seed, and call
+#   ``set_epoch(epoch)`` before every epoch.
 # * DDP copies rank 0's parameters and buffers to every rank when it wraps the
-#   model; seed for reproducibility, and per rank for randomness that should
-#   differ.
-# * Spawned processes import the function they run: define it in a module, bind
-#   its arguments with ``functools.partial``, guard the script with ``if
-#   __name__ == "__main__":``.
-# * Save from rank 0 only, and make the other ranks wait; load on every rank.
-# * On GPUs and across machines: ``torchrun``, the ``nccl`` backend, one GPU
-#   per process.
+#   model.
+# * Spawned processes import what they run: top-level functions,
+#   ``functools.partial``, a ``__main__`` guard.
+#
+# Next, :ref:`sphx_glr_auto_tutorials_plot_21_distributed_checkpoints.py`
+# saves and resumes a DDP run, and takes it to many GPUs with ``torchrun``.
 #
 # Exercises
 # ---------
