@@ -82,7 +82,7 @@ w0 = weight[0, 0].item()
 
 
 def loss_with_w0(value: float) -> float:
-    """The loss with the first weight set to value, the rest unchanged."""
+    # The loss with the first weight set to value, the rest unchanged.
     with torch.no_grad():
         weight[0, 0] = value
         loss = loss_fn(net(inputs), targets).item()
@@ -126,7 +126,7 @@ plt.show()
 
 
 def numerical_gradient(loss_of, param: torch.Tensor, eps: float = 1e-6):
-    """d loss_of() / d param by central differences, element by element."""
+    # d loss_of() / d param by central differences, element by element.
     grad = torch.zeros_like(param)
     flat, flat_grad = param.detach().view(-1), grad.view(-1)
     with torch.no_grad():

@@ -122,7 +122,7 @@ class Erf(torch.autograd.Function):
 
 
 def passes(function, x, atol, rtol):
-    """gradcheck's verdict, True or False, at the given tolerances."""
+    # gradcheck's verdict, True or False, at the given tolerances.
     return torch.autograd.gradcheck(
         function.apply, (x,), atol=atol, rtol=rtol, raise_exception=False
     )
@@ -373,7 +373,7 @@ backwards = {  # each computes the backward from grad_output and x
 
 
 def log_one_plus_square(formula):
-    """A Function for log(1 + x**2) whose backward is the given formula."""
+    # A Function for log(1 + x**2) whose backward is the given formula.
 
     class LogOnePlusSquare(torch.autograd.Function):
         @staticmethod

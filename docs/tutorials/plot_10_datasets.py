@@ -33,7 +33,7 @@ from torch.utils.data import Dataset
 
 
 class PairsDataset(Dataset):
-    """(input, target) pairs stored in two tensors of the same length."""
+    # (input, target) pairs stored in two tensors of the same length.
 
     def __init__(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
         if len(inputs) != len(targets):  # zip() would drop the extra samples
@@ -171,7 +171,7 @@ print(f"predictions {tuple(predictions.shape)} on {predictions.device.type}")
 
 
 class RandomFlip(Dataset):
-    """Wraps (input, target) pairs; flips each input with probability 1/2."""
+    # Wraps (input, target) pairs; flips each input with probability 1/2.
 
     def __init__(self, base: Dataset) -> None:
         self.base = base
@@ -219,7 +219,7 @@ from torch.utils.data import default_collate
 
 
 def mixup(samples: list[tuple[torch.Tensor, torch.Tensor]]) -> list:
-    """Stack the samples, then blend each with another sample of the batch."""
+    # Stack the samples, then blend each with another sample of the batch.
     batch_inputs, batch_targets = default_collate(samples)
     weight = torch.rand(())  # one mixing weight for the whole batch
     partner = torch.randperm(len(batch_inputs))

@@ -45,7 +45,7 @@ for epoch in range(2):
 
 
 def first_epoch(loader: DataLoader) -> list[int]:
-    """The order of one epoch (these loaders make one batch of all eight)."""
+    # The order of one epoch (these loaders make one batch of all eight).
     return next(iter(loader)).tolist()
 
 
@@ -123,7 +123,7 @@ if "fork" not in multiprocessing.get_all_start_methods():
 
 
 class GlobalDraws(Dataset):
-    """Each sample: its worker, and a draw from torch, random and NumPy."""
+    # Each sample: its worker, and a draw from torch, random and NumPy.
 
     def __len__(self) -> int:
         return 4
@@ -135,7 +135,7 @@ class GlobalDraws(Dataset):
 
 
 def worker_draws(dataset: Dataset, seed: int) -> list:
-    """(worker, rounded draws) per sample of an epoch: two workers."""
+    # (worker, rounded draws) per sample of an epoch: two workers.
     generator = torch.Generator().manual_seed(seed)
     loader = DataLoader(  # batch_size=1 by default: one sample per batch
         dataset, num_workers=2, generator=generator, **START_METHOD
@@ -165,7 +165,7 @@ print(f"the same draws again with the same seed: {again == first_run}")
 
 
 class OwnGenerator(GlobalDraws):
-    """Each sample: its worker, and a draw from a generator made up front."""
+    # Each sample: its worker, and a draw from a generator made up front.
 
     def __init__(self) -> None:
         self.rng = np.random.default_rng(0)
@@ -199,7 +199,7 @@ import time
 
 
 class SlowReads(Dataset):
-    """Samples that take about a millisecond each, like small files."""
+    # Samples that take about a millisecond each, like small files.
 
     def __len__(self) -> int:
         return 384
@@ -210,7 +210,7 @@ class SlowReads(Dataset):
 
 
 def samples_per_second(workers: int) -> float:
-    """The best rate of two epochs, the workers' start-up included."""
+    # The best rate of two epochs, the workers' start-up included.
     options = START_METHOD if workers > 0 else {}
     loader = DataLoader(
         SlowReads(), batch_size=16, num_workers=workers, **options

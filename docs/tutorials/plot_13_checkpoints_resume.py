@@ -41,7 +41,7 @@ dataset = TensorDataset(inputs, inputs @ torch.tensor([[2.0], [-1.0]]) + 0.5)
 
 
 def build_run(seed: int) -> tuple:
-    """A new model, optimizer, scheduler and loader; weights from ``seed``."""
+    # A new model, optimizer, scheduler and loader; weights from ``seed``.
     torch.manual_seed(seed)
     model = nn.Sequential(
         nn.Linear(2, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 1)
@@ -91,7 +91,7 @@ import os
 
 
 def save_atomically(obj: object, path: Path) -> None:
-    """Save to a file beside ``path``, then swap it in with one rename."""
+    # Save to a file beside ``path``, then swap it in with one rename.
     temporary = path.with_name(path.name + ".tmp")
     try:
         with temporary.open("wb") as file:
@@ -201,7 +201,7 @@ import pttour
 
 
 def train_with_checkpoints(folder: Path, last_epoch: int, seed: int) -> tuple:
-    """Train until ``last_epoch``, resuming from the newest checkpoint."""
+    # Train until ``last_epoch``, resuming from the newest checkpoint.
     model, optimizer, scheduler, loader = run = build_run(seed)
     generators = {"loader": loader.generator}
     extra = {"scheduler": scheduler, "generators": generators}

@@ -56,7 +56,7 @@ print(f"f''(x) = {grad(grad(f))(x):.5f}, closed form {second:.5f}")
 
 
 def squared_error(w, x, y):
-    """The loss of a linear model without bias on one sample."""
+    # The loss of a linear model without bias on one sample.
     return (x @ w - y) ** 2
 
 

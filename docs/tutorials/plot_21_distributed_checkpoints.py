@@ -152,7 +152,7 @@ if __name__ == "__main__":
 
 
 def replay(model, optimizer, epochs):
-    """One process, one step per global batch of each epoch."""
+    # One process, one step per global batch of each epoch.
     for epoch in epochs:
         for indices in pttour.ddp_global_batches(
             len(dataset), world_size=2, batch_size=4, epoch=epoch, seed=0
