@@ -793,11 +793,17 @@ def test_e28_a_pickled_whole_model_is_refused_by_default():
     assert torch.equal(rebuilt.weight, model.weight), fix_fails("E28")
 
 
-def test_e29_a_string_path_has_no_exists(tmp_path: Path):
-    path = str(tmp_path / "checkpoint.pth")
-    with still_raises("E29", AttributeError, "'str' object has no attribute 'exists'"):
-        path.exists()  # type: ignore[attr-defined]
-    assert Path(path).exists() is False, fix_fails("E29")
+def test_e29_the_checkpoint_functions_take_a_string_path(tmp_path: Path):
+    # The article calls .exists() on a str (an AttributeError Python will always raise); the
+    # fix is a path type, and pttour's checkpoint functions take either.
+    import pttour
+
+    folder = str(tmp_path)
+    assert pttour.latest_checkpoint(folder) is None, fix_fails("E29")
+    path = pttour.checkpoint_path(folder, 1)
+    assert isinstance(path, Path), fix_fails("E29")
+    pttour.save_checkpoint(str(path), nn.Linear(2, 1), epoch=1)
+    assert pttour.latest_checkpoint(folder) == path, fix_fails("E29")
 
 
 def test_e30_saving_into_a_missing_folder_fails(tmp_path: Path):
@@ -811,14 +817,19 @@ def test_e30_saving_into_a_missing_folder_fails(tmp_path: Path):
     assert torch.load(target, weights_only=True) == {"epoch": 0}, fix_fails("E30")
 
 
-def test_e31_an_undefined_loader_is_a_name_error():
-    with still_raises("E31", NameError, "name 'trainloader' is not defined"):
-        exec("for batch in trainloader: pass", {})  # noqa: S102 - a constant snippet
-    # Fix: define the loader; a dataset of pairs yields (inputs, labels).
-    loader = DataLoader(TensorDataset(torch.rand(4, 2), torch.rand(4, 1)), batch_size=2)
-    inputs, labels = next(iter(loader))
-    assert inputs.shape == (2, 2), fix_fails("E31")
-    assert labels.shape == (2, 1), fix_fails("E31")
+def test_e31_the_loader_the_fix_defines_yields_input_label_pairs():
+    # The article iterates a trainloader it never defines (a NameError Python will always
+    # raise); the fix builds it, here as pttour.make_loader, the tested version on the page.
+    import pttour
+
+    dataset = TensorDataset(torch.rand(5, 2), torch.rand(5, 1))
+    batches = list(pttour.make_loader(dataset, batch_size=2, seed=0))
+    assert [len(inputs) for inputs, _ in batches] == [2, 2, 1], fix_fails("E31")
+    assert all(labels.shape[1:] == (1,) for _, labels in batches), fix_fails("E31")
+    seen = torch.cat([inputs for inputs, _ in batches])
+    assert sorted(seen[:, 0].tolist()) == sorted(dataset.tensors[0][:, 0].tolist()), fix_fails(
+        "E31"
+    )
 
 
 class _DictDataset(Dataset):
@@ -947,19 +958,6 @@ class _FailsToPickle:
         raise RuntimeError("interrupted while saving")
 
 
-def _save_atomically(obj: object, path: Path) -> None:
-    """Save to a temporary file beside ``path``, then swap it in with one rename."""
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        with temporary.open("wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def test_e34_a_failed_save_destroys_the_previous_checkpoint(tmp_path: Path):
     path = tmp_path / "checkpoint.pth"
     torch.save({"epoch": 1}, path)
@@ -969,12 +967,20 @@ def test_e34_a_failed_save_destroys_the_previous_checkpoint(tmp_path: Path):
     with still_raises("E34", RuntimeError, "PytorchStreamReader failed"):
         torch.load(path, weights_only=True)
 
-    # Fix: a failed atomic save leaves the previous checkpoint intact.
-    _save_atomically({"epoch": 1}, path)
-    with still_raises("E34", RuntimeError, "interrupted"):
-        _save_atomically({"epoch": 2, "broken": _FailsToPickle()}, path)
-    assert torch.load(path, weights_only=True) == {"epoch": 1}, fix_fails("E34")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pth"], fix_fails("E34")
+    # Fix: pttour.save_checkpoint writes atomically; a save failing mid-write leaves the
+    # previous checkpoint as it was, and no temporary file behind.
+    import pttour
+
+    model, saved = nn.Linear(2, 1), tmp_path / "atomic.pt"
+    pttour.save_checkpoint(saved, model, epoch=1)
+    with (
+        mock.patch.object(torch, "save", side_effect=RuntimeError("interrupted")),
+        still_raises("E34", RuntimeError, "interrupted"),
+    ):
+        pttour.save_checkpoint(saved, model, epoch=2)
+    assert pttour.load_checkpoint(saved, model).epoch == 1, fix_fails("E34")
+    leftovers = sorted(p.name for p in tmp_path.iterdir())
+    assert leftovers == ["atomic.pt", "checkpoint.pth"], fix_fails("E34")
 
 
 class _Payload:
