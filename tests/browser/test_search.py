@@ -46,6 +46,12 @@ CASES: list[tuple] = [
     ("en", "mixed precision", ("Mixed precision",), 1),
     ("en", "zero_grad", ("training",), 3),
     ("en", "weights_only", ("checkpoint",), 3),
+    # the words of the lessons, in both languages: the page that teaches them
+    ("en", "backpropagation", ("training",), 3, "autograd_training"),
+    ("en", "learning rate", ("training",), 3, "autograd_training"),
+    ("zh_CN", "反向传播", ("训练",), 3, "autograd_training"),
+    ("zh_CN", "学习率", ("训练",), 3, "autograd_training"),
+    ("zh_CN", "梯度消失", ("nn.Module",), 3, "modules"),
 ]
 _RANKS: list[list[str]] = []
 _TUTORIAL = re.compile(rf"(^|/){GALLERY}/plot_[^/]+\.html")
