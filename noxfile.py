@@ -340,6 +340,8 @@ def docs(session: nox.Session) -> None:
         "-rs",
         "tests/test_docs_site.py",
         "tests/test_docs_links.py",
+        "tests/test_docs_pages.py",
+        "tests/test_docs_actions.py",
         "tests/test_docs_catalogs.py",
         "tests/test_docs_glossary.py",
         "tests/test_packaging.py",

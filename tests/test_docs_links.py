@@ -149,11 +149,6 @@ def _blocks(script: Path) -> list:
     return parser.split_code_and_text_blocks(str(script))[1]
 
 
-def _code_blocks(script: Path) -> list[str]:
-    # Blank lines around a block depend on how the cells are separated, not on the code.
-    return [block.content.strip("\n") for block in _blocks(script) if block.type == "code"]
-
-
 def _cells(notebook: Path, kind: str) -> list[str]:
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     return ["".join(cell["source"]).strip("\n") for cell in cells if cell["cell_type"] == kind]
@@ -187,14 +182,6 @@ def test_tutorial_zip_holds_the_same_script_and_notebook(lang: str, name: str) -
         assert sorted(zipped.namelist()) == sorted(path.name for path in files.values())
         for path in files.values():
             assert zipped.read(path.name) == path.read_bytes(), f"{archive.name}: {path.name}"
-
-
-@needs_site
-@pytest.mark.parametrize("name", TUTORIALS)
-def test_chinese_download_keeps_the_english_code(name: str) -> None:
-    english, chinese = downloads("en", name), downloads("zh_CN", name)
-    assert _code_blocks(chinese[".py"]) == _code_blocks(english[".py"])
-    assert _cells(chinese[".ipynb"], "code") == _cells(english[".ipynb"], "code")
 
 
 @needs_site
