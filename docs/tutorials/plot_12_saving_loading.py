@@ -292,7 +292,7 @@ class Prints:
 
 
 torch.save({"extra": Prints()}, root / "downloaded.pt")
-torch.load(root / "downloaded.pt", weights_only=False)
+loaded = torch.load(root / "downloaded.pt", weights_only=False)
 
 # %%
 # Load with ``weights_only=True`` spelled out, which refuses this file, and

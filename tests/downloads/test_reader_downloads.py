@@ -14,9 +14,13 @@ from __future__ import annotations
 import ast
 import difflib
 import json
+import os
+import platform
 import re
 import shlex
+import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -151,80 +155,62 @@ def _notebook(*sources: str) -> dict:
     return {"cells": cells, "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
 
 
-@pytest.mark.slow
-def test_install_cell_installs_only_what_is_missing(
-    reader: Reader, wheel: Wheel, tmp_path: Path
-) -> None:
-    """Run the notebooks' first cell in a kernel that pretends packages are missing or old.
+# The notebooks' first cell, run by IPython as Jupyter and Colab run it. Only the step that
+# would download is replaced: each %pip line records what it asks for instead of installing.
+_RUN_INSTALL_CELL = """
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
 
-    The kernel's ``%pip`` records its arguments instead of installing, so nothing is installed
-    and the network is never reached; the indented ``%pip`` lines run as IPython runs them.
-    """
-    install = "".join(
-        json.loads(_download(LANGUAGES[0], TUTORIALS[0], ".ipynb").read_text(encoding="utf-8"))[
-            "cells"
-        ][0]["source"]
-    )
-    major, minor = (int(part) for part in wheel.torch_minimum.split(".")[:2])
-    too_old = f"{major}.{minor - 1}.1+cu121" if minor else f"{major - 1}.99.0"
-    scenarios = {
-        "nothing installed": {},
-        "torch too old": {
-            "torch": too_old,
-            "matplotlib": "3.9.2",
-            "scikit-learn": "1.5.2",
-            "pttour": wheel.version,
-        },
-        "everything there": {
-            "torch": f"{wheel.torch_minimum}.0",
-            "matplotlib": "3.9.2",
-            "scikit-learn": "1.5.2",
-            "pttour": wheel.version,
-        },
-    }
-    setup = """
-import importlib.metadata, json
-_calls, _installed = [], {}
-get_ipython().run_line_magic = lambda magic, line, *args, **kwargs: _calls.append(magic + " " + line)
-def _version(name):
-    if name not in _installed:
-        raise importlib.metadata.PackageNotFoundError(name)
-    return _installed[name]
-importlib.metadata.version = _version
+shell = InteractiveShell.instance()
+calls = []
+shell.run_line_magic = lambda magic, line, *args, **kwargs: calls.append(magic + " " + line)
+shell.run_cell(open(sys.argv[1], encoding="utf-8").read()).raise_error()
+print(json.dumps(calls))
 """
-    sources = [setup]
-    for installed in scenarios.values():
-        sources += [
-            f"_calls.clear(); _installed = {installed!r}",
-            install,
-            "print(json.dumps(_calls))",
-        ]
-    path = tmp_path / "install_cell.ipynb"
-    path.write_text(json.dumps(_notebook(*sources)), encoding="utf-8")
-    outcome = reader.run(path)
-    assert outcome.returncode == 0, outcome.output
-    assert outcome.notebook is not None
-    printed = [
-        json.loads("".join(output["text"]))  # nbformat may keep a text as a list of lines
-        for cell in outcome.notebook["cells"]
-        for output in cell["outputs"]
-        if output.get("name") == "stdout"
-    ]
-    calls = {
-        scenario: [shlex.split(call) for call in made]
-        for scenario, made in zip(scenarios, printed, strict=True)
-    }
+
+
+def _install_calls(python: Path, tmp_path: Path) -> list[list[str]]:
+    notebook = _download(LANGUAGES[0], TUTORIALS[0], ".ipynb")
+    cell = tmp_path / "install_cell.py"
+    cell.write_text("".join(json.loads(notebook.read_text("utf-8"))["cells"][0]["source"]))
+    run = subprocess.run(
+        [str(python), "-c", _RUN_INSTALL_CELL, str(cell)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "IPYTHONDIR": str(tmp_path / ".ipython")},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return [shlex.split(call) for call in json.loads(run.stdout.strip().splitlines()[-1])]
+
+
+@pytest.mark.slow
+def test_install_cell_installs_nothing_where_everything_is_there(
+    reader: Reader, tmp_path: Path
+) -> None:
+    assert _install_calls(reader.python, tmp_path) == []
+
+
+@pytest.mark.slow
+def test_install_cell_takes_torch_for_this_machine_where_it_is_missing(
+    wheel: Wheel, tmp_path: Path
+) -> None:
+    """A fresh environment with IPython alone: no torch, matplotlib, scikit-learn or pttour."""
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", str(bare)], check=True, timeout=300)
+    python = bare / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*install, "ipython"], check=True, timeout=600)
     torch = ["pip", "install", f"torch>={wheel.torch_minimum}"]
-    assert calls == {
-        "nothing installed": [
-            torch,
-            ["pip", "install", "matplotlib"],
-            ["pip", "install", "scikit-learn"],
-            ["pip", "install", wheel.url],
-        ],
-        "torch too old": [torch],
-        "everything there": [],
-    }
+    if platform.system() == "Linux" and shutil.which("nvidia-smi") is None:  # as on this machine
+        torch += ["--index-url", "https://download.pytorch.org/whl/cpu"]
+    assert _install_calls(python, tmp_path) == [
+        torch,
+        ["pip", "install", "matplotlib"],
+        ["pip", "install", "scikit-learn"],
+        ["pip", "install", wheel.url],
+    ]
 
 
 # -- the page shows what the download prints -------------------------------------------------------
