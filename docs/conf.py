@@ -16,7 +16,8 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
 
-from pttour_install import install_cell, project_url
+from packaging.metadata import Metadata
+from pttour_install import install_cell
 
 try:
     import tomllib
@@ -38,17 +39,18 @@ release = version = pttour.__version__
 language = "en"
 # The site's address, from [project.urls] in pyproject.toml: https://pttour.github.io/pttour/
 # holds the language chooser, en/, zh_CN/ and dist/ (the wheel).
-_metadata = importlib.metadata.metadata("pttour")
-pttour_site_url = project_url(_metadata, "Documentation")
+_metadata = importlib.metadata.distribution("pttour").read_text("METADATA")
+_urls = Metadata.from_email(_metadata).project_urls
+pttour_site_url = _urls["Documentation"]
 # The links at the top of each tutorial: its source and a new issue on GitHub, and "Run in
 # Google Colab", which opens the page's notebook from the branch that the pages workflow
 # publishes the built site to (docs/_data/published_branch.toml, which that workflow reads too).
-pttour_repository_url = project_url(_metadata, "Source")
-pttour_issues_url = project_url(_metadata, "Issues")
+pttour_repository_url = _urls["Source"]
+pttour_issues_url = _urls["Issues"]
 with (DOCS / "_data" / "published_branch.toml").open("rb") as _file:
     pttour_published_branch = tomllib.load(_file)["branch"]
 _torch_minimum = "{}.{}".format(*pttour.MIN_TORCH)  # the lower bound of torch in the metadata
-del _metadata
+del _metadata, _urls
 
 extensions = [
     "sphinx.ext.autodoc",
@@ -64,7 +66,7 @@ extensions = [
     "pttour_errata",  # docs/errata.rst from docs/_data/errata.toml
     "pttour_api",  # the ``pttour-api`` directive: one module's public names + mini-galleries
     "pttour_downloads",  # Chinese pages offer translated scripts and notebooks; no roles in notebooks
-    "pttour_install",  # the ``pttour-wheel`` directive; notebooks keep an up-to-date first cell
+    "pttour_install",  # the ``pttour-wheel`` directive (the notebooks' install cell: above)
     "pttour_gallery",  # card thumbnails and hover texts, run times, the sources of generated pages
     "pttour_lessons",  # ``solution`` (collapsed) and ``figure-caption`` (caption and alt text)
     "pttour_comments",  # the comments in the tutorials' code are catalog messages too

@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from packaging.metadata import Metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -55,8 +56,8 @@ def ext():
 
 
 def _project_url(label: str) -> str:
-    entries = importlib.metadata.metadata("pttour").get_all("Project-URL") or []
-    return dict(entry.split(", ", 1) for entry in entries)[label].rstrip("/")
+    metadata = importlib.metadata.distribution("pttour").read_text("METADATA")
+    return Metadata.from_email(metadata).project_urls[label].rstrip("/")
 
 
 def _published_branch() -> str:

@@ -10,19 +10,17 @@ every tutorial in both languages, and, once ``nox -s docs`` has built it, the si
 from __future__ import annotations
 
 import ast
-import doctest
 import importlib.metadata
 import itertools
-import json
 import re
+import runpy
 import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from packaging.requirements import Requirement
+from packaging.metadata import Metadata
 
 import pttour
 from pttour.__main__ import main
@@ -32,13 +30,13 @@ DOCS = ROOT / "docs"
 SITE = DOCS / "_build" / "html"
 TUTORIALS = sorted((DOCS / "tutorials").glob("plot_*.py"))
 CATALOGS = DOCS / "locale" / "zh_CN" / "LC_MESSAGES"
-METADATA = importlib.metadata.metadata("pttour")
-URLS = dict(entry.split(", ", 1) for entry in METADATA.get_all("Project-URL") or [])
+METADATA = Metadata.from_email(importlib.metadata.distribution("pttour").read_text("METADATA"))
+URLS = METADATA.project_urls
 SITE_URL = URLS["Documentation"]
 (TORCH_MINIMUM,) = [
     spec.version
-    for line in METADATA.get_all("Requires-Dist") or []
-    if (requirement := Requirement(line)).name == "torch"
+    for requirement in METADATA.requires_dist or []
+    if requirement.name == "torch"
     for spec in requirement.specifier
     if spec.operator == ">="
 ]
@@ -168,17 +166,16 @@ def install_ext():
     return pttour_install
 
 
-def test_install_extension_examples_hold(install_ext) -> None:
-    result = doctest.testmod(install_ext, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
-
-
-def test_install_extension_reads_the_metadata(install_ext) -> None:
-    assert install_ext.project_url(METADATA, "Documentation") == SITE_URL
+def test_site_configuration_reads_the_addresses_and_the_minimum_from_the_metadata() -> None:
+    conf = runpy.run_path(str(DOCS / "conf.py"))
+    assert conf["pttour_site_url"] == conf["html_baseurl"] == SITE_URL
+    assert conf["pttour_repository_url"] == URLS["Source"]
+    assert conf["pttour_issues_url"] == URLS["Issues"]
     assert "{}.{}".format(*pttour.MIN_TORCH) == TORCH_MINIMUM  # what conf.py gives the pages
-    with pytest.raises(KeyError, match=r"no 'Homepage' in \[project\.urls\]"):
-        install_ext.project_url(METADATA, "Homepage")
+    assert (
+        f'if _needs("torch", {pttour.MIN_TORCH!r}):'
+        in conf["sphinx_gallery_conf"]["first_notebook_cell"]
+    )
 
 
 def test_install_cell_names_the_minimum_the_cpu_index_and_the_wheel(install_ext) -> None:
@@ -200,22 +197,6 @@ def test_install_cell_speaks_the_page_language_and_links_its_install_page(instal
     assert "https://example.org/site/zh_CN/install.html" in chinese
     code = [line for line in english.splitlines() if not line.startswith("#")]
     assert code == [line for line in chinese.splitlines() if not line.startswith("#")]
-
-
-@pytest.mark.parametrize(("first_cell", "stale"), [("print('today')", False), ("old", True)])
-def test_notebook_with_an_outdated_first_cell_makes_its_tutorial_run_again(
-    install_ext, tmp_path: Path, first_cell: str, stale: bool
-) -> None:
-    gallery = tmp_path / "auto_tutorials"
-    gallery.mkdir()
-    cell = {"cell_type": "code", "source": [first_cell], "metadata": {}, "outputs": []}
-    (gallery / "plot_01_x.ipynb").write_text(json.dumps({"cells": [cell]}), encoding="utf-8")
-    md5 = gallery / "plot_01_x.py.md5"
-    md5.write_text("0123", encoding="utf-8")
-    conf = {"gallery_dirs": "auto_tutorials", "first_notebook_cell": "print('today')\n"}
-    app = SimpleNamespace(srcdir=str(tmp_path), config=SimpleNamespace(sphinx_gallery_conf=conf))
-    install_ext.refresh_stale_notebooks(app)
-    assert md5.exists() is not stale
 
 
 # -- the wheel on the built site -----------------------------------------------------------------
