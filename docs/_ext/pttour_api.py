@@ -1,14 +1,7 @@
-"""The ``pttour-api`` directive: the reference of one pttour module, read from its ``__all__``.
+"""The ``pttour-api`` directive: one pttour module's reference, complete by construction.
 
-``.. pttour-api:: pttour.tensors`` expands to the module's docstring (``automodule``), then
-``autoclass`` / ``autofunction`` for each name the module exports, documented under the name a
-reader uses (``pttour.describe``, the same name the tutorials call, so their code links here).
-At the end of each module comes one Sphinx-Gallery mini-gallery: the tutorials that use any of
-its names (one per module rather than one per name keeps the page short and each card once).
-A constant shows its value only when that value is short: the page documents, it does not dump.
-
-Reading ``__all__`` keeps the page complete by construction: a new public function appears in
-the reference without anyone editing the page.
+``.. pttour-api:: pttour.tensors`` documents the module and each name of its ``__all__`` under the
+name a reader uses (``pttour.describe``), then the tutorials that use them (a mini-gallery).
 """
 
 from __future__ import annotations
@@ -16,7 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -36,60 +29,36 @@ MAX_VALUE_CHARS = 80
 
 
 def public_names(module_name: str) -> list[str]:
-    """The names a module exports (its ``__all__``), in that order.
-
-    >>> public_names("pttour.errors")[:2]
-    ['ArchitectureMismatchError', 'CheckpointError']
-    """
-    module = importlib.import_module(module_name)
-    names = getattr(module, "__all__", None)
+    """The names a module exports (its ``__all__``), in that order."""
+    names = getattr(importlib.import_module(module_name), "__all__", None)
     if names is None:
         raise ExtensionError(f"{module_name} has no __all__; list its public names there.")
     return list(names)
 
 
-def package_file() -> str:
-    """The ``__init__.py`` that decides what is public."""
-    return str(importlib.import_module(PACKAGE).__file__)
-
-
-def _has_tutorials(srcdir: Path, backreferences_dir: str, qualified_name: str) -> bool:
-    # Sphinx-Gallery writes one "<name>.examples" file per object a tutorial uses; an empty
-    # or missing file means no tutorial uses it (and a mini-gallery there would be empty).
-    examples = srcdir / backreferences_dir / f"{qualified_name}.examples"
-    return examples.is_file() and examples.stat().st_size > 0
-
-
-def _data_lines(module_name: str, name: str, value: object, qualified: str) -> list[str]:
+def _data_lines(module_name: str, name: str, value: object) -> list[str]:
     # autodata would look for the ``#:`` comment in pttour/__init__.py, where the constant is
-    # only re-exported; take it from the module that defines it instead.
+    # only re-exported; take it from the module that defines it instead. ":module:" because
+    # automodule made the defining module current; the reader's name is pttour.NAME.
     docs = ModuleAnalyzer.for_module(module_name).find_attr_docs().get(("", name), [])
-    package, _, bare = qualified.rpartition(".")
-    # ":module:" because automodule made the defining module current; the reader's name is
-    # pttour.NAME, as for the functions.
-    lines = [f".. py:data:: {bare}", f"   :module: {package}"]
+    lines = [f".. py:data:: {name}", f"   :module: {PACKAGE}"]
     shown = repr(value)
     if len(shown) <= MAX_VALUE_CHARS and "\n" not in shown:
         lines.append(f"   :value: {shown}")
-    lines.append("")
-    lines += [f"   {line}" if line else "" for line in docs]
-    return [*lines, ""]
+    return [*lines, "", *(f"   {line}" if line else "" for line in docs), ""]
 
 
 class PttourApiDirective(SphinxDirective):
     """Document every public name of one pttour module."""
 
     required_arguments = 1
-    has_content = False
-    option_spec: ClassVar[dict[str, Any]] = {}
 
     def run(self) -> list[nodes.Node]:
         module_name = self.arguments[0]
         module = importlib.import_module(module_name)
-        _documented(self.env)[module_name] = self.env.docname
-        # a module newly exported from pttour/__init__.py must re-run the completeness check
-        self.env.note_dependency(str(Path(package_file())))
         package = importlib.import_module(PACKAGE)
+        # a module newly exported from pttour/__init__.py must re-run the completeness check
+        self.env.note_dependency(str(Path(str(package.__file__))))
         backreferences_dir = self.config.sphinx_gallery_conf.get("backreferences_dir") or ""
         lines = [f".. automodule:: {module_name}", ""]
         used: list[str] = []  # the names that some tutorial uses, for the module's mini-gallery
@@ -109,50 +78,24 @@ class PttourApiDirective(SphinxDirective):
             elif callable(obj):
                 lines += [f".. autofunction:: {qualified}", ""]
             else:
-                lines += _data_lines(module_name, name, obj, qualified)
-            if backreferences_dir:
-                examples = Path(self.env.srcdir, backreferences_dir, f"{qualified}.examples")
-                if examples.is_file():
-                    # re-read this page when the tutorials using the object change (a missing
-                    # dependency would make Sphinx re-read the page on every build)
-                    self.env.note_dependency(str(examples))
-                if _has_tutorials(Path(self.env.srcdir), backreferences_dir, qualified):
+                lines += _data_lines(module_name, name, obj)
+            # Sphinx-Gallery writes one "<name>.examples" file per object; empty: no tutorial
+            # uses it. A changed file re-reads this page (a missing one would re-read it always).
+            examples = Path(self.env.srcdir, backreferences_dir, f"{qualified}.examples")
+            if backreferences_dir and examples.is_file():
+                self.env.note_dependency(str(examples))
+                if examples.stat().st_size > 0:
                     used.append(qualified)
         if used:
-            lines += [
-                f".. rubric:: {MINIGALLERY_RUBRIC}",
-                "",
-                f".. minigallery:: {' '.join(used)}",
-                "",
-            ]
+            lines += [f".. rubric:: {MINIGALLERY_RUBRIC}", "", ".. minigallery:: " + " ".join(used)]
         return self.parse_text_to_nodes("\n".join(lines))
-
-
-# -- every public name is on the page -------------------------------------------------------------
-
-
-def _documented(env: BuildEnvironment) -> dict[str, str]:
-    """Module name -> the page whose ``pttour-api`` directive documents it (kept in the env)."""
-    if not hasattr(env, "pttour_api_modules"):
-        env.pttour_api_modules = {}
-    return env.pttour_api_modules
-
-
-def _purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    modules = _documented(env)
-    for module_name in [m for m, doc in modules.items() if doc == docname]:
-        del modules[module_name]
-
-
-def _merge(app: Sphinx, env: BuildEnvironment, docnames: Any, other: BuildEnvironment) -> None:
-    _documented(env).update(_documented(other))
 
 
 def check_every_name_documented(app: Sphinx, env: BuildEnvironment) -> None:
     """Warn (an error under ``-W``) about public names that no ``pttour-api`` section covers."""
     package = importlib.import_module(PACKAGE)
-    documented = {name for module in _documented(env) for name in public_names(module)}
-    missing = [name for name in package.__all__ if name not in documented]
+    documented = env.get_domain("py").objects
+    missing = [name for name in package.__all__ if f"{PACKAGE}.{name}" not in documented]
     if missing:
         modules = sorted({getattr(package, n).__module__ for n in missing if hasattr(package, n)})
         sections = ", ".join(f"``.. pttour-api:: {m}``" for m in modules)
@@ -165,12 +108,10 @@ def check_every_name_documented(app: Sphinx, env: BuildEnvironment) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("pttour-api", PttourApiDirective)
-    app.connect("env-purge-doc", _purge)
-    app.connect("env-merge-info", _merge)
     app.connect("env-check-consistency", check_every_name_documented)
     return {
         "version": "1.2",
-        "env_version": 2,  # bump when the directive's output or its env data changes
+        "env_version": 3,  # bump when the directive's output changes
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }
