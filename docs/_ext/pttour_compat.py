@@ -1,18 +1,9 @@
-"""The torch versions the tests ran on, as ``nox -s compat`` recorded them, for the pages to show.
+"""The torch versions the tests ran on (``nox -s compat``), for the pages to show.
 
-``nox -s compat`` runs the tests on three torch versions, its legs: the oldest that pttour
-supports (the lower bound in ``pyproject.toml``), the one the noxfile pins (which the site is
-built with) and the newest release that pip resolves. After a leg passes it writes what it ran
-on into ``docs/_data/compat.json``; nobody edits that file by hand, and
-``tests/test_compat_record.py`` fails when it is older than the supported and pinned versions.
-
-The pages show the record through one role, so that no version is written in a page or in a
-translated message: ``:pttour-version:`torch-tested``` becomes "2.6.0, 2.13.0 and 2.14.1" (in
-Chinese "2.6.0、2.13.0 和 2.14.1"), ``:pttour-version:`torch-minimum``` and
-``:pttour-version:`python-minimum``` the oldest supported versions, read from pttour's metadata.
-
-This module imports only the standard library at top level, so the tests can use it without
-Sphinx.
+After each leg passes, ``python docs/_ext/pttour_compat.py LEG REQUESTED`` records its torch in
+``docs/_data/compat.json``; the ``pttour-version`` role shows it (``torch-tested``) and the oldest
+supported versions (``torch-minimum``, ``python-minimum``), so that no page or message holds a
+version. Only the standard library at top level: the tests use this module without Sphinx.
 """
 
 from __future__ import annotations
@@ -22,6 +13,8 @@ import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pttour.environment import MIN_PYTHON, MIN_TORCH, collect_environment
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -34,11 +27,7 @@ _PUBLIC = re.compile(r"\d+(\.\d+)*")  # "2.13.0" of "2.13.0+cpu"; a local label 
 
 @dataclass(frozen=True)
 class Run:
-    """One leg of ``nox -s compat``: the torch pip was asked for, and what the tests ran on.
-
-    >>> Run("pinned", "torch~=2.13.0", "2.13.0+cpu", "CPU-only", "3.11.7").version
-    '2.13.0'
-    """
+    """One leg of ``nox -s compat``: the torch pip was asked for, and what the tests ran on."""
 
     leg: str
     requested: str
@@ -56,16 +45,12 @@ _FIELDS = tuple(f.name for f in fields(Run))[1:]  # all but the leg, which is th
 
 
 def parse(data: Any) -> tuple[Run, ...]:
-    """Check the data read from the record and return one :class:`Run` per leg, in leg order.
-
-    Raises ``ValueError`` naming the leg and the field for a missing, unknown or extra leg or
-    field, an empty value, or a torch version that does not start with a release number.
-    """
+    """Check the data read from the record and return one :class:`Run` per leg, in leg order;
+    ``ValueError`` names the leg and the field of whatever is missing, extra or malformed."""
     again = "; run `nox -s compat`, which writes this file"
     if not isinstance(data, dict) or list(data) != list(LEGS):
         found = list(data) if isinstance(data, dict) else type(data).__name__
         raise ValueError(f"the compat record must hold the legs {list(LEGS)}, got {found}{again}")
-    runs = []
     for leg, run in data.items():
         if not isinstance(run, dict) or sorted(run) != sorted(_FIELDS):
             found = sorted(run) if isinstance(run, dict) else type(run).__name__
@@ -77,8 +62,7 @@ def parse(data: Any) -> tuple[Run, ...]:
                 raise ValueError(f"leg {leg!r} has an empty or missing {field!r}{again}")
         if not _PUBLIC.match(run["torch"]):
             raise ValueError(f"leg {leg!r} has no torch version: {run['torch']!r}{again}")
-        runs.append(Run(leg, **run))
-    return tuple(runs)
+    return tuple(Run(leg, **run) for leg, run in data.items())
 
 
 def load(path: Path = RECORD) -> tuple[Run, ...]:
@@ -87,14 +71,8 @@ def load(path: Path = RECORD) -> tuple[Run, ...]:
 
 
 def record(leg: str, requested: str, path: Path = RECORD) -> Run:
-    """Write what this process runs on into the record as ``leg``, which pip got as ``requested``.
-
-    ``nox -s compat`` runs ``python docs/_ext/pttour_compat.py LEG REQUESTED`` after a leg
-    passed, in that leg's environment. The other legs are kept; the file changes only when a
-    version does.
-    """
-    from pttour.environment import collect_environment
-
+    """Write what this process runs on into the record as ``leg``, which pip got as
+    ``requested``; the other legs are kept, and the file changes only when a version does."""
     if leg not in LEGS:
         raise ValueError(f"unknown leg {leg!r}; use one of: {', '.join(LEGS)}")
     report = collect_environment()
@@ -108,11 +86,7 @@ def record(leg: str, requested: str, path: Path = RECORD) -> Run:
 
 
 def tested_versions(runs: tuple[Run, ...]) -> tuple[str, ...]:
-    """The torch releases the tests ran on, oldest leg first, each once.
-
-    >>> tested_versions((Run("oldest", "r", "2.6.0+cu124", "b", "p"), Run("pinned", "r", "2.6.0", "b", "p")))
-    ('2.6.0',)
-    """
+    """The torch releases the tests ran on, oldest leg first, each once."""
     return tuple(dict.fromkeys(run.version for run in runs))
 
 
@@ -121,15 +95,7 @@ _LISTS = {"en": (", ", " and "), "zh_CN": ("、", " 和 ")}
 
 
 def enumerate_versions(versions: tuple[str, ...], language: str | None = "en") -> str:
-    """``A, B and C`` in the page's language (English for a language without its own form).
-
-    >>> enumerate_versions(("2.6.0", "2.13.0", "2.14.1"))
-    '2.6.0, 2.13.0 and 2.14.1'
-    >>> enumerate_versions(("2.6.0", "2.13.0", "2.14.1"), "zh_CN")
-    '2.6.0、2.13.0 和 2.14.1'
-    >>> enumerate_versions(("2.6.0",))
-    '2.6.0'
-    """
+    """``A, B and C`` in the page's language (English for a language without its own form)."""
     comma, last = _LISTS.get(language or "en", _LISTS["en"])
     return last.join(filter(None, [comma.join(versions[:-1]), versions[-1]]))
 
@@ -138,8 +104,6 @@ def version_text(key: str, language: str | None, path: Path = RECORD) -> str:
     """The text the ``pttour-version`` role shows for ``key``."""
     if key == "torch-tested":
         return enumerate_versions(tested_versions(load(path)), language)
-    from pttour.environment import MIN_PYTHON, MIN_TORCH  # pttour's metadata: pyproject.toml
-
     minimums = {"torch-minimum": MIN_TORCH, "python-minimum": MIN_PYTHON}
     if key not in minimums:
         raise ValueError(
@@ -171,4 +135,4 @@ if __name__ == "__main__":
 
     leg, requested = sys.argv[1:]  # as noxfile.py calls it: python pttour_compat.py LEG REQUESTED
     run = record(leg, requested)
-    print(f"{leg}: torch {run.torch} ({run.build}), Python {run.python}; recorded in {RECORD}")
+    print(f"{run.leg}: torch {run.torch} ({run.build}), Python {run.python}; recorded in {RECORD}")

@@ -1,27 +1,9 @@
 """The errata page: ``docs/_data/errata.toml`` rendered into ``docs/errata.rst`` before Sphinx reads.
 
-The article's mistakes are data, in one file that the page and the tests share. :func:`load`
-reads and checks it (``tests/test_errata.py`` proves every checkable entry on the installed torch
-through the same loader); :func:`render` turns it into reStructuredText, one heading per erratum
-with an explicit target, so every entry is in "On this page" and has a stable anchor
-(``errata.html#e07``); :func:`generate_errata_page` writes the page at ``builder-inited``, only
-when its text changed, so Sphinx re-reads it only when the errata do. ``docs/errata.rst`` is
-ignored by git.
-
-No list of tutorials is kept here: an erratum names its gallery script, and the page links to the
-script's ``erratum-eNN`` label under the title the script's docstring opens with.
-
-The page says which torch versions the tests ran on (``docs/_ext/pttour_compat.py`` reads them
-from the record of ``nox -s compat``). When an erratum behaves differently on some of them, its
-``[[erratum.behaviour]]`` sub-tables say how, each for a range of versions (``torch = "<2.9"``,
-a PEP 440 specifier); its ``observed`` stays the behaviour of the versions no range names. Every
-range must take in at least one tested version, and no tested version two ranges of one erratum,
-so that each recorded behaviour is checked: the erratum's test asks
-:meth:`Erratum.behaviour_on` which one the installed torch should show.
-
-This module imports only the standard library and ``pttour_compat`` at top level (TOML comes from
-``tomllib``, or ``tomli`` on Python 3.10; version ranges from ``packaging``, which Sphinx and
-pytest depend on, imported when an erratum has one), so the tests can use it without Sphinx.
+:func:`load` checks the data, which the page and ``tests/test_errata.py`` share. Each erratum gets
+a stable anchor (``errata.html#e07``), a link to the tutorial block that reproduces it, and, where
+it shows differently on some tested torch versions, one paragraph per version range. Only the
+standard library and ``pttour_compat`` at top level: the tests use this module without Sphinx.
 """
 
 from __future__ import annotations
@@ -33,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pttour_compat
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -46,30 +29,19 @@ _ID = re.compile(r"E\d{2}")
 
 @dataclass(frozen=True)
 class Behaviour:
-    """How an erratum shows on a range of torch versions, where it differs from ``observed``.
-
-    >>> Behaviour("<2.9", "o").applies_to("2.6.0+cu124"), Behaviour("<2.9", "o").applies_to("2.13.0")
-    (True, False)
-    """
+    """How an erratum shows on a range of torch versions, where it differs from ``observed``."""
 
     torch: str
     observed: str
 
     def applies_to(self, version: str) -> bool:
         """Whether ``version`` (its local label, ``+cpu``, left out) lies in the range."""
-        from packaging.specifiers import SpecifierSet
-
         return SpecifierSet(self.torch).contains(version.split("+")[0], prereleases=True)
 
 
 @dataclass(frozen=True)
 class Erratum:
-    """One mistake of the article: what it says or does, what happens, and the fix.
-
-    >>> e = Erratum("E07", "§4.1", "crash", "T", "plot_03_tensors", "d", "o", "c")
-    >>> e.anchor, e.label
-    ('e07', 'erratum-e07')
-    """
+    """One mistake of the article: what it says or does, what happens, and the fix."""
 
     id: str
     section: str
@@ -83,12 +55,7 @@ class Erratum:
     behaviour: tuple[Behaviour, ...] = ()
 
     def behaviour_on(self, version: str) -> Behaviour | None:
-        """The behaviour recorded for torch ``version``; ``None``: the one ``observed`` describes.
-
-        >>> e = Erratum("E07", "§4.1", "crash", "T", "p", "d", "o", "c", "", (Behaviour("<2.9", "x"),))
-        >>> e.behaviour_on("2.6.0").observed, e.behaviour_on("2.13.0")
-        ('x', None)
-        """
+        """The behaviour recorded for torch ``version``; ``None``: the one ``observed`` describes."""
         return next((b for b in self.behaviour if b.applies_to(version)), None)
 
     @property
@@ -137,8 +104,6 @@ def tutorial_titles(folder: Path = TUTORIALS) -> dict[str, str]:
 
 def _behaviours(name: str, tables: Any, tested: tuple[str, ...]) -> tuple[Behaviour, ...]:
     """Check an erratum's ``[[erratum.behaviour]]`` tables against the tested versions."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
     if not isinstance(tables, list):
         raise TypeError(f"erratum {name}: write each behaviour as an [[erratum.behaviour]] table")
     behaviours = []
@@ -203,15 +168,9 @@ def _erratum(
 
 
 def parse(data: dict[str, Any], tutorials: dict[str, str], tested: tuple[str, ...] = ()) -> Errata:
-    """Check the data read from the TOML file and build :class:`Errata` from it.
-
-    Raises ``ValueError`` naming the erratum and the field for an unknown or empty field, a
-    malformed id, an unknown section, kind or tutorial, a repeated id, entries out of article
-    order, or a behaviour whose range is malformed, takes in none of the ``tested`` torch
-    versions, or overlaps another on one of them. Ids are never reused or renumbered, so an
-    erratum found later gets the next free id and sits in its section: the entries run section
-    by section, by id within a section.
-    """
+    """Check the data read from the TOML file and build :class:`Errata` from it; a
+    ``ValueError`` names the erratum and the field. Ids are never reused or renumbered: the
+    entries run section by section, by id within a section."""
     kinds, sections = tuple(data["kinds"]), dict(data["sections"])
     entries = tuple(_erratum(e, kinds, sections, tutorials, tested) for e in data["erratum"])
     ids = [e.id for e in entries]
@@ -242,59 +201,49 @@ def load(
         return parse(tomllib.load(handle), tutorial_titles(tutorials), tested)
 
 
-_PAGE_TITLE = "Errata of the original article"
-# The introduction, one paragraph per item (one message each in the Chinese catalog).
-_INTRO = (
-    (
-        "This tour started from a Chinese article on PyTorch's basics. The article names its "
-        "author only by a pen name, 禅与计算机程序设计艺术 (Zen and the Art of Computer "
-        "Programming), and gives itself no title and no address, so this site can name it but not "
-        "link to it."
-    ),
-    (
-        "Its sections cover, in order: §1 an introduction, §2 what PyTorch is, §3 setting up the "
-        "environment, and under §4 the basics: §4.1 tensors, §4.2 autograd and one training "
-        "step, §4.3 gradient checking, §4.4 the DataLoader and §4.5 saving and loading a model."
-    ),
-    (
-        "Its path is the one a beginner takes, so the tutorials keep it. But several of its code "
-        "samples crash or quietly compute the wrong thing, and several of its claims are false or "
-        "out of date. Each tutorial reproduces the mistakes of its section on the installed "
-        "PyTorch and fixes them, after its lesson. This page lists them all, section by section: "
-        "for each one, what the article says or does, what really happens and why, and the fix, "
-        "with a link to the tutorial block that reproduces it live."
-    ),
-)
-_INTRO_TESTS = (
-    "Every entry is checked by ``tests/test_errata.py``, on torch {tested}: if a PyTorch "
-    "release changes one of these behaviours, the failing test names the entry that is out of "
-    "date. The few entries that no test can check say why."
-)
+# The page's introduction: one message per paragraph in the Chinese catalog. {tested}: the
+# tested torch versions, the ``pttour-version`` role, so that no version is part of a message.
+_INTRO = """\
+Errata of the original article
+
+This tour started from a Chinese article on PyTorch's basics. The article names its author only
+by a pen name, 禅与计算机程序设计艺术 (Zen and the Art of Computer Programming), and gives itself
+no title and no address, so this site can name it but not link to it.
+
+Its sections cover, in order: §1 an introduction, §2 what PyTorch is, §3 setting up the
+environment, and under §4 the basics: §4.1 tensors, §4.2 autograd and one training step, §4.3
+gradient checking, §4.4 the DataLoader and §4.5 saving and loading a model.
+
+Its path is the one a beginner takes, so the tutorials keep it. But several of its code samples
+crash or quietly compute the wrong thing, and several of its claims are false or out of date.
+Each tutorial reproduces the mistakes of its section on the installed PyTorch and fixes them,
+after its lesson. This page lists them all, section by section: for each one, what the article
+says or does, what really happens and why, and the fix, with a link to the tutorial block that
+reproduces it live.
+
+Every entry is checked by ``tests/test_errata.py``, on torch {tested}: if a PyTorch release
+changes one of these behaviours, the failing test names the entry that is out of date. The few
+entries that no test can check say why."""
 
 
-def _heading(text: str, underline: str) -> list[str]:
-    return [text, underline * len(text), ""]  # docutils wants the underline as long as the text
+def _heading(text: str, underline: str) -> str:
+    return f"{text}\n{underline * len(text)}"  # docutils wants the underline as long as the text
 
 
 def render(errata: Errata, *, link_to_tutorials: bool = True) -> str:
-    """The errata as a complete reStructuredText page, one subsection per article section.
-
-    Each field is its own paragraph, so a gettext catalog gets one short message per field. The
-    tested versions are the ``pttour-version`` role, so that no version is part of a message.
-    With ``link_to_tutorials=False`` "Reproduced in" and the tested versions are plain text and
-    the page is plain docutils reStructuredText (no Sphinx roles).
-    """
+    """The errata as a complete reStructuredText page, one subsection per article section and
+    one paragraph (one catalog message) per field. With ``link_to_tutorials=False`` it is plain
+    docutils reStructuredText: no Sphinx roles, the tutorials and versions as text."""
     tested = (
         ":pttour-version:`torch-tested`"
         if link_to_tutorials
         else pttour_compat.enumerate_versions(errata.tested or ("(none recorded)",))
     )
-    lines = [*_heading(_PAGE_TITLE, "="), *(line for p in _INTRO for line in (p, ""))]
-    lines += [_INTRO_TESTS.format(tested=tested), ""]
+    page_title, *intro = _INTRO.format(tested=tested).split("\n\n")
+    blocks = [_heading(page_title, "="), *(" ".join(paragraph.split()) for paragraph in intro)]
     for section, name in errata.sections.items():
         in_section = [e for e in errata.entries if e.section == section]
-        if in_section:
-            lines += _heading(f"{section} {name}", "-")
+        blocks += [_heading(f"{section} {name}", "-")] if in_section else []
         for e in in_section:
             title = errata.tutorials[e.tutorial]
             where = (
@@ -302,40 +251,28 @@ def render(errata: Errata, *, link_to_tutorials: bool = True) -> str:
                 if link_to_tutorials
                 else f"{title} (``{e.tutorial}``), erratum {e.id}"
             )
-            lines += [f".. _{e.anchor}:", "", *_heading(f"Erratum {e.id}: {e.title}", "~")]
-            lines += [f"**Kind:** {e.kind}", ""]
-            lines += [f"**What the article says or does:** {e.description}", ""]
-            lines += [f"**What happens:** {e.observed}", ""]
-            lines += [
-                line for b in e.behaviour for line in (f"**On torch {b.torch}:** {b.observed}", "")
+            blocks += [
+                f".. _{e.anchor}:",
+                _heading(f"Erratum {e.id}: {e.title}", "~"),
+                f"**Kind:** {e.kind}",
+                f"**What the article says or does:** {e.description}",
+                f"**What happens:** {e.observed}",
+                *(f"**On torch {b.torch}:** {b.observed}" for b in e.behaviour),
+                f"**Fix:** {e.correction}",
+                f"**Reproduced in:** {where}",
+                *([f"**Not checked by a test:** {e.untested_reason}"] if e.untested_reason else []),
             ]
-            lines += [f"**Fix:** {e.correction}", ""]
-            lines += [f"**Reproduced in:** {where}", ""]
-            if e.untested_reason:
-                lines += [f"**Not checked by a test:** {e.untested_reason}", ""]
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def write_if_changed(path: Path, text: str) -> bool:
-    """Write ``text`` to ``path`` unless the file already holds exactly that; say if it wrote.
-
-    >>> import tempfile
-    >>> target = Path(tempfile.mkdtemp()) / "page.rst"
-    >>> write_if_changed(target, "A\\n"), write_if_changed(target, "A\\n")
-    (True, False)
-    """
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return False
-    path.write_text(text, encoding="utf-8")
-    return True
+    return "\n\n".join(blocks) + "\n"
 
 
 def generate_errata_page(app: Sphinx) -> None:
-    """Render the errata page from the data file into the source folder."""
+    """Render the errata page into the source folder; only a changed page is written, so Sphinx
+    re-reads it only when the errata change."""
     srcdir = Path(app.srcdir)
     data = srcdir / "_data"
-    errata = load(data / "errata.toml", srcdir / "tutorials", data / "compat.json")
-    write_if_changed(srcdir / PAGE, render(errata))
+    page = render(load(data / "errata.toml", srcdir / "tutorials", data / "compat.json"))
+    if not (srcdir / PAGE).is_file() or (srcdir / PAGE).read_text(encoding="utf-8") != page:
+        (srcdir / PAGE).write_text(page, encoding="utf-8")
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
