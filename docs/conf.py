@@ -68,8 +68,7 @@ extensions = [
     "pttour_downloads",  # Chinese pages offer translated scripts and notebooks; no roles in notebooks
     "pttour_install",  # the ``pttour-wheel`` directive (the notebooks' install cell: above)
     "pttour_gallery",  # card thumbnails and hover texts, run times, the sources of generated pages
-    "pttour_lessons",  # ``solution`` (collapsed) and ``figure-caption`` (caption and alt text)
-    "pttour_comments",  # the comments in the tutorials' code are catalog messages too
+    "pttour_lessons",  # ``solution`` (collapsed), ``figure-caption``; code comments translated
     "pttour_actions",  # a tutorial's downloads, Colab, source and issue links at its top
 ]
 

@@ -40,15 +40,14 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def ext():
-    """The site's extensions (docs/_ext), for the comment and download rules they define."""
+    """docs/_ext/pttour_lessons.py, for the rule of which comments are catalog messages."""
     pytest.importorskip("sphinx", reason="Sphinx is not installed; `nox -s docs` installs it")
     sys.path.insert(0, str(ROOT / "docs" / "_ext"))
     try:
-        import pttour_comments
-        import pttour_downloads
+        import pttour_lessons
     finally:
         sys.path.pop(0)
-    return pttour_comments, pttour_downloads
+    return pttour_lessons
 
 
 def _soup(lang: str, name: str):
@@ -126,7 +125,7 @@ def _code_blocks(lang: str, name: str) -> list[str]:
 
 @pytest.mark.parametrize("name", TUTORIALS)
 def test_chinese_code_has_the_english_comments_translated(ext, name: str) -> None:
-    comments = ext[0].comments
+    comments = ext.comments
     english = [c.text for code in _code_blocks("en", name) for c in comments(code)]
     chinese = [c.text for code in _code_blocks("zh_CN", name) for c in comments(code)]
     assert len(chinese) == len(english), f"{name}: {len(english)} comments, {len(chinese)} in zh"
@@ -167,7 +166,7 @@ def _code_tokens(code: str) -> list[tuple[int, str]]:
 
 @pytest.mark.parametrize("name", TUTORIALS)
 def test_downloads_differ_by_name_and_comments_only(ext, name: str) -> None:
-    comments = ext[0].comments
+    comments = ext.comments
     for suffix in (".py", ".ipynb"):
         english, chinese = (_download(lang, name, suffix) for lang in LANGUAGES)
         assert english.name != chinese.name, f"{name}: both languages download {english.name}"
