@@ -67,9 +67,8 @@ extensions = [
     "pttour_api",  # the ``pttour-api`` directive: one module's public names + mini-galleries
     "pttour_downloads",  # Chinese pages offer translated scripts and notebooks; no roles in notebooks
     "pttour_install",  # the ``pttour-wheel`` directive (the notebooks' install cell: above)
-    "pttour_gallery",  # card thumbnails and hover texts, run times, the sources of generated pages
+    "pttour_gallery",  # code thumbnails, a tutorial's links at its top, run times, page dates
     "pttour_lessons",  # ``solution`` (collapsed), ``figure-caption``; code comments translated
-    "pttour_actions",  # a tutorial's downloads, Colab, source and issue links at its top
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -133,6 +132,7 @@ sphinx_gallery_conf = {
 
 # -- HTML -----------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
+html_short_title = project  # html_title is per language: see pttour_site.set_language_specifics
 html_static_path = ["_static"]
 html_css_files = ["pttour.css"]
 html_js_files = [("pttour.js", {"defer": "defer"})]  # the switcher keeps the section and query
@@ -183,6 +183,7 @@ html_search_scorer = str(DOCS / "_ext" / "pttour_search.js")
 html_baseurl = pttour_site_url  # from [project.urls] Documentation in pyproject.toml
 sitemap_url_scheme = "{lang}{link}"  # en/index.html, zh_CN/index.html: no version folder
 sitemap_locales = ["en", "zh_CN"]
+sitemap_excludes = ["404.html", "search.html", "genindex.html", "py-modindex.html"]
 ogp_social_cards = {"enable": False}  # no matplotlib card per page: the first figure instead
 ogp_use_first_image = True
 

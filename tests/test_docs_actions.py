@@ -43,16 +43,15 @@ needs_site = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def ext():
-    """docs/_ext as modules: pttour_site (the labels), pttour_gallery, pttour_actions."""
+    """docs/_ext as modules: pttour_site (the labels), pttour_gallery (the links, run times)."""
     pytest.importorskip("sphinx", reason="Sphinx is not installed; `nox -s docs` installs it")
     sys.path.insert(0, str(DOCS / "_ext"))
     try:
-        import pttour_actions
         import pttour_gallery
         import pttour_site
     finally:
         sys.path.pop(0)
-    return {"site": pttour_site, "gallery": pttour_gallery, "actions": pttour_actions}
+    return {"site": pttour_site, "gallery": pttour_gallery}
 
 
 def _project_url(label: str) -> str:
@@ -183,14 +182,8 @@ def test_workflow_publishes_the_built_site_to_the_branch_read_from_one_place(tmp
     assert output.read_text(encoding="utf-8").strip() == f"{reader[2]}={_published_branch()}"
 
 
-def test_colab_url() -> None:
-    sys.path.insert(0, str(DOCS / "_ext"))
-    try:
-        pytest.importorskip("sphinx", reason="Sphinx is not installed; `nox -s docs` has it")
-        from pttour_actions import colab_url
-    finally:
-        sys.path.pop(0)
-    assert colab_url("https://github.com/a/b.git", "pages", "en/x.ipynb") == (
+def test_colab_url(ext) -> None:
+    assert ext["gallery"].colab_url("https://github.com/a/b.git", "pages", "en/x.ipynb") == (
         "https://colab.research.google.com/github/a/b/blob/pages/en/x.ipynb"
     )
 
