@@ -37,9 +37,8 @@ def public_names(module_name: str) -> list[str]:
 
 
 def _data_lines(module_name: str, name: str, value: object) -> list[str]:
-    # autodata would look for the ``#:`` comment in pttour/__init__.py, where the constant is
-    # only re-exported; take it from the module that defines it instead. ":module:" because
-    # automodule made the defining module current; the reader's name is pttour.NAME.
+    # The ``#:`` comment of the module that defines the constant (autodata would look in
+    # pttour/__init__.py); ":module:" gives it the reader's name, pttour.NAME.
     docs = ModuleAnalyzer.for_module(module_name).find_attr_docs().get(("", name), [])
     lines = [f".. py:data:: {name}", f"   :module: {PACKAGE}"]
     shown = repr(value)

@@ -175,15 +175,9 @@ def tutorial_downloads(
             if translate is not None:
                 text, n = translate_rst(text, translate)
                 count += n
-                text = _CODE_BLOCK.sub(
-                    lambda m: m[0].replace(
-                        m[1],
-                        textwrap.indent(
-                            translate_comments(textwrap.dedent(m[1]), translate), "   "
-                        ),
-                    ),
-                    text,
-                )
+                for code in _CODE_BLOCK.findall(text):  # the code of a code-block directive
+                    new = translate_comments(textwrap.dedent(code), translate)
+                    text = text.replace(code, textwrap.indent(new, "   "), 1)
             block = block._replace(content=text.strip("\n") + "\n")
         elif translate is not None:
             block = block._replace(content=translate_comments(block.content, translate))
@@ -285,17 +279,15 @@ def rewrite_downloads(app: Sphinx, exception: Exception | None) -> None:
         cell = install_cell(app.config.pttour_site_url, app.config.release, minimum, language)
         gallery_conf = {**gallery_conf, "first_notebook_cell": cell}
     gallery_dir = Path(app.srcdir, gallery_conf["gallery_dirs"])
+    localedir = Path(app.srcdir, app.config.locale_dirs[0])
     output: dict[str, bytes] = {}  # file name: contents
     scripts: dict[str, bytes] = {}
     notebooks: dict[str, bytes] = {}
     translated = 0
     for source in sorted(gallery_dir.glob("plot_*.py")):
         docname = f"{gallery_dir.name}/{source.stem}"
-        translate = None
-        if translating:
-            localedir = Path(app.srcdir, app.config.locale_dirs[0])
-            catalog = gettext.translation(docname, localedir, [app.config.language], fallback=True)
-            translate = catalog.gettext
+        catalog = gettext.translation(docname, localedir, [app.config.language], fallback=True)
+        translate = catalog.gettext if translating else None
         link = _site_links(app, docname)
         script, notebook, count = tutorial_downloads(source, gallery_conf, translate, link)
         translated += count > 0

@@ -95,11 +95,9 @@ class Errata:
 
 def tutorial_titles(folder: Path = TUTORIALS) -> dict[str, str]:
     """Each gallery script's name and the title its docstring opens with, in file order."""
-    titles = {}
-    for script in sorted(folder.glob("plot_*.py")):
-        docstring = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8"))) or ""
-        titles[script.stem] = (docstring.strip().splitlines() or [script.stem])[0]
-    return titles
+    scripts = sorted(folder.glob("plot_*.py"))
+    docstrings = {s.stem: ast.get_docstring(ast.parse(s.read_bytes())) or "" for s in scripts}
+    return {name: (text.strip().splitlines() or [name])[0] for name, text in docstrings.items()}
 
 
 def _behaviours(name: str, tables: Any, tested: tuple[str, ...]) -> tuple[Behaviour, ...]:
