@@ -96,12 +96,11 @@ def check_every_name_documented(app: Sphinx, env: BuildEnvironment) -> None:
     documented = env.get_domain("py").objects
     missing = [name for name in package.__all__ if f"{PACKAGE}.{name}" not in documented]
     if missing:
-        modules = sorted({getattr(package, n).__module__ for n in missing if hasattr(package, n)})
-        sections = ", ".join(f"``.. pttour-api:: {m}``" for m in modules)
+        modules = sorted({getattr(package, name).__module__ for name in missing})
         logger.warning(
             "the API reference misses %s: add a section with %s to docs/api.rst",
-            ", ".join(f"{PACKAGE}.{n}" for n in missing),
-            sections or "the module that defines them",
+            ", ".join(f"{PACKAGE}.{name}" for name in missing),
+            ", ".join(f"``.. pttour-api:: {module}``" for module in modules),
         )
 
 

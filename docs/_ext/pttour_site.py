@@ -84,10 +84,7 @@ def other_language_url(pagename: str, other_language: str, suffix: str = ".html"
 def language_url(baseurl: str | None, language: str) -> str | None:
     """The public address of one language's site: ``html_baseurl`` (the site root, which holds
     ``en/`` and ``zh_CN/``) and the language folder; None when ``html_baseurl`` is unset."""
-    if not baseurl:
-        return None
-    root = baseurl.rstrip("/") + "/"
-    return root if root.endswith(f"/{language}/") else f"{root}{language}/"
+    return f"{baseurl.rstrip('/')}/{language}/" if baseurl else None
 
 
 def set_language_specifics(app: Sphinx, config: Config) -> None:
