@@ -11,7 +11,6 @@ import importlib.util
 import json
 import re
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
@@ -61,40 +60,14 @@ needs_site = pytest.mark.skipif(
 )
 
 
-class _Page(HTMLParser):
-    """The bits of a built page these tests look at."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lang: str | None = None
-        self.links: list[tuple[str, str]] = []  # (href, class)
-        self.ids: set[str] = set()
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "html":
-            self.lang = values.get("lang")
-        if tag == "a" and "href" in values:
-            self.links.append((values["href"], values.get("class", "")))
-        if "id" in values:
-            self.ids.add(values["id"])
-        self._in_title = tag == "title"
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
+def _soup(path: Path):
+    """A built page, parsed."""
+    bs4 = pytest.importorskip("bs4", reason="BeautifulSoup comes with the docs group")
+    return bs4.BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
-def _parse(path: Path) -> _Page:
-    page = _Page()
-    page.feed(path.read_text(encoding="utf-8"))
-    return page
+def _hrefs(path: Path) -> list[str]:
+    return [link["href"] for link in _soup(path).find_all("a", href=True)]
 
 
 def _html_file(lang: str, page: str) -> Path:
@@ -269,7 +242,7 @@ def test_download_marks_a_solution_as_one_without_the_marker(downloads_ext, tmp_
 def test_page_exists_with_its_language(lang: str, page: str) -> None:
     path = _html_file(lang, page)
     assert path.is_file(), f"{path.relative_to(SITE)} was not built"
-    assert _parse(path).lang == LANGUAGES[lang]
+    assert _soup(path).html.get("lang") == LANGUAGES[lang]
 
 
 @needs_site
@@ -278,7 +251,7 @@ def test_page_exists_with_its_language(lang: str, page: str) -> None:
 def test_switcher_goes_to_the_same_page_in_the_other_language(lang: str, page: str) -> None:
     path = _html_file(lang, page)
     other = next(o for o in LANGUAGES if o != lang)
-    switches = {href for href, cls in _parse(path).links if "pttour-language-switcher" in cls}
+    switches = {link["href"] for link in _soup(path).select("a.pttour-language-switcher")}
     assert switches, f"{path.relative_to(SITE)} has no language switcher"
     for href in switches:
         assert _target(path, href) == _html_file(other, page).resolve(), href
@@ -289,7 +262,7 @@ def test_switcher_goes_to_the_same_page_in_the_other_language(lang: str, page: s
 @pytest.mark.parametrize("name", TUTORIALS)
 def test_tutorial_offers_script_and_notebook(lang: str, name: str) -> None:
     path = _html_file(lang, f"auto_tutorials/{name}")
-    hrefs = [href for href, _ in _parse(path).links if not urlsplit(href).scheme]
+    hrefs = [href for href in _hrefs(path) if not urlsplit(href).scheme]
     tag = "" if lang == "en" else f"_{lang}"  # the Chinese downloads carry the language
     for suffix in (".py", ".ipynb"):
         downloads = [h for h in hrefs if h.endswith(f"/{name}{tag}{suffix}")]
@@ -380,7 +353,7 @@ def test_api_page_documents_every_public_name(lang: str) -> None:
     newest_source = max(p.stat().st_mtime for p in (ROOT / "src" / "pttour").glob("*.py"))
     if page.stat().st_mtime < newest_source:
         pytest.skip(f"{page.relative_to(SITE)} is older than src/pttour; rebuild: nox -s docs")
-    ids = _parse(page).ids
+    ids = {tag["id"] for tag in _soup(page).find_all(id=True)}
     missing = [name for name in pttour.__all__ if f"pttour.{name}" not in ids]
     assert not missing, f"{lang}/api.html lacks: {missing}"
 
@@ -391,14 +364,14 @@ def test_api_page_documents_every_public_name(lang: str) -> None:
     [("en", "PyTorch, the right way"), ("zh_CN", "正确地使用 PyTorch")],
 )
 def test_site_title_is_in_the_page_language(lang: str, title_part: str) -> None:
-    assert title_part in _parse(_html_file(lang, "index")).title
+    assert title_part in _soup(_html_file(lang, "index")).title.get_text()
 
 
 @needs_site
 def test_root_page_links_to_both_languages_and_redirects_by_browser_language() -> None:
     root = SITE / "index.html"
     assert root.is_file(), "the language chooser docs/_build/html/index.html is missing"
-    hrefs = {href for href, _ in _parse(root).links}
+    hrefs = set(_hrefs(root))
     assert {"en/index.html", "zh_CN/index.html"} <= hrefs
     for href in hrefs:
         assert _target(root, href).is_file(), href

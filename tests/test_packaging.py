@@ -16,7 +16,6 @@ import re
 import runpy
 import sys
 import zipfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -217,40 +216,19 @@ def test_site_serves_this_version_s_wheel_at_its_stable_address() -> None:
     assert f"Requires-Dist: torch>={TORCH_MINIMUM}" in metadata.splitlines()
 
 
-class _Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.hrefs: list[str] = []
-        self.text: list[str] = []
-        self.headings: list[str] = []
-        self._heading: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a" and (href := dict(attrs).get("href")):
-            self.hrefs.append(href)
-        if tag in {"h1", "h2", "h3"}:
-            self._heading = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in {"h1", "h2", "h3"} and self._heading is not None:
-            self.headings.append(self._heading.strip())
-            self._heading = None
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-        if self._heading is not None:
-            self._heading += data
+def _install_page(lang: str):
+    bs4 = pytest.importorskip("bs4", reason="BeautifulSoup comes with the docs group")
+    return bs4.BeautifulSoup((SITE / lang / "install.html").read_text("utf-8"), "html.parser")
 
 
 @needs_site
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
 def test_install_page_links_the_wheel_and_gives_the_pip_command(lang: str) -> None:
-    page = _Page()
-    page.feed((SITE / lang / "install.html").read_text(encoding="utf-8"))
-    wheel_links = [href for href in page.hrefs if href.endswith(".whl")]
+    page = _install_page(lang)
+    wheel_links = [a["href"] for a in page.find_all("a", href=True) if a["href"].endswith(".whl")]
     assert wheel_links == [f"../dist/{WHEEL}"]
     assert (SITE / lang / wheel_links[0]).resolve() == (SITE / "dist" / WHEEL).resolve()
-    text = "".join(page.text)
+    text = page.get_text()
     assert f"python -m pip install {SITE_URL}dist/{WHEEL}" in text
 
 
@@ -258,9 +236,8 @@ def test_install_page_links_the_wheel_and_gives_the_pip_command(lang: str) -> No
 def test_chinese_install_page_has_every_heading_translated() -> None:
     """A translation that does not parse like its message (a heading "1. Install" becomes a
     list) is dropped without a warning, and the page keeps the English."""
-    page = _Page()
-    page.feed((SITE / "zh_CN" / "install.html").read_text(encoding="utf-8"))
-    main = [heading for heading in page.headings if heading]
+    headings = _install_page("zh_CN").find_all(["h1", "h2", "h3"])
+    main = [text for heading in headings if (text := heading.get_text().strip())]
     assert main
     english = [heading for heading in main if not re.search(r"[\u4e00-\u9fff]", heading)]
     assert not english, english
