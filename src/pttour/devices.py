@@ -14,8 +14,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils import benchmark
-from torch.utils.benchmark.utils.common import select_unit
 
 from pttour import _checks
 
@@ -91,6 +89,8 @@ class _Seconds(float):
     """A duration in seconds that prints rounded, in the unit that suits it: ``13.5 us``."""
 
     def __str__(self) -> str:
+        from torch.utils.benchmark.utils.common import select_unit  # see time_matmul
+
         unit, scale = select_unit(self)
         return f"{self / scale:.3g} {unit}"
 
@@ -132,6 +132,10 @@ def time_matmul(
         stmt = "(a.to(target) @ b.to(target)).cpu()"
     else:
         stmt, a, b = "a @ b", a.to(target), b.to(target)
+    # Imported here, not with pttour: torch.utils.benchmark loads torch.utils.cpp_extension,
+    # which imports setuptools and, on a CUDA build, logs where it found the CUDA toolkit.
+    from torch.utils import benchmark
+
     timer = benchmark.Timer(
         stmt, globals={"a": a, "b": b, "target": target}, num_threads=num_threads
     )
