@@ -118,7 +118,9 @@ facts = {
     "torch.version.hip": torch.version.hip,
     "torch.backends.cudnn.version()": torch.backends.cudnn.version(),
     "accelerator.is_available()": accelerator.is_available(),
-    "accelerator.current_accelerator()": accelerator.current_accelerator(),
+    "accelerator.current_accelerator()": (
+        accelerator.current_accelerator() if accelerator.is_available() else None
+    ),
     "accelerator.device_count()": accelerator.device_count(),
 }
 for name, value in facts.items():
@@ -136,9 +138,11 @@ for name, value in facts.items():
 # * ``torch.accelerator.is_available()`` is the question that matters: it is
 #   ``True`` only when the build supports an accelerator, its driver is
 #   installed and a device is visible. ``current_accelerator()`` names the
-#   kind of accelerator the build was made for: ``cuda`` (also on ROCm),
-#   ``mps``, ``xpu``... It answers even when no device is visible, so ask
-#   ``is_available()`` first.
+#   kind of accelerator: ``cuda`` (also on ROCm), ``mps``, ``xpu``... Ask
+#   ``is_available()`` first: in torch 2.6, ``current_accelerator()`` raises
+#   a ``RuntimeError`` when no device is visible, which is why the code above
+#   calls it only then; newer releases name the kind the build was made for
+#   even when no device is visible.
 #
 # On a machine with an NVIDIA GPU, this shows which one torch will use:
 
