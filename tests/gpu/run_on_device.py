@@ -13,7 +13,8 @@ imported from ``src/`` (no install). In order, it
    "Is the GPU faster?" section of the first tutorial);
 5. writes everything to ``OUT/gpu_run.json``;
 
-and exits with status 1 when a CUDA test or a tutorial failed, after writing all it has. On a
+and exits with status 1 when a CUDA test or a tutorial failed, or a tutorial could not run
+(``"not run: needs matplotlib"`` where a module is missing), after writing all it has. On a
 machine without a GPU it is a rehearsal: the CUDA tests are reported as skipped, with their
 reasons, every tutorial runs its CPU path, and the record says ``"device": "cpu"``.
 ``--tutorials REGEX`` runs only the tutorials whose file name matches.
@@ -112,9 +113,14 @@ def tutorials(pattern: str, out: Path) -> dict[str, dict[str, object]]:
                     text=True,
                     timeout=TUTORIAL_TIMEOUT_S,
                 )
-                status, log = (
-                    ("passed" if run.returncode == 0 else "failed"),
-                    run.stdout + run.stderr,
+                log = run.stdout + run.stderr
+                missing = re.search(r"ModuleNotFoundError: No module named '([\w.]+)'", log)
+                status = (
+                    "passed"
+                    if run.returncode == 0
+                    else f"not run: needs {missing[1]}"
+                    if missing
+                    else "failed"
                 )
             except subprocess.TimeoutExpired as expired:
                 status, log = "timed out", str(expired)
