@@ -113,8 +113,8 @@ sphinx_gallery_conf = {
     "backreferences_dir": "gen_modules/backreferences",
     "exclude_implicit_doc": set(),
     "image_scrapers": ("matplotlib",),
-    # rcdefaults() + small figures at a modest DPI before every tutorial, so pages stay light
-    "reset_modules": ("pttour_site.reset_matplotlib",),
+    # One thread, rcdefaults() and small figures at a modest DPI before every tutorial
+    "reset_modules": ("pttour_site.reset_tutorial",),
     "remove_config_comments": True,
     # No run times or memory in the pages: they would change on every build and
     # every change would become a new message in the Chinese catalogs.

@@ -239,9 +239,13 @@ def _replace_raw(node: nodes.raw, text: str) -> None:
     node.rawsource = text
 
 
-def reset_matplotlib(gallery_conf: dict[str, Any], fname: str | None) -> None:
-    """Sphinx-Gallery's ``reset_modules``: matplotlib's defaults, small figures (560 x 336
-    pixels at most), modest DPI, before each tutorial."""
+def reset_tutorial(gallery_conf: dict[str, Any], fname: str | None) -> None:
+    """Sphinx-Gallery's ``reset_modules``, before each tutorial: one CPU thread, as the
+    downloads' test runs them, so a page's printed numbers do not depend on the machine that
+    built it; matplotlib's defaults, small figures (560 x 336 pixels at most), modest DPI."""
+    import torch
+
+    torch.set_num_threads(1)
     import matplotlib
 
     matplotlib.use("agg")
