@@ -112,14 +112,15 @@ print(f"{len(requirements)} requirements, {len(cuda)} of them CUDA packages")
 # works:
 
 accelerator = torch.accelerator
+available = accelerator.is_available()
 facts = {
     "torch.__version__": torch.__version__,
     "torch.version.cuda": torch.version.cuda,
     "torch.version.hip": torch.version.hip,
     "torch.backends.cudnn.version()": torch.backends.cudnn.version(),
-    "accelerator.is_available()": accelerator.is_available(),
+    "accelerator.is_available()": available,
     "accelerator.current_accelerator()": (
-        accelerator.current_accelerator() if accelerator.is_available() else None
+        accelerator.current_accelerator() if available else None
     ),
     "accelerator.device_count()": accelerator.device_count(),
 }
