@@ -119,8 +119,29 @@ def test_every_page_ends_with_exercises_whose_solutions_ran_folded(lang: str, na
 
 
 def _code_blocks(lang: str, name: str) -> list[str]:
-    blocks = _article(lang, name).select("div.highlight-Python pre, div.highlight-python pre")
+    blocks = _article(lang, name).select(
+        "div.highlight-Python pre, div.highlight-python pre, div.highlight-bash pre"
+    )
     return [block.get_text() for block in blocks]
+
+
+@pytest.mark.parametrize(
+    ("comment", "words"),
+    [
+        ("# the loss of one batch", True),
+        ('# wrong: "9" > "1"', True),  # a label, though Python parses it as an annotation
+        ("# shape (4, 1)", True),
+        ("# calls sgd.zero_grad() or sgd.step()", True),
+        ("# loss.backward()", False),  # commented-out code stays as it is
+        ("# x = y + 1", False),
+        ("# (1)", False),  # nothing to translate
+        ("# noqa: E501", False),
+    ],
+)
+def test_comments_with_words_are_messages_and_code_is_not(ext, comment: str, words: bool) -> None:
+    assert [c.text for c in ext.comments(f"x = 1  {comment}\n") if c.text] == (
+        [comment.removeprefix("# ")] if words else []
+    )
 
 
 @pytest.mark.parametrize("name", TUTORIALS)

@@ -175,16 +175,18 @@ class Comment(NamedTuple):
 
 
 def _is_code(text: str) -> bool:
-    """Whether a comment's text is commented-out code rather than words."""
+    """Whether a comment's text is commented-out code rather than words: not a word, a number,
+    a label (``wrong: 3 * x`` parses as an annotation) or ``shape (4, 1)`` (a space before
+    ``(``, as no one writes a call)."""
     try:
-        tree = ast.parse(text)
+        body = ast.parse(text).body
     except SyntaxError:
         return False
-    return bool(tree.body) and not (
-        len(tree.body) == 1
-        and isinstance(tree.body[0], ast.Expr)
-        and isinstance(tree.body[0].value, ast.Name | ast.Constant)
-    )
+    words = len(body) == 1 and (
+        (isinstance(body[0], ast.AnnAssign) and body[0].value is None)
+        or (isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Name | ast.Constant))
+    )  # fmt: skip
+    return bool(body) and not words and not re.search(r"\w \(", text)
 
 
 def comments(code: str) -> list[Comment]:
@@ -270,7 +272,7 @@ def _code_blocks(document: nodes.document) -> list[nodes.literal_block]:
     return [
         block
         for block in document.findall(nodes.literal_block)
-        if block.get("language", "").lower() in {"python", "python3", "py"}
+        if block.get("language", "").lower() in {"python", "python3", "py", "bash"}
     ]
 
 

@@ -294,7 +294,7 @@ def loss_after(order: str, steps: int = 30) -> float:
             if call == "backward":
                 loss_fn(net(X), y).backward()
             else:
-                getattr(sgd, call)()  # sgd.zero_grad() or sgd.step()
+                getattr(sgd, call)()  # calls sgd.zero_grad() or sgd.step()
     return loss_fn(net(X), y).item()
 
 

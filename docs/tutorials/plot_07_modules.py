@@ -174,7 +174,7 @@ norm = nn.BatchNorm1d(2)
 batch_a = torch.tensor([[1.0, 2.0], [0.0, 0.0], [5.0, 1.0]])
 batch_b = torch.tensor([[1.0, 2.0], [9.0, -3.0], [2.0, 2.0]])
 for mode in ("training", "evaluation"):
-    norm.train(mode == "training")  # train(False) is eval()
+    norm.train(mode == "training")  # train(False) does what eval() does
     for name, batch in (("a", batch_a), ("b", batch_b)):
         first = [round(v, 4) for v in norm(batch)[0].tolist()]
         print(f"{mode}, the sample in batch {name}: {first}")
