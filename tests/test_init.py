@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -30,6 +32,23 @@ def test_every_exported_name_exists():
 def test_public_function_or_class_has_a_doctest(name):
     doc = inspect.getdoc(getattr(pttour, name)) or ""
     assert ">>>" in doc, f"pttour.{name} has no runnable >>> example in its docstring"
+
+
+TUTORIALS = Path(__file__).resolve().parents[1] / "docs" / "tutorials"
+
+
+def test_every_public_function_is_used_in_a_tutorials_code():
+    # The library is the tutorials' answer key: a function no page calls is not part of it.
+    code = "\n".join(
+        line
+        for script in TUTORIALS.glob("plot_*.py")
+        for line in script.read_text(encoding="utf-8").splitlines()
+        if not line.lstrip().startswith("#")  # the prose and the comments do not count
+    )
+    functions = [name for name in pttour.__all__ if inspect.isfunction(getattr(pttour, name))]
+    unused = [name for name in functions if not re.search(rf"\b{name}\b", code)]
+    assert functions, "pttour exports no function"
+    assert not unused, f"no tutorial's code calls these pttour functions: {unused}"
 
 
 def test_argument_checks_follow_one_rule():
