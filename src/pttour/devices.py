@@ -128,12 +128,10 @@ def time_matmul(
     # A private generator: benchmarking must not shift the global random stream.
     generator = torch.Generator().manual_seed(0)
     a, b = (torch.randn(n, n, generator=generator, dtype=dtype) for _ in range(2))
-    if include_transfer:
-        stmt = "(a.to(target) @ b.to(target)).cpu()"
-    else:
-        stmt, a, b = "a @ b", a.to(target), b.to(target)
-    # Imported here, not with pttour: torch.utils.benchmark loads torch.utils.cpp_extension,
-    # which imports setuptools and, on a CUDA build, logs where it found the CUDA toolkit.
+    if not include_transfer:  # the data is on the device already
+        a, b = a.to(target), b.to(target)
+    stmt = "(a.to(target) @ b.to(target)).cpu()" if include_transfer else "a @ b"
+    # Not imported with pttour: it imports setuptools, and logs a line on a CUDA build sans GPU.
     from torch.utils import benchmark
 
     timer = benchmark.Timer(
